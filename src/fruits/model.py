@@ -1,0 +1,82 @@
+"""MobileNetV2 (alpha 1.0, 224x224, no top, global average pooling: 1280 features per image).
+
+Usage on the driver: `weights = load_weights(local_path_or_"imagenet")` (a list of arrays to
+broadcast); on a worker: `model = build_model(weights)`, then `featurize(model, pixels)`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+from fruits.decode import IMAGE_SIZE
+
+FEATURE_SIZE = 1280
+KERAS_IMAGENET = "imagenet"
+
+
+def configure_tensorflow(threads: int) -> None:
+    """Quiet TF's C++ logs and cap its thread pools; call before TF builds anything."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # TF already initialised in this process: its pools are set for good
+
+
+def new_network(weights: str | None = None):
+    """A fresh Keras MobileNetV2 feature extractor; `weights` is None or "imagenet"."""
+    import keras
+
+    return keras.applications.MobileNetV2(
+        input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), alpha=1.0, include_top=False, weights=weights, pooling="avg"
+    )
+
+
+def load_weights(source: str) -> list[np.ndarray]:
+    """Weights as arrays, from a local Keras `.weights.h5`/`.h5` file or Keras's `imagenet` download."""
+    if source == KERAS_IMAGENET:
+        return new_network(KERAS_IMAGENET).get_weights()
+    network = new_network()
+    network.load_weights(source)
+    return network.get_weights()
+
+
+def build_model(weights: list[np.ndarray]):
+    """The network with the given (e.g. broadcast) weights."""
+    network = new_network()
+    network.set_weights(weights)
+    return network
+
+
+def featurize(model, pixels: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """(n, 224, 224, 3) RGB values 0..255 -> (n, 1280) float32, in chunks of `batch_size`."""
+    from keras.applications.mobilenet_v2 import preprocess_input
+
+    if len(pixels) == 0:
+        return np.zeros((0, FEATURE_SIZE), dtype=np.float32)
+    chunks = [
+        np.asarray(model.predict_on_batch(preprocess_input(pixels[start : start + batch_size].copy())))
+        for start in range(0, len(pixels), batch_size)
+    ]
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def sha256_of_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_of_arrays(weights: list[np.ndarray]) -> str:
+    """A fingerprint of weights that came from no file (Keras's download)."""
+    digest = hashlib.sha256()
+    for array in weights:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()

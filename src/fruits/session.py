@@ -1,0 +1,35 @@
+"""Builds the SparkSession for a job: `build_session("fruits-extract")` on a cluster (the
+master comes from spark-submit), `build_session(..., master="local[*]")` for the embedded Spark.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+ARROW_BATCH_SIZE = 256  # rows per Arrow batch handed to the pandas UDF (~40 MB of 224x224 floats)
+
+
+def build_session(app_name: str, master: str | None = None, arrow_batch_size: int = ARROW_BATCH_SIZE,
+                  extra_conf: dict[str, str] | None = None) -> SparkSession:
+    if master is not None:
+        # Python workers must run this interpreter (the venv with TensorFlow), not the system one.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master).config("spark.driver.memory", os.environ.get("FRUITS_DRIVER_MEMORY", "4g"))
+    conf = {
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(arrow_batch_size),
+        "spark.python.worker.reuse": "true",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.parquet.compression.codec": "snappy",
+        **(extra_conf or {}),
+    }
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("FRUITS_SPARK_LOG_LEVEL", "ERROR"))
+    return spark

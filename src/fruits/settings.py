@@ -1,0 +1,57 @@
+"""Where the input images and the MobileNetV2 weights come from: an argument, else an
+environment variable, else a default that points at the shared sample next to the project.
+
+Usage: `resolve_images(args.images)`, `resolve_weights(args.weights)`; each returns a string
+(local path, `s3://` URI, or `imagenet` for weights) or raises FruitsError saying what to do.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fruits.errors import FruitsError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHARED = PROJECT_ROOT.parent / "shared"
+DEFAULT_IMAGES = SHARED / "data" / "fruits-360-sample"
+DEFAULT_WEIGHTS = SHARED / "models" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+IMAGES_ENV = "FRUITS_IMAGES"
+WEIGHTS_ENV = "FRUITS_WEIGHTS"
+KERAS_IMAGENET = "imagenet"
+REMOTE_SCHEMES = ("s3://", "s3a://", "s3n://", "hdfs://", "file:")
+
+
+def is_remote(location: str) -> bool:
+    """True for URIs that Spark/Hadoop resolve (S3, HDFS), which cannot be checked locally."""
+    return location.startswith(REMOTE_SCHEMES) and not location.startswith("file:")
+
+
+def resolve_images(argument: str | None = None) -> str:
+    """The images location: `argument`, then $FRUITS_IMAGES, then the shared sample."""
+    location = argument or os.environ.get(IMAGES_ENV) or str(DEFAULT_IMAGES)
+    if is_remote(location):
+        return location
+    path = Path(location.removeprefix("file:")).expanduser()
+    if not path.is_dir():
+        raise FruitsError(
+            f"images folder not found: {path}. Pass --images FOLDER (one sub-folder per fruit) "
+            f"or set {IMAGES_ENV}; an s3:// URI works too."
+        )
+    return str(path.resolve())
+
+
+def resolve_weights(argument: str | None = None) -> str:
+    """The weights: `argument`, then $FRUITS_WEIGHTS, then the shared .h5 file, else `imagenet`
+    (Keras downloads them, which needs internet)."""
+    location = argument or os.environ.get(WEIGHTS_ENV)
+    if location is None:
+        location = str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.is_file() else KERAS_IMAGENET
+    if location == KERAS_IMAGENET or is_remote(location):
+        return location
+    path = Path(location).expanduser()
+    if not path.is_file():
+        raise FruitsError(
+            f"weights file not found: {path}. Pass --weights FILE.h5 (Keras MobileNetV2 1.0/224 "
+            f"no-top weights), set {WEIGHTS_ENV}, or use --weights imagenet to let Keras download them."
+        )
+    return str(path.resolve())

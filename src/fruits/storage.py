@@ -1,0 +1,87 @@
+"""Files and folders through Hadoop's FileSystem API, so one code path serves local folders,
+`s3://` (EMRFS on EMR) and `s3a://`.
+
+Usage: `store = Storage(spark)`; `store.write_text(uri, text)`; `store.read_text(uri)`;
+`store.replace(staged_uri, final_uri)` after writing a dataset to `store.staging_uri(final_uri)`.
+Writing to a staging folder and then replacing means a failed or retried job never leaves a
+half-written output: the previous output stays whole until the new one is complete.
+"""
+from __future__ import annotations
+
+import secrets
+
+from pyspark.sql import SparkSession
+
+from fruits.errors import FruitsError
+
+
+def join_uri(prefix: str, *parts: str) -> str:
+    """`join_uri("s3://b/results/run1/", "pca", "model")` -> "s3://b/results/run1/pca/model"."""
+    return "/".join([prefix.rstrip("/"), *(part.strip("/") for part in parts)])
+
+
+class Storage:
+    """Thin wrapper over org.apache.hadoop.fs.FileSystem for the URIs the jobs read and write."""
+
+    def __init__(self, spark: SparkSession):
+        self._jvm = spark.sparkContext._jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _fs_path(self, uri: str):
+        path = self._jvm.org.apache.hadoop.fs.Path(uri)
+        return path.getFileSystem(self._conf), path
+
+    def exists(self, uri: str) -> bool:
+        fs, path = self._fs_path(uri)
+        return bool(fs.exists(path))
+
+    def delete(self, uri: str) -> None:
+        fs, path = self._fs_path(uri)
+        if fs.exists(path):
+            fs.delete(path, True)
+
+    def read_text(self, uri: str) -> str:
+        fs, path = self._fs_path(uri)
+        if not fs.exists(path):
+            raise FruitsError(f"not found: {uri}")
+        stream = fs.open(path)
+        try:
+            data = self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
+        finally:
+            stream.close()
+        return bytes(data).decode("utf-8")
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Writes `text` to a staging file, then moves it into place."""
+        staged = self.staging_uri(uri)
+        fs, path = self._fs_path(staged)
+        stream = fs.create(path, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+        self.replace(staged, uri)
+
+    def copy_to_local(self, uri: str, local_path: str) -> None:
+        fs, path = self._fs_path(uri)
+        if not fs.exists(path):
+            raise FruitsError(f"not found: {uri}")
+        fs.copyToLocalFile(False, path, self._jvm.org.apache.hadoop.fs.Path(local_path), True)
+
+    @staticmethod
+    def staging_uri(final_uri: str) -> str:
+        """A hidden sibling (leading `_`, so Spark readers skip it) unique to this attempt."""
+        parent, _, name = final_uri.rstrip("/").rpartition("/")
+        return f"{parent}/_staging-{name}-{secrets.token_hex(4)}"
+
+    def replace(self, staged_uri: str, final_uri: str) -> None:
+        """Moves a complete staged file or folder over `final_uri` (whose old content goes)."""
+        fs, final = self._fs_path(final_uri)
+        _, staged = self._fs_path(staged_uri)
+        if fs.exists(final):
+            fs.delete(final, True)
+        parent = final.getParent()
+        if parent is not None and not fs.exists(parent):
+            fs.mkdirs(parent)
+        if not fs.rename(staged, final):
+            raise FruitsError(f"could not move {staged_uri} to {final_uri}")
