@@ -13,6 +13,7 @@ ARROW_BATCH_SIZE = 256  # rows per Arrow batch handed to the pandas UDF (~40 MB 
 
 def build_session(app_name: str, master: str | None = None, arrow_batch_size: int = ARROW_BATCH_SIZE,
                   extra_conf: dict[str, str] | None = None) -> SparkSession:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by the Python workers
     if master is not None:
         # Python workers must run this interpreter (the venv with TensorFlow), not the system one.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

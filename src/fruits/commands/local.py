@@ -1,0 +1,85 @@
+"""`fruits run-local`: both pipeline steps, in sequence, on an embedded Spark (`local[*]`) or any
+Spark master, with a progress display and a short summary at the end. No cloud involved.
+
+Usage: `fruits run-local` (the shared sample and weights), or
+`fruits run-local --images FOLDER --weights FILE.h5 --output DIR --k 50 --master spark://...`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from fruits.cloud.execution_input import new_run_id
+from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, resolve_images, resolve_weights
+
+DEFAULT_OUTPUT = "output"
+
+
+def register(subparsers) -> None:
+    from fruits.steps.extract_step import add_inference_arguments
+    from fruits.steps.reduce_step import add_pca_arguments
+
+    parser = subparsers.add_parser(
+        "run-local",
+        help="run the whole pipeline on an embedded Spark (no cloud)",
+        description="Extract MobileNetV2 features from the images, reduce them with PCA and write the "
+        "matrix, on an embedded Spark. Outputs go to OUTPUT/RUN_ID/.",
+    )
+    parser.add_argument("--images", help=f"folder (or s3:// URI) with one sub-folder per fruit; default ${IMAGES_ENV}, "
+                        "else ../shared/data/fruits-360-sample")
+    parser.add_argument("--weights", help=f"MobileNetV2 no-top weights (.h5) or 'imagenet' (download); default ${WEIGHTS_ENV}, "
+                        "else ../shared/models/mobilenet_v2_1.0_224_imagenet_no_top.weights.h5")
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, help="parent folder of the run's outputs (default ./output)")
+    parser.add_argument("--run-id", help="name of the run's output folder (default: a new run id)")
+    parser.add_argument("--master", default="local[*]", help="Spark master (default local[*], the embedded Spark)")
+    parser.add_argument("--arrow-batch-size", type=int, default=256, help="rows per Arrow batch (default 256)")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    add_inference_arguments(parser)
+    add_pca_arguments(parser)
+    parser.set_defaults(handler=run_local)
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from fruits.progress import Progress
+    from fruits.session import build_session
+    from fruits.steps.extract_step import ExtractArgs, inference_settings, run_extract
+    from fruits.steps.reduce_step import ReduceArgs, run_reduce
+    from fruits.storage import join_uri
+
+    images, weights = resolve_images(args.images), resolve_weights(args.weights)
+    run_id = args.run_id or new_run_id()
+    output = join_uri(os.path.abspath(args.output), run_id)
+    started = time.monotonic()
+    print(f"Run {run_id}: images {images}\n  weights {weights}\n  output {output}", file=sys.stderr)
+    spark = build_session(f"fruits-local-{run_id}", master=args.master, arrow_batch_size=args.arrow_batch_size)
+    try:
+        with Progress(spark, enabled=not args.quiet) as progress:
+            summary = run_extract(spark, ExtractArgs(
+                images=images, output=output, weights=weights, run_id=run_id,
+                images_per_partition=args.images_per_partition, inference=inference_settings(args),
+                max_file_bytes=args.max_file_bytes), progress=progress)
+            manifest = run_reduce(spark, ReduceArgs(
+                output=output, run_id=run_id, k=args.k, variance=args.variance, standardize=args.standardize),
+                progress=progress)
+    finally:
+        spark.stop()
+    print(format_summary(manifest, summary, output, time.monotonic() - started))
+    return 0
+
+
+def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -> str:
+    """The short report printed at the end of a run."""
+    rejected = ", ".join(f"{count} {reason}" for reason, count in manifest["rejected_by_reason"].items()) or "none"
+    accuracy = manifest["accuracy"]
+    accuracy_text = f"{accuracy:.1%} on {manifest['accuracy_check']['test_images']} held-out images" if accuracy is not None else "n/a"
+    outputs = manifest["outputs"]
+    return "\n".join([
+        f"Run {manifest['run_id']} done in {seconds:.0f} s",
+        f"  images      {manifest['images']} found, {manifest['featurized']} featurized, {manifest['rejected']} rejected ({rejected})",
+        f"  PCA         k = {manifest['k']} components, {manifest['variance_reached']:.1%} of the variance",
+        f"  check       nearest-centroid accuracy {accuracy_text}",
+        f"  matrix      {outputs['matrix_csv']} (CSV), {outputs['matrix_parquet']} (Parquet)",
+        f"  manifest    {output}/manifest.json",
+    ])
