@@ -20,7 +20,12 @@ def build_session(app_name: str, master: str | None = None, arrow_batch_size: in
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
-        builder = builder.master(master).config("spark.driver.memory", os.environ.get("FRUITS_DRIVER_MEMORY", "4g"))
+        # Local runs stay on loopback: the driver binds and advertises 127.0.0.1 only.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = (builder.master(master)
+                   .config("spark.driver.memory", os.environ.get("FRUITS_DRIVER_MEMORY", "4g"))
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1"))
     conf = {
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(arrow_batch_size),
