@@ -61,7 +61,10 @@ def featurize_contents(model, contents: pd.Series, settings: InferenceSettings) 
     if decoded:
         vectors = featurize(model, np.stack([pixels for _, pixels in decoded]), settings.batch_size)
         for (row, _), vector in zip(decoded, vectors):
-            features[row] = vector
+            if np.all(np.isfinite(vector)):
+                features[row] = vector
+            else:
+                errors[row] = "model output is not finite (NaN or infinity): check the weights"
     return pd.DataFrame({"features": features, "error": errors})
 
 

@@ -68,7 +68,8 @@ def fit_pca(vectors: DataFrame, k: int | None = None, variance: float | None = 0
 def _explained(pca_model) -> list[float]:
     curve = [float(value) for value in pca_model.explainedVariance.toArray()]
     if not np.all(np.isfinite(curve)):
-        raise FruitsError("the features have no variance (every image gave the same features): check the weights")
+        raise FruitsError("PCA gave a non-finite explained variance: the features are (nearly) constant across "
+                          "images; check the weights, or scale the features with --standardize")
     return curve
 
 

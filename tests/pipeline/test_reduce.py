@@ -1,0 +1,117 @@
+"""PCA step: Spark's explained variance, components and scores agree with a NumPy
+eigen-decomposition of the same covariance; outputs are written as the issue asks."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from pyspark.ml import PipelineModel
+from pyspark.ml.functions import array_to_vector
+
+from fruits.errors import FruitsError
+from fruits.reduce import choose_k
+from fruits.steps.reduce_step import ReduceArgs, run_reduce
+
+pytestmark = pytest.mark.slow
+SPECTRUM = np.array([40.0, 20.0, 10.0, 5.0, 2.5, 1.2, 0.6, 0.3, 0.15, 0.08, 0.04, 0.02])
+
+
+def test_choose_k_is_the_smallest_count_reaching_the_target():
+    curve = [0.5, 0.3, 0.15, 0.05]
+    assert choose_k(curve, 0.5) == 1
+    assert choose_k(curve, 0.8) == 2
+    assert choose_k(curve, 0.81) == 3
+    assert choose_k(curve, 1.0) == 4
+
+
+@pytest.fixture(scope="module")
+def features_run(spark, tmp_path_factory):
+    """A step-1 output with 300 rows of 12 float features of known spectrum, around a mean of 5."""
+    rng = np.random.default_rng(7)
+    rotation, _ = np.linalg.qr(rng.normal(size=(12, 12)))
+    data = (rng.normal(size=(300, 12)) * np.sqrt(SPECTRUM)) @ rotation.T + 5.0
+    data = data.astype(np.float32)
+    rows = [(f"file:/img/{'AB'[i % 2]}/{i}.jpg", "AB"[i % 2], data[i].tolist()) for i in range(300)]
+    output = tmp_path_factory.mktemp("reduce") / "run"
+    spark.createDataFrame(rows, "path string, label string, features array<float>").write.parquet(str(output / "features"))
+    summary = {"images_uri": "/img", "images": 300, "rejected": 0, "rejected_by_reason": {}, "weights": {"source": "test"},
+               "duration_seconds": 1.0, "versions": {}, "settings": {}}
+    (output / "extract_summary.json").write_text(json.dumps(summary))
+    return output, data.astype(np.float64)
+
+
+def numpy_pca(data):
+    covariance = np.cov(data, rowvar=False)
+    values, vectors = np.linalg.eigh(covariance)
+    order = np.argsort(values)[::-1]
+    return values[order] / values.sum(), vectors[:, order]
+
+
+def test_pca_agrees_with_numpy_eigendecomposition(spark, features_run):
+    output, data = features_run
+    manifest = run_reduce(spark, ReduceArgs(output=str(output), variance=0.95))
+    ratios, vectors = numpy_pca(data)
+    expected_k = int(np.argmax(np.cumsum(ratios) >= 0.95)) + 1
+    assert manifest["k"] == expected_k == 5  # the population spectrum reaches 95 % at 5 components too
+
+    curve = [float(line.split(",")[1]) for line in (output / "pca" / "explained_variance.csv").read_text().splitlines()[1:]]
+    np.testing.assert_allclose(curve[:expected_k], ratios[:expected_k], rtol=1e-6)
+    assert manifest["variance_reached"] == pytest.approx(ratios[:expected_k].sum(), rel=1e-6)
+
+    model = PipelineModel.load(str(output / "pca" / "model"))
+    components = model.stages[1].pc.toArray()
+    for i in range(expected_k):
+        sign = np.sign(components[:, i] @ vectors[:, i])
+        np.testing.assert_allclose(components[:, i] * sign, vectors[:, i], rtol=1e-6, atol=1e-6 * np.abs(vectors[:, i]).max())
+
+    matrix = spark.read.parquet(str(output / "pca" / "matrix.parquet")).toPandas().sort_values("path", key=lambda s: s.str.extract(r"/(\d+)\.jpg")[0].astype(int))
+    scores = matrix[[f"pc_{i + 1}" for i in range(expected_k)]].to_numpy()
+    expected_scores = (data - data.mean(axis=0)) @ vectors[:, :expected_k]
+    for i in range(expected_k):
+        sign = np.sign(scores[:, i] @ expected_scores[:, i])
+        np.testing.assert_allclose(scores[:, i] * sign, expected_scores[:, i], atol=1e-6 * np.abs(expected_scores[:, i]).max())
+
+
+def test_outputs_csv_parquet_model_and_manifest(spark, features_run):
+    output, _ = features_run
+    manifest = run_reduce(spark, ReduceArgs(output=str(output), k=3, standardize=True))
+    csv_files = list((output / "pca" / "matrix.csv").glob("part-*.csv"))
+    assert len(csv_files) == 1
+    with csv_files[0].open() as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["path", "label", "pc_1", "pc_2", "pc_3"]
+    assert len(rows) == 301 and all(len(row) == 5 for row in rows)
+    float(rows[1][2])  # plain numbers, no vector text
+    parquet = spark.read.parquet(str(output / "pca" / "matrix.parquet"))
+    assert parquet.columns == ["path", "label", "pc_1", "pc_2", "pc_3"] and parquet.count() == 300
+    reloaded = PipelineModel.load(str(output / "pca" / "model"))
+    assert reloaded.stages[0].getWithStd() and reloaded.stages[1].getK() == 3
+    written = json.loads((output / "manifest.json").read_text())
+    assert written == manifest
+    assert (written["k"], written["standardize"], written["variance_target"]) == (3, True, None)
+    assert written["accuracy_check"]["test_images"] > 30
+    assert set(written["durations_seconds"]) == {"extract", "reduce"}
+
+
+def test_model_reproduces_the_written_matrix(spark, features_run):
+    output, _ = features_run
+    run_reduce(spark, ReduceArgs(output=str(output), k=2))
+    model = PipelineModel.load(str(output / "pca" / "model"))
+    vectors = spark.read.parquet(str(output / "features")).select("path", array_to_vector("features").alias("vector"))
+    again = {row.path: row.pc.toArray() for row in model.transform(vectors).collect()}
+    written = {row.path: np.array([row.pc_1, row.pc_2]) for row in spark.read.parquet(str(output / "pca" / "matrix.parquet")).collect()}
+    assert set(again) == set(written)
+    assert max(np.abs(again[p] - written[p]).max() for p in again) < 1e-9
+
+
+def test_k_larger_than_the_features_is_refused(spark, features_run):
+    output, _ = features_run
+    with pytest.raises(FruitsError, match="k must be between 1 and 12"):
+        run_reduce(spark, ReduceArgs(output=str(output), k=13))
+
+
+def test_missing_features_is_a_clear_error(spark, tmp_path):
+    with pytest.raises(FruitsError, match="run the extract step first"):
+        run_reduce(spark, ReduceArgs(output=str(tmp_path / "nothing-here")))
