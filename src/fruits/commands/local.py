@@ -35,10 +35,19 @@ def register(subparsers) -> None:
     parser.add_argument("--run-id", help="name of the run's output folder (default: a new run id)")
     parser.add_argument("--master", default="local[*]", help="Spark master (default local[*], the embedded Spark)")
     parser.add_argument("--arrow-batch-size", type=int, default=256, help="rows per Arrow batch (default 256)")
+    parser.add_argument("--conf", action="append", default=[], type=spark_conf, metavar="KEY=VALUE",
+                        help="extra Spark setting, repeatable (e.g. --conf spark.executor.memory=2g)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     add_inference_arguments(parser)
     add_pca_arguments(parser)
     parser.set_defaults(handler=run_local)
+
+
+def spark_conf(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.startswith("spark."):
+        raise argparse.ArgumentTypeError(f"expected spark.KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def run_local(args: argparse.Namespace) -> int:
@@ -53,7 +62,8 @@ def run_local(args: argparse.Namespace) -> int:
     output = join_uri(os.path.abspath(args.output), run_id)
     started = time.monotonic()
     print(f"Run {run_id}: images {images}\n  weights {weights}\n  output {output}", file=sys.stderr)
-    spark = build_session(f"fruits-local-{run_id}", master=args.master, arrow_batch_size=args.arrow_batch_size)
+    spark = build_session(f"fruits-local-{run_id}", master=args.master, arrow_batch_size=args.arrow_batch_size,
+                          extra_conf=dict(args.conf))
     try:
         with Progress(spark, enabled=not args.quiet) as progress:
             summary = run_extract(spark, ExtractArgs(
