@@ -8,6 +8,8 @@ import sys
 
 from pyspark.sql import SparkSession
 
+LOG_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "log4j2.properties")
+
 ARROW_BATCH_SIZE = 256  # rows per Arrow batch handed to the pandas UDF (~40 MB of 224x224 floats)
 
 
@@ -25,7 +27,8 @@ def build_session(app_name: str, master: str | None = None, arrow_batch_size: in
         builder = (builder.master(master)
                    .config("spark.driver.memory", os.environ.get("FRUITS_DRIVER_MEMORY", "4g"))
                    .config("spark.driver.host", "127.0.0.1")
-                   .config("spark.driver.bindAddress", "127.0.0.1"))
+                   .config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}"))
     conf = {
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(arrow_batch_size),
