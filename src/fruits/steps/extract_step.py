@@ -86,7 +86,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[ExtractArgs, int]:
 def fetch_weights(storage: Storage, source: str) -> tuple[list, dict]:
     """Loads the weights on the driver; returns (arrays, {"source", "sha256"})."""
     if source == KERAS_IMAGENET:
-        arrays = load_weights(KERAS_IMAGENET)
+        try:
+            arrays = load_weights(KERAS_IMAGENET)
+        except Exception as error:  # network errors surface as several exception types
+            raise FruitsError(f"could not get Keras's imagenet weights (they are downloaded, which needs internet): "
+                              f"{error}. Pass --weights FILE.h5 instead") from None
         return arrays, {"source": KERAS_IMAGENET, "sha256_of_arrays": sha256_of_arrays(arrays)}
     with tempfile.TemporaryDirectory(prefix="fruits-weights-") as folder:
         local = source
