@@ -5,23 +5,19 @@ spark-submit --py-files fruits.zip jobs/extract_features.py \
 """
 import sys
 
-from fruits.errors import FruitsError
 from fruits.session import build_session
 from fruits.steps.extract_step import parse_args, run_extract
+from fruits.steps.job_runner import run_job
 
 
 def main(argv=None) -> int:
     args, arrow_batch_size = parse_args(argv)
-    spark = build_session(f"fruits-extract-{args.run_id}", arrow_batch_size=arrow_batch_size)
-    try:
-        summary = run_extract(spark, args)
-    except FruitsError as error:
-        print(f"extract_features: error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        spark.stop()
-    print(f"extract_features: {summary['featurized']} images featurized, {summary['rejected']} rejected")
-    return 0
+    return run_job(
+        "extract_features",
+        lambda: build_session(f"fruits-extract-{args.run_id}", arrow_batch_size=arrow_batch_size),
+        lambda spark: run_extract(spark, args),
+        lambda summary: f"{summary['featurized']} images featurized, {summary['rejected']} rejected",
+    )
 
 
 if __name__ == "__main__":

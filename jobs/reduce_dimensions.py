@@ -5,24 +5,19 @@ spark-submit --py-files fruits.zip jobs/reduce_dimensions.py \
 """
 import sys
 
-from fruits.errors import FruitsError
 from fruits.session import build_session
+from fruits.steps.job_runner import run_job
 from fruits.steps.reduce_step import parse_args, run_reduce
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    spark = build_session(f"fruits-reduce-{args.run_id}")
-    try:
-        manifest = run_reduce(spark, args)
-    except FruitsError as error:
-        print(f"reduce_dimensions: error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        spark.stop()
-    print(f"reduce_dimensions: k={manifest['k']}, variance {manifest['variance_reached']:.3f}, "
-          f"accuracy {manifest['accuracy']}")
-    return 0
+    return run_job(
+        "reduce_dimensions",
+        lambda: build_session(f"fruits-reduce-{args.run_id}"),
+        lambda spark: run_reduce(spark, args),
+        lambda manifest: f"k={manifest['k']}, variance {manifest['variance_reached']:.3f}, accuracy {manifest['accuracy']}",
+    )
 
 
 if __name__ == "__main__":
