@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
+from fruits.storage import storage_errors
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -20,7 +21,8 @@ REJECTED_COLUMNS = ("path", "label", "reason")
 def read_image_files(spark: SparkSession, location: str) -> DataFrame:
     """Every file under `location` with its label (the parent folder's name)."""
     try:
-        files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
+        with storage_errors(location):
+            files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
     except AnalysisException as error:
         if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
             raise FruitsError(f"images location not found: {location}") from None

@@ -9,10 +9,33 @@ half-written output: the previous output stays whole until the new one is comple
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
 from fruits.errors import FruitsError
+
+# Hadoop/S3A exceptions a user can act on, by Java class name suffix.
+STORAGE_ERRORS = {
+    "UnknownStoreException": "bucket not found",
+    "NoSuchBucketException": "bucket not found",
+    "AccessDeniedException": "access denied",
+    "FileNotFoundException": "not found",
+}
+
+
+@contextmanager
+def storage_errors(uri: str):
+    """Turns the storage layer's known Java exceptions about `uri` into one-line FruitsErrors."""
+    try:
+        yield
+    except Py4JJavaError as error:
+        name = error.java_exception.getClass().getName()
+        for suffix, meaning in STORAGE_ERRORS.items():
+            if name.endswith(suffix):
+                raise FruitsError(f"{meaning}: {uri} ({error.java_exception.getMessage()})") from None
+        raise
 
 
 def join_uri(prefix: str, *parts: str) -> str:
@@ -32,8 +55,9 @@ class Storage:
         return path.getFileSystem(self._conf), path
 
     def exists(self, uri: str) -> bool:
-        fs, path = self._fs_path(uri)
-        return bool(fs.exists(path))
+        with storage_errors(uri):
+            fs, path = self._fs_path(uri)
+            return bool(fs.exists(path))
 
     def delete(self, uri: str) -> None:
         fs, path = self._fs_path(uri)

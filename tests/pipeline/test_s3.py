@@ -1,0 +1,86 @@
+"""Both steps with `s3://` URIs, as the EMR steps get them, against a moto S3 server on
+127.0.0.1 through Hadoop's S3A connector: images are listed and read from the bucket, outputs
+are written there, and a missing bucket is a clear error. (moto does not enforce bucket
+policies or SSE-KMS; encryption is checked by the cloud tests, not here.)"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.conftest import PROJECT_ROOT
+
+from .standalone import free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_client(endpoint):
+    return boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-3",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+RUN_STEPS = textwrap.dedent("""
+    import json, sys
+    from fruits.errors import FruitsError
+    from fruits.s3a import s3a_conf
+    from fruits.session import build_session
+    from fruits.steps.extract_step import ExtractArgs, run_extract
+    from fruits.steps.reduce_step import ReduceArgs, run_reduce
+    endpoint, jars, images, output, weights = sys.argv[1:6]
+    spark = build_session("s3-test", master="local[2]", extra_conf=s3a_conf(endpoint, jars))
+    try:
+        run_extract(spark, ExtractArgs(images=images, output=output, weights=weights))
+        print(json.dumps(run_reduce(spark, ReduceArgs(output=output, k=3))))
+    except FruitsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        spark.stop()
+""")
+
+
+def run_steps(endpoint, images, output, weights):
+    """In a process of its own: the S3A jars must be on the JVM's class path from its start."""
+    return subprocess.run([sys.executable, "-c", RUN_STEPS, endpoint, str(PROJECT_ROOT / ".tools" / "jars"), images, output,
+                           str(weights)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
+
+
+def test_steps_read_and_write_s3_uris(s3_endpoint, small_sample, weights_file):
+    s3 = s3_client(s3_endpoint)
+    s3.create_bucket(Bucket="fruits-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    for image in sorted(small_sample.rglob("*.jpg"))[:20]:
+        s3.upload_file(str(image), "fruits-test", f"images/{image.parent.name}/{image.name}")
+
+    result = run_steps(s3_endpoint, "s3://fruits-test/images/", "s3://fruits-test/results/run-1/", weights_file)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (manifest["images"], manifest["featurized"], manifest["k"]) == (20, 20, 3)
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket="fruits-test", Prefix="results/run-1/")["Contents"]}
+    assert "results/run-1/manifest.json" in keys and "results/run-1/features/_SUCCESS" in keys
+    assert any(key.startswith("results/run-1/pca/matrix.csv/part-") for key in keys)
+    assert not [key for key in keys if "_staging" in key]  # staged outputs were moved into place
+    written = json.loads(s3.get_object(Bucket="fruits-test", Key="results/run-1/manifest.json")["Body"].read())
+    assert written["outputs"]["matrix_csv"] == "s3://fruits-test/results/run-1/pca/matrix.csv"
+
+
+def test_missing_bucket_is_a_clear_error(s3_endpoint, weights_file):
+    result = run_steps(s3_endpoint, "s3://no-such-bucket/images/", "s3://no-such-bucket/results/r/", weights_file)
+    assert result.returncode == 1
+    assert "error: bucket not found: s3://no-such-bucket/images/" in result.stderr
