@@ -76,14 +76,18 @@ class Storage:
         return bytes(data).decode("utf-8")
 
     def write_text(self, uri: str, text: str) -> None:
-        """Writes `text` to a staging file, then moves it into place."""
+        self.write_bytes(uri, text.encode("utf-8"))
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Writes `data` to a staging file, then moves it into place."""
         staged = self.staging_uri(uri)
-        fs, path = self._fs_path(staged)
-        stream = fs.create(path, True)
-        try:
-            stream.write(bytearray(text.encode("utf-8")))
-        finally:
-            stream.close()
+        with storage_errors(uri):
+            fs, path = self._fs_path(staged)
+            stream = fs.create(path, True)
+            try:
+                stream.write(bytearray(data))
+            finally:
+                stream.close()
         self.replace(staged, uri)
 
     def copy_to_local(self, uri: str, local_path: str) -> None:

@@ -95,6 +95,19 @@ def test_outputs_csv_parquet_model_and_manifest(spark, features_run):
     assert set(written["durations_seconds"]) == {"extract", "reduce"}
 
 
+def test_plots_are_written_beside_the_matrix(spark, features_run):
+    from PIL import Image
+
+    output, _ = features_run
+    manifest = run_reduce(spark, ReduceArgs(output=str(output), variance=0.9))
+    folder = output / "pca" / "plots"
+    assert manifest["outputs"]["plots"] == str(folder)
+    for name in ("explained_variance.png", "principal_components.png", "accuracy_by_class.png"):
+        with Image.open(folder / name) as picture:
+            assert picture.format == "PNG" and picture.width >= 600 and picture.height >= 400
+            assert len(set(picture.convert("L").getdata())) > 20  # drawn, not blank
+
+
 def test_model_reproduces_the_written_matrix(spark, features_run):
     output, _ = features_run
     run_reduce(spark, ReduceArgs(output=str(output), k=2))

@@ -1,6 +1,7 @@
 """Step 2: features -> PCA matrix, written under the run's output prefix:
 `pca/matrix.parquet/` and `pca/matrix.csv/` (path, label, pc_1..pc_k), `pca/model/` (the fitted
-StandardScaler + PCA PipelineModel), `pca/explained_variance.csv` (component, ratio, cumulative)
+StandardScaler + PCA PipelineModel), `pca/explained_variance.csv` (component, ratio, cumulative),
+`pca/plots/*.png` (variance curve with k, images in PC1/PC2 by fruit, accuracy per class)
 and `manifest.json` (counts, weights and sha256, versions, k, variance reached, durations and
 the nearest-centroid accuracy check). `manifest.json` is written last: its presence means the
 run is complete.
@@ -28,6 +29,8 @@ from fruits.versions import package_versions
 
 PCA_FOLDER, MANIFEST = "pca", "manifest.json"
 MATRIX_PARQUET, MATRIX_CSV, MODEL, CURVE = "matrix.parquet", "matrix.csv", "model", "explained_variance.csv"
+PLOTS = "plots"
+SCATTER_POINTS = 5000  # at most this many images in the PC1/PC2 picture
 
 
 @dataclass
@@ -89,6 +92,8 @@ def run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
         staged = _write_pca_folder(storage, args.output, fit, matrix)
         _phase(progress, "Checking the features with a nearest-centroid classifier")
         accuracy = nearest_centroid_accuracy(matrix, args.test_percent)
+        _phase(progress, "Drawing the plots")
+        _write_plots(storage, staged, fit, matrix, accuracy, rows)
         matrix.unpersist()
     finally:
         vectors.unpersist()
@@ -112,6 +117,23 @@ def _write_pca_folder(storage: Storage, output: str, fit: PcaFit, matrix) -> str
         lines.append(f"{index},{ratio:.10g},{cumulative:.10g}")
     storage.write_text(join_uri(staged, CURVE), "\n".join(lines) + "\n")
     return staged
+
+
+def _write_plots(storage: Storage, staged: str, fit: PcaFit, matrix, accuracy: dict, rows: int) -> None:
+    from fruits import plots
+
+    folder = join_uri(staged, PLOTS)
+    storage.write_bytes(join_uri(folder, "explained_variance.png"),
+                        plots.variance_curve_png(fit.explained_variance, fit.k, fit.variance_target))
+    if fit.k >= 2:
+        shown = matrix.select("label", "pc_1", "pc_2")
+        if rows > SCATTER_POINTS:
+            shown = shown.sample(fraction=SCATTER_POINTS / rows, seed=1)
+        points = shown.toPandas()
+        storage.write_bytes(join_uri(folder, "principal_components.png"), plots.principal_components_png(
+            points["pc_1"].to_numpy(), points["pc_2"].to_numpy(), points["label"].tolist(), rows))
+    if accuracy["by_class"]:
+        storage.write_bytes(join_uri(folder, "accuracy_by_class.png"), plots.accuracy_by_class_png(accuracy["by_class"]))
 
 
 def build_manifest(args: ReduceArgs, summary: dict, fit: PcaFit, accuracy: dict, rows: int, reduce_seconds: float,
@@ -142,6 +164,7 @@ def build_manifest(args: ReduceArgs, summary: dict, fit: PcaFit, accuracy: dict,
             "matrix_parquet": join_uri(output, PCA_FOLDER, MATRIX_PARQUET),
             "model": join_uri(output, PCA_FOLDER, MODEL),
             "explained_variance": join_uri(output, PCA_FOLDER, CURVE),
+            "plots": join_uri(output, PCA_FOLDER, PLOTS),
         },
     }
 
