@@ -1,0 +1,106 @@
+"""The state machine's control flow, executed by moto's Step Functions interpreter on the
+definition the offline Terraform renders, with EMR's part played by a scripted step driver.
+Every scenario ends with no cluster left WAITING or RUNNING."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from fruits.cloud.execution_input import build_execution_input
+from tests.support.emr_step_driver import EmrStepDriver
+from tests.support.moto_server import MotoServer
+from tests.support.render_definition import render_definition
+
+ROLE = "arn:aws:iam::123456789012:role/fruits-step-functions"
+FAST = {"step_timeout_seconds": 4, "pipeline_timeout_seconds": 120, "retry_interval_seconds": 1, "step_retries": 2}
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def state_machine(moto, tmp_path_factory) -> str:
+    definition = render_definition(tmp_path_factory.mktemp("definition"), timeouts=FAST)
+    return moto.client("stepfunctions").create_state_machine(name="fruits-pipeline", definition=definition, roleArn=ROLE)["stateMachineArn"]
+
+
+def run(moto, state_machine, name: str, seconds: float = 90) -> dict:
+    execution_input = build_execution_input(bucket="fruits-test-bucket", run_id=name, artifacts_prefix="artifacts/abc123/",
+                                            weights_key="artifacts/abc123/weights/mobilenet.h5")
+    sfn = moto.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=state_machine, name=name, input=json.dumps(execution_input))["executionArn"]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        execution = sfn.describe_execution(executionArn=arn)
+        if execution["status"] != "RUNNING":
+            return execution
+        time.sleep(0.2)
+    raise TimeoutError(f"execution {name} still running after {seconds} s")
+
+
+def states_entered(moto, execution) -> list[str]:
+    events = moto.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def assert_nothing_left_running(driver: EmrStepDriver) -> None:
+    states = [cluster.state for cluster in driver.clusters()]
+    assert states, "the scenario should have created a cluster"
+    assert not [state for state in states if state in ("STARTING", "BOOTSTRAPPING", "WAITING", "RUNNING")], states
+
+
+def test_all_good_succeeds_and_terminates_the_cluster(moto, state_machine):
+    with EmrStepDriver() as driver:
+        execution = run(moto, state_machine, "all-good")
+    assert execution["status"] == "SUCCEEDED"
+    assert driver.finished == [("Extract features", "COMPLETED"), ("Reduce dimensions", "COMPLETED")]
+    assert driver.clusters()[-1].state == "TERMINATED"
+    assert_nothing_left_running(driver)
+
+
+def test_extraction_failing_once_is_retried_and_succeeds(moto, state_machine):
+    with EmrStepDriver({"Extract features": ["FAILED", "COMPLETED"]}) as driver:
+        execution = run(moto, state_machine, "retry-once")
+    assert execution["status"] == "SUCCEEDED"
+    assert [name for name, _ in driver.finished] == ["Extract features", "Extract features", "Reduce dimensions"]
+    assert_nothing_left_running(driver)
+
+
+def test_pca_failing_every_attempt_terminates_the_cluster_and_fails_with_its_cause(moto, state_machine):
+    with EmrStepDriver({"Reduce dimensions": ["FAILED", "FAILED", "FAILED"]}) as driver:
+        execution = run(moto, state_machine, "pca-fails")
+    assert execution["status"] == "FAILED"
+    assert driver.finished.count(("Reduce dimensions", "FAILED")) == 3  # 1 attempt + 2 retries
+    assert execution["error"] == "Fruits.PipelineFailed"
+    assert execution["cause"].startswith("States.TaskFailed: ")
+    assert json.loads(execution["cause"].removeprefix("States.TaskFailed: "))["Step"]["Name"] == "Reduce dimensions"
+    assert "Terminate cluster after failure" in states_entered(moto, execution)
+    assert driver.clusters()[-1].state == "TERMINATED"
+    assert_nothing_left_running(driver)
+
+
+def test_cluster_that_cannot_start_fails_with_nothing_running(moto, state_machine):
+    with EmrStepDriver(cluster_outcome="TERMINATED_WITH_ERRORS") as driver:
+        execution = run(moto, state_machine, "no-cluster")
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "Fruits.ClusterCreationFailed"
+    assert json.loads(execution["cause"].removeprefix("States.TaskFailed: "))["Cluster"]["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+    assert states_entered(moto, execution)[-1] == "Cluster creation failed"
+    assert "Extract features" not in states_entered(moto, execution)
+    assert driver.finished == []
+    assert_nothing_left_running(driver)
+
+
+def test_a_step_that_times_out_terminates_the_cluster(moto, state_machine):
+    with EmrStepDriver({"Extract features": ["HANG"]}) as driver:
+        execution = run(moto, state_machine, "step-hangs")
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "Fruits.PipelineFailed" and execution["cause"].startswith("States.Timeout: ")
+    assert "Terminate cluster after failure" in states_entered(moto, execution)
+    assert driver.clusters()[-1].state == "TERMINATED"
+    assert_nothing_left_running(driver)

@@ -1,0 +1,83 @@
+"""Plays EMR's part for moto, whose clusters never start and whose steps never finish: a thread
+moves clusters from STARTING to WAITING, runs one PENDING step at a time, and ends each step
+with the outcome a test scripts for its name.
+
+Usage:
+    with EmrStepDriver({"Extract features": ["FAILED", "COMPLETED"]}) as driver: ...
+Clusters that existed before the driver started keep their state. Outcomes per step name, in attempt order: "COMPLETED" (default), "FAILED", or "HANG" (stays
+RUNNING, for timeouts). `cluster_outcome="TERMINATED_WITH_ERRORS"` makes clusters fail to start.
+`run_step` (optional) is called with (cluster, step) to decide the outcome for real.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+from moto.core.utils import utcnow
+from moto.emr import models as moto_emr_models
+from moto.emr.models import emr_backends
+
+ACCOUNT = "123456789012"
+
+
+class EmrStepDriver:
+    def __init__(self, outcomes=None, step_seconds=0.3, cluster_outcome="WAITING", run_step=None):
+        self.outcomes = defaultdict(deque, {name: deque(values) for name, values in (outcomes or {}).items()})
+        self.step_seconds, self.cluster_outcome, self.run_step = step_seconds, cluster_outcome, run_step
+        self.finished: list[tuple[str, str]] = []  # (step name, final state), in order
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="emr-step-driver", daemon=True)
+
+    def __enter__(self) -> "EmrStepDriver":
+        self._existing = {cluster.id for cluster in self.clusters()}
+        # moto finishes a cluster's start inside RunJobFlow (WAITING at once); like real EMR, new
+        # clusters stay STARTING here until this driver decides how their start ends.
+        self._original_bootstrap = moto_emr_models.Cluster.run_bootstrap_actions
+        moto_emr_models.Cluster.run_bootstrap_actions = lambda cluster: setattr(cluster, "state", "STARTING")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        moto_emr_models.Cluster.run_bootstrap_actions = self._original_bootstrap
+
+    def clusters(self):
+        """Every cluster of moto's account, in creation order. moto 5.2.5's interpreter creates
+        them in its us-east-1 backend whatever the execution's region, so all regions are read."""
+        found = [c for _, backend in emr_backends[ACCOUNT].items() for c in backend.clusters.values()]
+        return sorted(found, key=lambda cluster: cluster.creation_datetime)
+
+    def _loop(self) -> None:
+        started: dict[str, float] = {}
+        seen: set[str] = set(self._existing)
+        while not self._stop.wait(0.05):
+            for cluster in self.clusters():
+                if cluster.id not in seen and cluster.state == "STARTING":
+                    seen.add(cluster.id)
+                    cluster.state = self.cluster_outcome
+                    continue
+                if cluster.state in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"):
+                    continue
+                running = [step for step in cluster.steps if step.state == "RUNNING"]
+                for step in running:
+                    started.setdefault(step.id, time.monotonic())
+                    if time.monotonic() - started[step.id] < self.step_seconds:
+                        continue
+                    outcome = self._outcome(cluster, step)
+                    if outcome != "HANG":
+                        step.state, step.end_date_time = outcome, utcnow()
+                        self.finished.append((step.name, outcome))
+                if not running:
+                    pending = [step for step in cluster.steps if step.state == "PENDING"]
+                    if pending:
+                        pending[0].state, pending[0].start_date_time = "RUNNING", utcnow()
+
+    def _outcome(self, cluster, step) -> str:
+        if self.run_step is not None:
+            return self.run_step(cluster, step)
+        queue = self.outcomes[step.name]
+        if not queue:
+            return "COMPLETED"
+        return queue[0] if len(queue) == 1 and queue[0] == "HANG" else queue.popleft()
