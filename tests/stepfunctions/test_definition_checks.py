@@ -1,16 +1,15 @@
 """Static checks of the state machine definition: npm @wmfs/statelint on the definition the
-offline Terraform renders (and on a broken one, to show the check can fail), the definition
-module's own `terraform test`, and `terraform fmt`."""
+offline Terraform renders (and on broken ones, to show the check can fail), and the Catch
+rules. The module's own `terraform test` runs in tests/terraform."""
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.support.render_definition import MODULE, render_definition
+from tests.support.render_definition import render_definition
 
 STATELINT = PROJECT_ROOT / "node_modules" / ".bin" / "statelint"
 
@@ -51,16 +50,3 @@ def test_every_state_after_cluster_creation_is_caught(rendered):
         catches = rendered["States"][name]["Catch"]
         assert catches[0]["ErrorEquals"] == ["States.ALL"] and catches[0]["Next"] == "Terminate cluster after failure"
     assert rendered["States"]["Terminate cluster"]["Catch"][0]["Next"] == "Cluster termination failed"
-
-
-def terraform(*arguments, cwd):
-    return subprocess.run([sys.executable, str(PROJECT_ROOT / "tools" / "terraform"), *arguments], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
-def test_definition_module_terraform_test_and_fmt():
-    assert terraform("init", "-backend=false", "-input=false", "-no-color", cwd=MODULE).returncode == 0
-    result = terraform("test", "-no-color", cwd=MODULE)
-    assert result.returncode == 0 and "4 passed, 0 failed" in result.stdout, result.stdout + result.stderr
-    fmt = terraform("fmt", "-check", "-recursive", cwd=MODULE)
-    assert fmt.returncode == 0, fmt.stdout
