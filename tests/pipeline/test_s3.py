@@ -10,29 +10,18 @@ import subprocess
 import sys
 import textwrap
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.conftest import PROJECT_ROOT
-
-from .standalone import free_port
+from tests.support.moto_server import MotoServer
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def s3_client(endpoint):
-    return boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-3",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def moto():
+    with MotoServer() as server:
+        yield server
 
 
 RUN_STEPS = textwrap.dedent("""
@@ -62,13 +51,13 @@ def run_steps(endpoint, images, output, weights):
                           env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
 
 
-def test_steps_read_and_write_s3_uris(s3_endpoint, small_sample, weights_file):
-    s3 = s3_client(s3_endpoint)
+def test_steps_read_and_write_s3_uris(moto, small_sample, weights_file):
+    s3 = moto.client("s3")
     s3.create_bucket(Bucket="fruits-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
     for image in sorted(small_sample.rglob("*.jpg"))[:20]:
         s3.upload_file(str(image), "fruits-test", f"images/{image.parent.name}/{image.name}")
 
-    result = run_steps(s3_endpoint, "s3://fruits-test/images/", "s3://fruits-test/results/run-1/", weights_file)
+    result = run_steps(moto.endpoint, "s3://fruits-test/images/", "s3://fruits-test/results/run-1/", weights_file)
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads(result.stdout.strip().splitlines()[-1])
     assert (manifest["images"], manifest["featurized"], manifest["k"]) == (20, 20, 3)
@@ -80,7 +69,7 @@ def test_steps_read_and_write_s3_uris(s3_endpoint, small_sample, weights_file):
     assert written["outputs"]["matrix_csv"] == "s3://fruits-test/results/run-1/pca/matrix.csv"
 
 
-def test_missing_bucket_is_a_clear_error(s3_endpoint, weights_file):
-    result = run_steps(s3_endpoint, "s3://no-such-bucket/images/", "s3://no-such-bucket/results/r/", weights_file)
+def test_missing_bucket_is_a_clear_error(moto, weights_file):
+    result = run_steps(moto.endpoint, "s3://no-such-bucket/images/", "s3://no-such-bucket/results/r/", weights_file)
     assert result.returncode == 1
     assert "error: bucket not found: s3://no-such-bucket/images/" in result.stderr

@@ -5,22 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import urllib.request
 
 import boto3
 from moto.server import ThreadedMotoServer
 
 from tests.support import moto_emr
+from tests.support.ports import free_port
 
 REGION = "eu-west-3"
 
 
 class MotoServer:
     def __init__(self, region: str = REGION):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.region, self.endpoint = region, f"http://127.0.0.1:{self.port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._saved_env: dict[str, str | None] = {}
