@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-MODULES = {"state-machine-definition": 4, "pipeline": 3}  # module -> number of test runs
+MODULES = {"state-machine-definition": 4, "pipeline": 3, "iam": 2}  # module -> number of test runs
 
 
 def terraform(*arguments, cwd):

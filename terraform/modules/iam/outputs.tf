@@ -1,0 +1,29 @@
+output "step_functions_role_arn" {
+  description = "Execution role of the state machine."
+  value       = aws_iam_role.step_functions.arn
+}
+
+output "emr_service_role_name" {
+  description = "EMR service role (name, as RunJobFlow takes it)."
+  value       = aws_iam_role.emr_service.name
+}
+
+output "emr_service_role_arn" {
+  description = "EMR service role ARN."
+  value       = aws_iam_role.emr_service.arn
+}
+
+output "emr_instance_profile_name" {
+  description = "Instance profile of the cluster nodes (name, as RunJobFlow takes it)."
+  value       = aws_iam_instance_profile.emr_nodes.name
+}
+
+output "emr_instance_profile_arn" {
+  description = "Instance profile ARN."
+  value       = aws_iam_instance_profile.emr_nodes.arn
+}
+
+output "emr_nodes_role_arn" {
+  description = "Role of the cluster nodes (the KMS key policy names it)."
+  value       = aws_iam_role.emr_nodes.arn
+}

@@ -1,0 +1,34 @@
+variable "name_prefix" {
+  description = "Prefix of every role name, e.g. fruits-prod."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name_prefix))
+    error_message = "name_prefix: 3 to 31 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "bucket_name" {
+  description = "The platform's bucket (prefixes images/, artifacts/, results/, logs/, tmp/)."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "The bucket's customer-managed KMS key."
+  type        = string
+}
+
+variable "allowed_regions" {
+  description = "Regions every role may call; all others are denied (GDPR: data stays in the EU)."
+  type        = list(string)
+  default     = ["eu-west-3"]
+  validation {
+    condition     = length(var.allowed_regions) > 0 && alltrue([for r in var.allowed_regions : can(regex("^eu-(west|central|north|south)-[0-9]$", r))])
+    error_message = "allowed_regions must list EU regions only (eu-west-1, eu-west-3, eu-central-1, ...)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every role."
+  type        = map(string)
+  default     = {}
+}
