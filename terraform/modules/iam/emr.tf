@@ -50,3 +50,29 @@ resource "aws_iam_role_policy" "emr_service_region_guard" {
   role   = aws_iam_role.emr_service.id
   policy = data.aws_iam_policy_document.deny_outside_eu.json
 }
+
+# Encrypted EBS volumes on the nodes: EC2 needs a grant on the key, which EMR creates with its
+# service role. docs.aws.amazon.com/emr/latest/ManagementGuide/emr-encryption-enable.html
+data "aws_iam_policy_document" "emr_service_uses_the_key" {
+  statement {
+    sid       = "GrantEbsTheKey"
+    actions   = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
+  }
+  statement {
+    sid       = "EncryptVolumeKeys"
+    actions   = ["kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Decrypt", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "emr_service_uses_the_key" {
+  name   = "encrypt-node-disks"
+  role   = aws_iam_role.emr_service.id
+  policy = data.aws_iam_policy_document.emr_service_uses_the_key.json
+}

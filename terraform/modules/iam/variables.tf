@@ -22,8 +22,8 @@ variable "allowed_regions" {
   type        = list(string)
   default     = ["eu-west-3"]
   validation {
-    condition     = length(var.allowed_regions) > 0 && alltrue([for r in var.allowed_regions : can(regex("^eu-(west|central|north|south)-[0-9]$", r))])
-    error_message = "allowed_regions must list EU regions only (eu-west-1, eu-west-3, eu-central-1, ...)."
+    condition     = length(var.allowed_regions) > 0 && alltrue([for r in var.allowed_regions : contains(["eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3"], r)])
+    error_message = "allowed_regions must list regions in EU member states only: eu-central-1, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-3."
   }
 }
 

@@ -25,7 +25,7 @@ run "least_privilege" {
   command = apply
   assert {
     condition = alltrue(flatten([
-      for document in [data.aws_iam_policy_document.step_functions, data.aws_iam_policy_document.nodes, data.aws_iam_policy_document.emr_service_passes_node_role] : [
+      for document in [data.aws_iam_policy_document.step_functions, data.aws_iam_policy_document.nodes, data.aws_iam_policy_document.emr_service_passes_node_role, data.aws_iam_policy_document.emr_service_uses_the_key] : [
         for statement in document.statement : [for action in coalesce(statement.actions, []) : !strcontains(action, "*")]
       ]
     ]))
@@ -51,5 +51,11 @@ run "least_privilege" {
 run "refuses_a_region_outside_the_eu" {
   command = plan
   variables { allowed_regions = ["eu-west-3", "us-east-1"] }
+  expect_failures = [var.allowed_regions]
+}
+
+run "refuses_london_outside_the_eu" {
+  command = plan
+  variables { allowed_regions = ["eu-west-2"] }
   expect_failures = [var.allowed_regions]
 }
