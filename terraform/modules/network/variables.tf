@@ -1,0 +1,30 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. fruits-prod."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name_prefix))
+    error_message = "name_prefix: 3 to 31 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "cidr_block" {
+  description = "Address range of the VPC; the cluster's subnet takes its first /24."
+  type        = string
+  default     = "10.42.0.0/16"
+  validation {
+    condition     = can(cidrsubnet(var.cidr_block, 8, 0)) && tonumber(split("/", var.cidr_block)[1]) <= 22
+    error_message = "cidr_block must be an IPv4 range of /22 or larger, e.g. 10.42.0.0/16."
+  }
+}
+
+variable "availability_zone" {
+  description = "Zone of the cluster's subnet; null takes the region's zone a."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module."
+  type        = map(string)
+  default     = {}
+}

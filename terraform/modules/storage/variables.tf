@@ -1,0 +1,55 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. fruits-prod."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name_prefix))
+    error_message = "name_prefix: 3 to 31 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "bucket_name" {
+  description = "Bucket name; null gives NAME_PREFIX-ACCOUNT-REGION (bucket names are global)."
+  type        = string
+  default     = null
+}
+
+variable "key_user_arns" {
+  description = "IAM roles or users that may encrypt and decrypt with the key (the pipeline's roles, the people who upload images and read results). Nobody else may use it, whatever their IAM policies say."
+  type        = list(string)
+  validation {
+    condition     = alltrue([for arn in var.key_user_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", arn))])
+    error_message = "key_user_arns must be IAM role or user ARNs."
+  }
+}
+
+variable "log_group_name_prefix" {
+  description = "CloudWatch log groups whose names start with this may encrypt with the key."
+  type        = string
+}
+
+variable "retention_days" {
+  description = "Days kept under tmp/ and logs/, and for overwritten (noncurrent) object versions."
+  type = object({
+    tmp        = optional(number, 7)
+    logs       = optional(number, 30)
+    noncurrent = optional(number, 30)
+    multipart  = optional(number, 2)
+  })
+  default = {}
+  validation {
+    condition     = alltrue([for days in values(var.retention_days) : days >= 1 && days <= 365])
+    error_message = "Every retention must be between 1 and 365 days."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete a bucket that still holds objects (off: images and results are kept)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module."
+  type        = map(string)
+  default     = {}
+}
