@@ -1,0 +1,56 @@
+# What the CLI reads (`terraform output -json`): fruits commands find the bucket, the key, the
+# state machine and the region here.
+output "region" {
+  description = "Region of every resource."
+  value       = var.region
+}
+
+output "bucket_name" {
+  description = "The platform's bucket."
+  value       = module.storage.bucket_name
+}
+
+output "prefixes" {
+  description = "Where images, artifacts, results, logs and temporary files live in the bucket."
+  value       = module.storage.prefixes
+}
+
+output "kms_key_arn" {
+  description = "Customer-managed key of the bucket, the logs and the clusters' disks."
+  value       = module.storage.kms_key_arn
+}
+
+output "state_machine_arn" {
+  description = "The pipeline's state machine: `fruits start` runs it."
+  value       = module.pipeline.state_machine_arn
+}
+
+output "state_machine_name" {
+  description = "Its name, as the Step Functions console shows it."
+  value       = module.pipeline.state_machine_name
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the executions."
+  value       = module.pipeline.log_group_name
+}
+
+output "step_functions_role_arn" {
+  description = "Execution role of the state machine."
+  value       = module.iam.step_functions_role_arn
+}
+
+output "emr_service_role_arn" {
+  description = "EMR service role."
+  value       = module.iam.emr_service_role_arn
+}
+
+output "emr_instance_profile_arn" {
+  description = "Instance profile of the cluster nodes."
+  value       = module.iam.emr_instance_profile_arn
+}
+
+output "subnet_id" {
+  description = "Subnet of the clusters."
+  value       = coalesce(var.subnet_id, one(module.network[*].subnet_id))
+}
