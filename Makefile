@@ -38,4 +38,4 @@ lock:
 	mv requirements/cluster.lock.new requirements/cluster.lock && rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) .tools node_modules output
+	rm -rf $(VENV) .venv-compliance .tools node_modules docs/presentation/node_modules output
