@@ -1,0 +1,99 @@
+"""`fruits stage`: the code a run executes, under a content-addressed prefix, so that every run
+names exactly the code, bootstrap, lock and weights it ran.
+
+Usage:
+    plan = plan_artifacts(weights=Path("mobilenet.h5"))   # local only: files and their hash
+    stage_artifacts(s3, platform, plan)                  # uploads, then writes STAGED.json last
+    plan.prefix  ->  "artifacts/3f9a1c2b7d40/"
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fruits import __version__
+from fruits.cloud.aws import aws_errors
+from fruits.cloud.execution_input import BOOTSTRAP_SCRIPT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK
+from fruits.cloud.transfer import upload_files
+from fruits.errors import FruitsError
+
+PROJECT = Path(__file__).resolve().parents[3]
+PACKAGE = Path(__file__).resolve().parents[1]
+MARKER = "STAGED.json"
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries get a fixed date: same code, same hash
+
+
+@dataclass
+class ArtifactPlan:
+    files: dict[str, Path]          # name under the prefix -> local file
+    weights_name: str | None
+    digest: str = ""
+    staging: Path | None = None
+    sha256: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return f"artifacts/{self.digest}/"
+
+    @property
+    def weights_key(self) -> str | None:
+        return f"{self.prefix}{self.weights_name}" if self.weights_name else None
+
+
+def package_zip(target: Path) -> Path:
+    """The `fruits` package as a zip for spark-submit --py-files, byte-identical for the same code."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(PACKAGE.rglob("*.py")):
+            entry = zipfile.ZipInfo(str(path.relative_to(PACKAGE.parent)), FIXED_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, path.read_bytes())
+    target.write_bytes(buffer.getvalue())
+    return target
+
+
+def plan_artifacts(weights: Path | None, staging: Path) -> ArtifactPlan:
+    """What `stage` uploads, and the content hash that names its prefix (no AWS call)."""
+    sources = {name: PROJECT / name for name in (EXTRACT_JOB, REDUCE_JOB, BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK)}
+    missing = [str(path) for path in sources.values() if not path.is_file()]
+    if missing:
+        raise FruitsError(f"cannot stage from here, missing {', '.join(missing)}: run from a checkout of the project")
+    staging.mkdir(parents=True, exist_ok=True)
+    files = {PACKAGE_FILE: package_zip(staging / PACKAGE_FILE), **sources}
+    weights_name = None
+    if weights is not None:
+        if not weights.is_file():
+            raise FruitsError(f"weights file not found: {weights}")
+        weights_name = f"weights/{weights.name}"
+        files[weights_name] = weights
+    from fruits.cloud.transfer import sha256_of
+    sha256 = {name: sha256_of(path) for name, path in sorted(files.items())}
+    digest = hashlib.sha256(json.dumps(sha256, sort_keys=True).encode()).hexdigest()[:12]
+    return ArtifactPlan(files=files, weights_name=weights_name, digest=digest, staging=staging, sha256=sha256)
+
+
+def is_staged(s3, platform, plan: ArtifactPlan) -> bool:
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"look for s3://{platform.bucket}/{plan.prefix}{MARKER}"):
+        try:
+            s3.head_object(Bucket=platform.bucket, Key=plan.prefix + MARKER)
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+
+def stage_artifacts(s3, platform, plan: ArtifactPlan, show: bool = True) -> dict:
+    """Upload every file (unchanged ones are skipped), then STAGED.json: its presence means complete."""
+    summary = upload_files(s3, platform, [(path, plan.prefix + name) for name, path in sorted(plan.files.items())], show=show)
+    marker = {"fruits_version": __version__, "files": plan.sha256}
+    with aws_errors(f"write s3://{platform.bucket}/{plan.prefix}{MARKER}"):
+        s3.put_object(Bucket=platform.bucket, Key=plan.prefix + MARKER, Body=json.dumps(marker, indent=1).encode(),
+                      ServerSideEncryption="aws:kms", SSEKMSKeyId=platform.kms_key_arn)
+    return {**summary, "uri": f"s3://{platform.bucket}/{plan.prefix}"}

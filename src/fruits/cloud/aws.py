@@ -1,0 +1,58 @@
+"""The one seam for AWS clients, and AWS errors turned into one clear line.
+
+Usage:
+    s3 = aws_client("s3", platform.region)          # refuses a non-EU region before any call
+    with aws_errors("upload images to s3://bucket/images/"):
+        s3.put_object(...)
+Set FRUITS_AWS_ENDPOINT_URL to point every client at an emulator (the tests use a moto server).
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from fruits.cloud.regions import require_eu_region
+from fruits.errors import FruitsError
+
+ENDPOINT_ENV = "FRUITS_AWS_ENDPOINT_URL"
+
+HINTS = {
+    "NoSuchBucket": "the bucket does not exist (check `terraform output bucket_name`, or run `terraform apply`)",
+    "AccessDenied": "access denied (your role needs the platform's bucket and key: add it to data_user_arns)",
+    "AccessDeniedException": "access denied (your role may not use this state machine or key)",
+    "KMS.NotFoundException": "the KMS key does not exist (run `terraform apply`)",
+    "StateMachineDoesNotExist": "the state machine does not exist (run `terraform apply`)",
+    "ExecutionDoesNotExist": "no such run (see `fruits runs`)",
+    "ExecutionAlreadyExists": "a run with this id already exists: pick another --run-id",
+    "ExpiredToken": "your AWS session has expired: log in again",
+    "InvalidClientTokenId": "your AWS credentials are not valid",
+}
+
+
+def aws_client(service: str, region: str):
+    """A boto3 client for an EU region, at FRUITS_AWS_ENDPOINT_URL if set."""
+    import boto3
+    from botocore.config import Config
+
+    require_eu_region(region)
+    return boto3.client(service, region_name=region, endpoint_url=os.environ.get(ENDPOINT_ENV) or None,
+                        config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60))
+
+
+@contextmanager
+def aws_errors(what: str):
+    """Re-raise botocore's errors as a FruitsError: `WHAT: what went wrong, what to do`."""
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+    try:
+        yield
+    except NoCredentialsError:
+        raise FruitsError(f"{what}: no AWS credentials (set AWS_PROFILE, or run `aws sso login`)") from None
+    except EndpointConnectionError as error:
+        raise FruitsError(f"{what}: cannot reach AWS ({error})") from None
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        code = details.get("Code", "Error")
+        raise FruitsError(f"{what}: {HINTS.get(code, (code + ': ' + details.get('Message', '')).rstrip(': '))}") from None
+    except BotoCoreError as error:
+        raise FruitsError(f"{what}: {error}") from None

@@ -1,0 +1,37 @@
+"""Price table and measured throughput behind `fruits cost` and the cost shown by `fruits watch`.
+
+On-demand list prices in USD per hour, noted 2026-11-24 for eu-west-3 (Paris): EC2 instance +
+EMR fee. Check https://aws.amazon.com/emr/pricing/ before relying on them; Spot core nodes
+usually cost less, so on-demand is an upper bound.
+"""
+from __future__ import annotations
+
+PRICES_DATE = "2026-11-24"
+HOURLY_USD = {  # instance type -> (EC2 on-demand, EMR fee), eu-west-3
+    "m5.xlarge": (0.228, 0.057),
+    "m5.2xlarge": (0.456, 0.114),
+    "c5.xlarge": (0.202, 0.051),
+    "r5.xlarge": (0.296, 0.063),
+}
+DEFAULT_CLUSTER = (("m5.xlarge", 1), ("m5.xlarge", 2))  # primary, core (terraform defaults)
+
+# Whole pipeline measured here: 5,107 images in 169 s on 2 cores (docs/benchmarks.md), i.e.
+# about 15 images per second per vCPU; m5.xlarge has 4 vCPUs.
+IMAGES_PER_VCPU_SECOND = 15.0
+VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "c5.xlarge": 4, "r5.xlarge": 4}
+# Not measured here (no AWS account): EMR's usual start with this bootstrap, and the PCA step.
+CLUSTER_START_MINUTES = 12.0
+FIXED_STEP_MINUTES = 3.0
+
+
+def hourly_cost(cluster=DEFAULT_CLUSTER) -> float:
+    return sum(sum(HOURLY_USD[kind]) * count for kind, count in cluster)
+
+
+def estimate_run(images: int, cluster=DEFAULT_CLUSTER) -> dict:
+    """Hours and USD for one run over `images` images; workers are the core nodes (the last group)."""
+    core_type, core_count = cluster[-1]
+    processing_minutes = images / (IMAGES_PER_VCPU_SECOND * VCPUS[core_type] * core_count) / 60
+    minutes = CLUSTER_START_MINUTES + FIXED_STEP_MINUTES + processing_minutes
+    return {"images": images, "minutes": minutes, "processing_minutes": processing_minutes,
+            "hourly_usd": hourly_cost(cluster), "usd": hourly_cost(cluster) * minutes / 60, "prices_date": PRICES_DATE}

@@ -1,0 +1,228 @@
+"""The cloud commands, used after `terraform apply`: upload, stage, start, status, watch, runs,
+results, cost. Each reads the platform (`terraform output -json`), refuses a non-EU region before
+any AWS call, and reports AWS errors in one line.
+
+Usage:
+    fruits upload PHOTOS_FOLDER             # labelled sub-folders -> s3://BUCKET/images/DATASET/
+    fruits stage                            # code, bootstrap, lock, weights -> artifacts/HASH/
+    fruits start [--dry-run] [--k 50]       # prints the run id and the console link
+    fruits watch RUN  |  fruits status RUN  |  fruits runs  |  fruits results RUN  |  fruits cost
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fruits.errors import FruitsError
+
+DEFAULT_DATASET = "fruits-360"
+
+
+def register(subparsers) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_mutually_exclusive_group()
+    where.add_argument("--platform", help="`terraform output -json` saved to a file (default $FRUITS_PLATFORM, else output/platform.json)")
+    where.add_argument("--terraform-dir", help="run `terraform output -json` in this folder instead")
+    common.add_argument("--quiet", action="store_true", help="no progress display")
+
+    parser = subparsers.add_parser("upload", parents=[common], help="upload labelled images to the bucket")
+    parser.add_argument("folder", nargs="?", help="one sub-folder per fruit (default: the shared sample)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"name under images/ (default {DEFAULT_DATASET})")
+    parser.set_defaults(handler=upload)
+
+    parser = subparsers.add_parser("stage", parents=[common], help="stage the jobs, bootstrap, lock and weights")
+    parser.add_argument("--weights", help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
+    parser.set_defaults(handler=stage)
+
+    parser = subparsers.add_parser("start", parents=[common], help="start a run of the pipeline")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"images/DATASET/ to process (default {DEFAULT_DATASET})")
+    parser.add_argument("--weights", help="the weights staged with `fruits stage` (same default)")
+    parser.add_argument("--run-id", help="default: a new unique id")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--k", type=int, help="number of principal components")
+    choice.add_argument("--variance", type=float, default=0.95, help="explained variance to reach (default 0.95)")
+    parser.add_argument("--dry-run", action="store_true", help="print the execution input; call nothing")
+    parser.set_defaults(handler=start)
+
+    for name, handler, text in (("status", status, "show a run's state once"), ("watch", watch, "show a run's state until it ends")):
+        parser = subparsers.add_parser(name, parents=[common], help=text)
+        parser.add_argument("run_id", metavar="RUN")
+        parser.add_argument("--interval", type=float, default=10.0, help="seconds between refreshes (watch)")
+        parser.set_defaults(handler=handler)
+
+    parser = subparsers.add_parser("runs", parents=[common], help="list recent runs")
+    parser.add_argument("--limit", type=int, default=20)
+    parser.set_defaults(handler=runs)
+
+    parser = subparsers.add_parser("results", parents=[common], help="fetch a run's summary and matrix")
+    parser.add_argument("run_id", metavar="RUN")
+    parser.add_argument("--to", default="output", help="local parent folder (default ./output)")
+    parser.set_defaults(handler=results)
+
+    parser = subparsers.add_parser("cost", help="estimate a run's cost before starting it")
+    parser.add_argument("--images", type=int, required=True, help="number of images the run will process")
+    parser.add_argument("--core-nodes", type=int, default=2, help="core nodes (default 2, as in terraform)")
+    parser.set_defaults(handler=cost)
+
+
+def platform_of(args):
+    from fruits.cloud.platform import load_platform
+    return load_platform(args.platform, args.terraform_dir)
+
+
+def clients(platform, *services):
+    from fruits.cloud.aws import aws_client
+    return [aws_client(service, platform.region) for service in services]
+
+
+def upload(args) -> int:
+    from fruits.cloud.images_upload import upload_images
+    from fruits.settings import resolve_images
+
+    platform = platform_of(args)
+    folder = Path(resolve_images(args.folder))
+    (s3,) = clients(platform, "s3")
+    summary = upload_images(s3, platform, folder, args.dataset, show=not args.quiet)
+    print(f"{summary['images']} images in {summary['labels']} classes -> {summary['uri']}: "
+          f"{summary['uploaded']} uploaded ({summary['bytes'] / 1e6:.1f} MB), {summary['skipped']} already there")
+    return 0
+
+
+def weights_path(value):
+    from fruits.settings import resolve_weights
+    weights = resolve_weights(value)
+    if weights == "imagenet":
+        return None
+    return Path(weights)
+
+
+def stage(args) -> int:
+    from fruits.cloud.artifacts import plan_artifacts, stage_artifacts
+
+    platform = platform_of(args)
+    (s3,) = clients(platform, "s3")
+    with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
+        plan = plan_artifacts(weights_path(args.weights), Path(scratch))
+        summary = stage_artifacts(s3, platform, plan, show=not args.quiet)
+    print(f"Staged {len(plan.files)} files -> {summary['uri']} ({summary['uploaded']} uploaded, {summary['skipped']} unchanged)")
+    return 0
+
+
+def start(args) -> int:
+    from fruits.cloud.artifacts import is_staged, plan_artifacts
+    from fruits.cloud.execution_input import build_execution_input, new_run_id
+    from fruits.cloud.executions import console_link, start_run
+
+    platform = platform_of(args)
+    with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
+        plan = plan_artifacts(weights_path(args.weights), Path(scratch))
+    try:
+        execution_input = build_execution_input(
+            bucket=platform.bucket, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,
+            weights_key=plan.weights_key, images_prefix=f"{platform.prefixes['images']}{args.dataset}/",
+            k=args.k, variance=args.variance)
+    except ValueError as error:
+        raise FruitsError(str(error)) from None
+    if args.dry_run:
+        print(json.dumps(execution_input, indent=2))
+        return 0
+    sfn, s3 = clients(platform, "stepfunctions", "s3")
+    if not is_staged(s3, platform, plan):
+        raise FruitsError(f"this code is not staged (no s3://{platform.bucket}/{plan.prefix}STAGED.json): run `fruits stage` first")
+    arn = start_run(sfn, platform, execution_input)
+    print(f"Started {execution_input['run_id']}\n  {console_link(platform, arn)}\n  follow it: fruits watch {execution_input['run_id']}")
+    return 0
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def render(view) -> str:
+    now = datetime.now(timezone.utc)
+    elapsed = ((view.ended or now) - view.started).total_seconds()
+    lines = [f"Run {view.run_id}: {view.status}   elapsed {format_duration(elapsed)}   "
+             f"cluster {view.cluster_id or '-'} {view.cluster_state}   cost so far ~{view.cost_so_far:.2f} USD",
+             f"  {'state':<34} {'status':<9} {'tries':>5}  {'started':<8} {'duration':>9}"]
+    for state in view.states:
+        took = ((state.ended or now) - state.started).total_seconds() if state.started else 0
+        started = state.started.astimezone(timezone.utc).strftime("%H:%M:%S") if state.started else "-"
+        lines.append(f"  {state.name[:34]:<34} {state.status:<9} {state.attempts or '-':>5}  {started:<8} {format_duration(took):>9}")
+    if view.status != "RUNNING" and view.status != "SUCCEEDED":
+        lines.append(f"  failed: {view.error}: {view.cause}")
+    return "\n".join(lines)
+
+
+def show_run(args, once: bool) -> int:
+    from fruits.cloud.executions import read_run
+
+    platform = platform_of(args)
+    sfn, emr = clients(platform, "stepfunctions", "emr")
+    interactive = sys.stdout.isatty()
+    while True:
+        view = read_run(sfn, emr, platform, args.run_id)
+        text = render(view)
+        if interactive and not once:
+            print("\033[H\033[J" + text, flush=True)
+        else:
+            print(text, flush=True)
+        if once or view.status != "RUNNING":
+            break
+        time.sleep(args.interval)
+    if view.status in ("RUNNING", "SUCCEEDED"):
+        return 0
+    raise FruitsError(f"run {view.run_id} {view.status}: {view.error}: {view.cause}")
+
+
+def status(args) -> int:
+    return show_run(args, once=True)
+
+
+def watch(args) -> int:
+    return show_run(args, once=False)
+
+
+def runs(args) -> int:
+    from fruits.cloud.executions import list_runs
+
+    platform = platform_of(args)
+    (sfn,) = clients(platform, "stepfunctions")
+    executions = list_runs(sfn, platform, args.limit)
+    if not executions:
+        print("No runs yet: `fruits start` starts one.")
+    for execution in executions:
+        ended = execution.get("stopDate")
+        took = format_duration(((ended or datetime.now(timezone.utc)) - execution["startDate"]).total_seconds())
+        print(f"{execution['name']:<32} {execution['status']:<10} {execution['startDate']:%Y-%m-%d %H:%M} {took:>9}")
+    return 0
+
+
+def results(args) -> int:
+    from fruits.cloud.results import fetch_results
+
+    platform = platform_of(args)
+    (s3,) = clients(platform, "s3")
+    target = Path(args.to) / args.run_id
+    files = fetch_results(s3, platform, args.run_id, target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    print(f"{len(files)} files -> {target}\n  images {manifest.get('featurized')} featurized, {manifest.get('rejected')} rejected; "
+          f"k = {manifest.get('k')}; accuracy check {manifest.get('accuracy')}")
+    return 0
+
+
+def cost(args) -> int:
+    from fruits.cloud.prices import PRICES_DATE, estimate_run
+
+    if args.images < 1 or args.core_nodes < 1:
+        raise FruitsError("--images and --core-nodes must be at least 1")
+    estimate = estimate_run(args.images, (("m5.xlarge", 1), ("m5.xlarge", args.core_nodes)))
+    print(f"{args.images} images on 1 + {args.core_nodes} m5.xlarge: about {estimate['minutes']:.0f} min "
+          f"({estimate['processing_minutes']:.1f} min of processing), {estimate['usd']:.2f} USD at "
+          f"{estimate['hourly_usd']:.3f} USD/h on-demand (prices of {PRICES_DATE}, eu-west-3; Spot core nodes cost less)")
+    return 0
