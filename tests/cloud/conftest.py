@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto_server import MotoServer
-from tests.support.render_definition import render_definition
+from tests.support.render_definition import FAST_TIMEOUTS, create_state_machine
 
-ROLE = "arn:aws:iam::123456789012:role/fruits-step-functions"
 BUCKET = "fruits-123456789012-eu-west-3"
-FAST = {"step_timeout_seconds": 4, "pipeline_timeout_seconds": 120, "retry_interval_seconds": 1, "step_retries": 1}
 
 
 @pytest.fixture(scope="package")
@@ -35,10 +33,9 @@ def platform_file(moto, tmp_path_factory) -> Path:
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": moto.region})
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}, "BucketKeyEnabled": True}]})
-    definition = render_definition(tmp_path_factory.mktemp("definition"), timeouts=FAST)
-    machine = moto.client("stepfunctions").create_state_machine(name="fruits-pipeline", definition=definition, roleArn=ROLE)
+    state_machine_arn = create_state_machine(moto, tmp_path_factory.mktemp("definition"), {**FAST_TIMEOUTS, "step_retries": 1})
     outputs = {"region": moto.region, "bucket_name": BUCKET, "kms_key_arn": key,
-               "state_machine_arn": machine["stateMachineArn"], "prefixes": {"images": "images/", "artifacts": "artifacts/",
+               "state_machine_arn": state_machine_arn, "prefixes": {"images": "images/", "artifacts": "artifacts/",
                                                                             "results": "results/", "logs": "logs/", "tmp": "tmp/"}}
     path = tmp_path_factory.mktemp("platform") / "platform.json"
     path.write_text(json.dumps({name: {"value": value, "sensitive": False} for name, value in outputs.items()}))

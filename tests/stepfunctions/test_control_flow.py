@@ -11,10 +11,7 @@ import pytest
 from fruits.cloud.execution_input import build_execution_input
 from tests.support.emr_step_driver import EmrStepDriver
 from tests.support.moto_server import MotoServer
-from tests.support.render_definition import render_definition
-
-ROLE = "arn:aws:iam::123456789012:role/fruits-step-functions"
-FAST = {"step_timeout_seconds": 4, "pipeline_timeout_seconds": 120, "retry_interval_seconds": 1, "step_retries": 2}
+from tests.support.render_definition import create_state_machine
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +22,7 @@ def moto():
 
 @pytest.fixture(scope="module")
 def state_machine(moto, tmp_path_factory) -> str:
-    definition = render_definition(tmp_path_factory.mktemp("definition"), timeouts=FAST)
-    return moto.client("stepfunctions").create_state_machine(name="fruits-pipeline", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    return create_state_machine(moto, tmp_path_factory.mktemp("definition"))
 
 
 def run(moto, state_machine, name: str, seconds: float = 90) -> dict:

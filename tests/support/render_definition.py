@@ -43,3 +43,15 @@ def render_definition(folder: Path, **settings) -> str:
     terraform(folder, "init", "-input=false", "-no-color")
     terraform(folder, "apply", "-auto-approve", "-input=false", "-no-color")
     return terraform(folder, "output", "-raw", "definition")
+
+
+STEP_FUNCTIONS_ROLE = "arn:aws:iam::123456789012:role/fruits-step-functions"
+# Short timeouts and retries, so that failure scenarios end in seconds.
+FAST_TIMEOUTS = {"step_timeout_seconds": 4, "pipeline_timeout_seconds": 120, "retry_interval_seconds": 1, "step_retries": 2}
+
+
+def create_state_machine(moto, folder: Path, timeouts: dict = FAST_TIMEOUTS) -> str:
+    """Render the definition, create it on the moto server as fruits-pipeline, return its ARN."""
+    definition = render_definition(folder, timeouts=timeouts)
+    return moto.client("stepfunctions").create_state_machine(
+        name="fruits-pipeline", definition=definition, roleArn=STEP_FUNCTIONS_ROLE)["stateMachineArn"]
