@@ -53,9 +53,14 @@ def edited_platform(platform_file: Path, folder: Path, **changes) -> Path:
 @pytest.fixture
 def fruits(moto, platform_file):
     """fruits(*arguments, platform=..., endpoint=...) -> CompletedProcess of the real CLI."""
-    def run(*arguments, platform=None, endpoint=None, timeout=180):
+    def run(*arguments, platform=None, endpoint=None, timeout=180, credentials=True):
         environment = {**os.environ, "FRUITS_AWS_ENDPOINT_URL": endpoint or moto.endpoint, "FRUITS_PLATFORM": str(platform or platform_file),
                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        if not credentials:  # nowhere for botocore to find any
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+                environment.pop(name, None)
+            environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
+                               AWS_EC2_METADATA_DISABLED="true")
         return subprocess.run([sys.executable, "-m", "fruits", *arguments], capture_output=True, text=True,
                               env=environment, timeout=timeout)
     return run

@@ -59,6 +59,11 @@ def test_a_region_outside_the_eu_is_refused_before_any_aws_call(fruits, platform
     assert result.returncode == 1 and "outside the EU" in result.stderr
 
 
+def test_no_credentials_is_one_clear_line(fruits):
+    result = fruits("runs", credentials=False)
+    assert result.returncode == 1 and "no AWS credentials" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_missing_platform_file_says_how_to_make_one(fruits, tmp_path):
     result = fruits("runs", platform=tmp_path / "nowhere.json")
     assert result.returncode == 1 and "terraform" in result.stderr and "output -json" in result.stderr
