@@ -32,6 +32,9 @@ class MotoServer:
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = value
         self._server.start()
+        # moto's backends are global to the process: start every server empty, so one suite's
+        # resources (a state machine of the same name, say) never leak into the next.
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10).close()
         request = urllib.request.Request(f"{self.endpoint}/moto-api/config", method="POST",
                                          data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
         urllib.request.urlopen(request, timeout=10).close()
