@@ -66,14 +66,6 @@ def featurize(model, pixels: np.ndarray, batch_size: int = 32) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
-def sha256_of_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def sha256_of_arrays(weights: list[np.ndarray]) -> str:
     """A fingerprint of weights that came from no file (Keras's download)."""
     digest = hashlib.sha256()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fruits import __version__
+from fruits.checksums import sha256_of_file
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.execution_input import BOOTSTRAP_SCRIPT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK
 from fruits.cloud.transfer import upload_files
@@ -70,8 +71,7 @@ def plan_artifacts(weights: Path | None, staging: Path) -> ArtifactPlan:
             raise FruitsError(f"weights file not found: {weights}")
         weights_name = f"weights/{weights.name}"
         files[weights_name] = weights
-    from fruits.cloud.transfer import sha256_of
-    sha256 = {name: sha256_of(path) for name, path in sorted(files.items())}
+    sha256 = {name: sha256_of_file(path) for name, path in sorted(files.items())}
     digest = hashlib.sha256(json.dumps(sha256, sort_keys=True).encode()).hexdigest()[:12]
     return ArtifactPlan(files=files, weights_name=weights_name, digest=digest, staging=staging, sha256=sha256)
 

@@ -7,7 +7,6 @@ Usage:
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
@@ -15,17 +14,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from fruits.checksums import sha256_of_file
 from fruits.cloud.aws import aws_errors
 
 SHA256_METADATA = "sha256"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def existing_sizes(s3, bucket: str, prefix: str) -> dict[str, int]:
@@ -67,7 +59,7 @@ def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True,
     lock = threading.Lock()
 
     def send(path: Path, key: str) -> None:
-        digest = sha256_of(path)
+        digest = sha256_of_file(path)
         what = f"upload {path} to s3://{platform.bucket}/{key}"
         with aws_errors(what):
             if sizes.get(key) == path.stat().st_size:

@@ -25,7 +25,8 @@ from fruits.decode import DEFAULT_MAX_PIXELS
 from fruits.errors import FruitsError
 from fruits.features import InferenceSettings, extract_features
 from fruits.images import DEFAULT_MAX_FILE_BYTES, REJECTED_COLUMNS, read_image_files, split_by_listing
-from fruits.model import KERAS_IMAGENET, load_weights, sha256_of_arrays, sha256_of_file
+from fruits.checksums import sha256_of_file
+from fruits.model import KERAS_IMAGENET, load_weights, sha256_of_arrays
 from fruits.settings import is_remote
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
