@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -12,10 +13,10 @@ HERE = Path(__file__).parent
 
 
 def checkov_results(folder: Path) -> tuple[list[dict], list[str]]:
-    """Rows for every failed, skipped and custom-policy check; errors that must fail the scan."""
+    """A row for every check checkov ran (passed, failed, skipped); errors that must fail the scan."""
     environment = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     process = subprocess.run(
-        [str(Path(os.sys.executable).parent / "checkov"), "-d", str(folder), "--framework", "terraform",
+        [str(Path(sys.executable).parent / "checkov"), "-d", str(folder), "--framework", "terraform",
          "--skip-download", "--external-checks-dir", str(HERE / "policies"), "-o", "json"],
         capture_output=True, text=True, env=environment, timeout=600)
     try:

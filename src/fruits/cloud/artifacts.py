@@ -33,7 +33,6 @@ class ArtifactPlan:
     files: dict[str, Path]          # name under the prefix -> local file
     weights_name: str | None
     digest: str = ""
-    staging: Path | None = None
     sha256: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -73,7 +72,7 @@ def plan_artifacts(weights: Path | None, staging: Path) -> ArtifactPlan:
         files[weights_name] = weights
     sha256 = {name: sha256_of_file(path) for name, path in sorted(files.items())}
     digest = hashlib.sha256(json.dumps(sha256, sort_keys=True).encode()).hexdigest()[:12]
-    return ArtifactPlan(files=files, weights_name=weights_name, digest=digest, staging=staging, sha256=sha256)
+    return ArtifactPlan(files=files, weights_name=weights_name, digest=digest, sha256=sha256)
 
 
 def is_staged(s3, platform, plan: ArtifactPlan) -> bool:

@@ -32,9 +32,6 @@ class Platform:
     state_machine_arn: str
     prefixes: dict
 
-    def uri(self, kind: str, *parts: str) -> str:
-        return f"s3://{self.bucket}/{self.prefixes[kind]}" + "/".join(parts)
-
 
 def load_platform(path: str | None = None, terraform_dir: str | None = None) -> Platform:
     if terraform_dir:

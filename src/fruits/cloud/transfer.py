@@ -59,10 +59,10 @@ def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True,
     lock = threading.Lock()
 
     def send(path: Path, key: str) -> None:
-        digest = sha256_of_file(path)
+        digest, size = sha256_of_file(path), path.stat().st_size
         what = f"upload {path} to s3://{platform.bucket}/{key}"
         with aws_errors(what):
-            if sizes.get(key) == path.stat().st_size:
+            if sizes.get(key) == size:
                 stored = s3.head_object(Bucket=platform.bucket, Key=key).get("Metadata", {}).get(SHA256_METADATA)
                 if stored == digest:
                     with lock:
@@ -73,7 +73,7 @@ def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True,
                               SSEKMSKeyId=platform.kms_key_arn, Metadata={SHA256_METADATA: digest})
         with lock:
             counts["uploaded"] += 1
-            counts["bytes"] += path.stat().st_size
+            counts["bytes"] += size
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(send, path, key) for path, key in files]
