@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.moto_server import MotoServer
+from fruits.rehearsal.emulator import MotoServer
 from tests.support.render_definition import FAST_TIMEOUTS, create_state_machine
 
 BUCKET = "fruits-123456789012-eu-west-3"

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.ports import free_port
+from fruits.rehearsal.emulator import free_port
 
 
 class StandaloneCluster:

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.support.moto_server import MotoServer
+from fruits.rehearsal.emulator import MotoServer
 
 pytestmark = pytest.mark.slow
 

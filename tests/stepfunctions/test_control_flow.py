@@ -9,8 +9,8 @@ import time
 import pytest
 
 from fruits.cloud.execution_input import build_execution_input
-from tests.support.emr_step_driver import EmrStepDriver
-from tests.support.moto_server import MotoServer
+from fruits.rehearsal.emr_step_driver import EmrStepDriver
+from fruits.rehearsal.emulator import MotoServer
 from tests.support.render_definition import create_state_machine
 
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.support.render_definition import render_definition
+from tests.support.render_definition import render_test_definition
 
 STATELINT = PROJECT_ROOT / "node_modules" / ".bin" / "statelint"
 
@@ -21,7 +21,7 @@ def statelint(path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict:
-    return json.loads(render_definition(tmp_path_factory.mktemp("definition")))
+    return json.loads(render_test_definition(tmp_path_factory.mktemp("definition")))
 
 
 def test_statelint_accepts_the_rendered_definition(rendered, tmp_path):

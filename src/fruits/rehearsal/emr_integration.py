@@ -7,7 +7,8 @@ Differences from AWS that the tests must not depend on:
 - AWS polls EMR for .sync tasks about once a minute; this polls as fast as moto's callback loop.
 - moto 5.2.5 reuses the task token of a failed .sync attempt on Retry, so the retry would end at
   once; every retry attempt gets a fresh token here.
-- moto's EMR never runs a step: EmrStepDriver (emr_step_driver.py) decides each outcome.
+- moto's EMR never runs a step: EmrStepDriver (emr_step_driver.py) decides each outcome, and a
+  step's `failure_details` (set by whoever failed it) shows as Status.FailureDetails, as on EMR.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import json
 from typing import Any, Callable
 
 from botocore.exceptions import ClientError
+from moto.emr import models as moto_emr_models
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
@@ -123,3 +125,13 @@ def install() -> None:
     service_for.fruits_emr = True
     state_task_service_factory.state_task_service_for = service_for
     state_task_factory.state_task_service_for = service_for
+    moto_emr_models.Step.status = property(with_failure_details(moto_emr_models.Step.status.fget))
+
+
+def with_failure_details(status):
+    def status_of(step) -> dict:
+        result = status(step)
+        if getattr(step, "failure_details", None):
+            result["FailureDetails"] = step.failure_details
+        return result
+    return status_of

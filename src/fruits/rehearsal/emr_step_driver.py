@@ -4,9 +4,11 @@ with the outcome a test scripts for its name.
 
 Usage:
     with EmrStepDriver({"Extract features": ["FAILED", "COMPLETED"]}) as driver: ...
-Clusters that existed before the driver started keep their state. Outcomes per step name, in attempt order: "COMPLETED" (default), "FAILED", or "HANG" (stays
+Clusters that existed before the driver started keep their state. Outcomes per step name, in
+attempt order: "COMPLETED" (default), "FAILED", or "HANG" (stays
 RUNNING, for timeouts). `cluster_outcome="TERMINATED_WITH_ERRORS"` makes clusters fail to start.
-`run_step` (optional) is called with (cluster, step) to decide the outcome for real.
+`run_step` (optional) is called with (cluster, step) to decide the outcome for real (it may set
+`step.failure_details`, see emr_integration.py); it runs in this driver's thread.
 """
 from __future__ import annotations
 
