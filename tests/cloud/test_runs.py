@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.cloud.conftest import BUCKET
-from tests.support.emr_step_driver import EmrStepDriver
+from fruits.rehearsal.emr_step_driver import EmrStepDriver
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +68,7 @@ def test_a_failed_run_exits_non_zero_with_the_cause(fruits, staged):
         watched = fruits("watch", "run-cli-bad", "--interval", "0.5")
     assert watched.returncode == 1
     assert "run run-cli-bad FAILED" in watched.stderr and "Fruits.PipelineFailed" in watched.stderr
+    assert "step 'Reduce dimensions' FAILED" in watched.stderr  # the cause is read, not EMR's JSON
     assert "retrying" in watched.stdout or "  2  " in watched.stdout.split("Reduce dimensions")[-1][:30]
     assert driver.clusters()[-1].state == "TERMINATED"
 

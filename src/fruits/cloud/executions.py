@@ -101,11 +101,37 @@ def read_run(sfn, emr, platform, run_id: str) -> RunView:
         execution = sfn.describe_execution(executionArn=arn)
         states, cluster_id = states_from(history(sfn, arn))
     view = RunView(run_id=run_id, status=execution["status"], started=execution["startDate"],
-                   ended=execution.get("stopDate"), error=execution.get("error", ""), cause=execution.get("cause", ""),
-                   states=states, cluster_id=cluster_id)
+                   ended=execution.get("stopDate"), error=execution.get("error", ""),
+                   cause=readable_cause(execution.get("cause", "")), states=states, cluster_id=cluster_id)
+    if view.status != "RUNNING":  # a Fail or Succeed state has no exit event
+        for state in states:
+            if state.status == "running":
+                state.status, state.ended = ("done" if view.status == "SUCCEEDED" else "failed"), view.ended
     if cluster_id:
         read_cluster(emr, view)
     return view
+
+
+def readable_cause(cause: str) -> str:
+    """The pipeline's cause (`ERROR: {EMR's Step or Cluster JSON}`) as one line: the step and the
+    job's own message with its log, or the cluster's state and reason. Other text is kept as is."""
+    details = cause.partition(": ")[2]
+    try:
+        data = json.loads(details)
+    except ValueError:
+        return cause
+    if not isinstance(data, dict):
+        return cause
+    if "Step" in data:
+        step, status = data["Step"], data["Step"].get("Status", {})
+        failure = status.get("FailureDetails") or {}
+        text = f"step '{step.get('Name')}' {status.get('State', '?')}: {failure.get('Message') or failure.get('Reason') or 'no details'}"
+        return text + (f" (log: {failure['LogFile']})" if failure.get("LogFile") else "")
+    if "Cluster" in data:
+        cluster, status = data["Cluster"], data["Cluster"].get("Status", {})
+        reason = status.get("StateChangeReason", {})
+        return f"cluster {cluster.get('Id')} {status.get('State', '?')}: {reason.get('Message') or reason.get('Code') or 'no details'}"
+    return cause
 
 
 def read_cluster(emr, view: RunView) -> None:

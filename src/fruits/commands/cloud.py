@@ -159,19 +159,24 @@ def render(view) -> str:
     return "\n".join(lines)
 
 
+def progress_of(view) -> tuple:
+    return view.status, view.cluster_state, tuple((state.name, state.status, state.attempts) for state in view.states)
+
+
 def show_run(args, once: bool) -> int:
     from fruits.cloud.executions import read_run
 
     platform = platform_of(args)
     sfn, emr = clients(platform, "stepfunctions", "emr")
-    interactive = sys.stdout.isatty()
+    interactive, shown = sys.stdout.isatty(), None
     while True:
         view = read_run(sfn, emr, platform, args.run_id)
         text = render(view)
         if interactive and not once:
             print("\033[H\033[J" + text, flush=True)
-        else:
+        elif progress_of(view) != shown:  # a log gets the table only when something changed
             print(text, flush=True)
+            shown = progress_of(view)
         if once or view.status != "RUNNING":
             break
         time.sleep(args.interval)
