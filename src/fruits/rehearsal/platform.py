@@ -1,0 +1,89 @@
+"""Creates on the emulator what `terraform apply` creates (same names as name_prefix "fruits"),
+and writes the platform file, in the `terraform output -json` format the CLI reads.
+
+Usage: `platform_file, kms_key_arn = create_platform(moto, work_dir / "platform", retry_interval_seconds=5)`
+The state machine's definition is rendered by the offline Terraform (definition.py). Not
+reproduced: IAM policies and the bucket policy (moto does not enforce conditions; its "deny
+unless SSE-KMS" even blocks every put), the Step Functions log group, the budget alarm.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fruits.cloud.execution_input import PREFIXES
+from fruits.rehearsal.definition import render_definition
+
+NAME_PREFIX = "fruits"
+ACCOUNT = "123456789012"  # moto's account
+TRUSTED_SERVICES = {"step-functions": "states.amazonaws.com", "emr-service": "elasticmapreduce.amazonaws.com",
+                    "emr-nodes": "ec2.amazonaws.com"}
+
+
+def trust_policy(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def create_key_and_bucket(moto) -> tuple[str, str]:
+    """The storage module: a rotating KMS key, the bucket with SSE-KMS by default, versioning,
+    public access blocked. Returns (bucket, key ARN)."""
+    kms, s3 = moto.client("kms"), moto.client("s3")
+    key = kms.create_key(Description=f"{NAME_PREFIX} data key (rehearsal)")["KeyMetadata"]["Arn"]
+    kms.enable_key_rotation(KeyId=key)
+    kms.create_alias(AliasName=f"alias/{NAME_PREFIX}-data", TargetKeyId=key)
+    bucket = f"{NAME_PREFIX}-{ACCOUNT}-{moto.region}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": moto.region})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}, "BucketKeyEnabled": True}]})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    return bucket, key
+
+
+def create_roles(moto) -> dict[str, str]:
+    """The iam module's three roles and the nodes' instance profile. Returns role name -> ARN."""
+    iam, arns = moto.client("iam"), {}
+    for role, service in TRUSTED_SERVICES.items():
+        name = f"{NAME_PREFIX}-{role}"
+        arns[name] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(service))["Role"]["Arn"]
+    profile = f"{NAME_PREFIX}-emr-nodes"
+    iam.create_instance_profile(InstanceProfileName=profile)
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=profile)
+    return arns
+
+
+def create_network(moto) -> str:
+    """The network module: a VPC with one subnet. Returns the subnet id."""
+    ec2 = moto.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    return ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.0.0/24")["Subnet"]["SubnetId"]
+
+
+def create_security_configuration(moto, key: str) -> str:
+    name = f"{NAME_PREFIX}-at-rest"
+    moto.client("emr").create_security_configuration(Name=name, SecurityConfiguration=json.dumps({
+        "EncryptionConfiguration": {"EnableInTransitEncryption": False, "EnableAtRestEncryption": True,
+                                    "AtRestEncryptionConfiguration": {
+                                        "S3EncryptionConfiguration": {"EncryptionMode": "SSE-KMS", "AwsKmsKey": key}}}}))
+    return name
+
+
+def create_platform(moto, folder: Path, retry_interval_seconds: int = 5) -> tuple[Path, str]:
+    """Everything above plus the state machine; returns the platform file's path and the key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bucket, key = create_key_and_bucket(moto)
+    roles = create_roles(moto)
+    definition = render_definition(
+        folder / "terraform", emr_service_role=f"{NAME_PREFIX}-emr-service", emr_instance_profile=f"{NAME_PREFIX}-emr-nodes",
+        security_configuration=create_security_configuration(moto, key), log_uri=f"s3://{bucket}/{PREFIXES['logs']}emr/",
+        subnet_id=create_network(moto), timeouts={"retry_interval_seconds": retry_interval_seconds})
+    name = f"{NAME_PREFIX}-pipeline"
+    state_machine = moto.client("stepfunctions").create_state_machine(
+        name=name, definition=definition, roleArn=roles[f"{NAME_PREFIX}-step-functions"])["stateMachineArn"]
+    outputs = {"region": moto.region, "bucket_name": bucket, "prefixes": dict(PREFIXES), "kms_key_arn": key,
+               "state_machine_arn": state_machine, "state_machine_name": name}
+    path = folder / "platform.json"
+    path.write_text(json.dumps({name: {"value": value, "sensitive": False} for name, value in outputs.items()}, indent=2))
+    return path, key

@@ -1,0 +1,170 @@
+"""`fruits rehearse`: the whole cloud run on this machine, before spending a cent. An AWS emulator
+(moto) on 127.0.0.1 gets what `terraform apply` creates; the real CLI then runs `upload`, `stage`,
+`start`, `watch` and `results` against it; each EMR step runs for real on the local Spark.
+
+Usage: `rehearse(Rehearsal(images=Path(...), weights=Path(...), work_dir=Path("output/rehearsal"), per_class=30))`
+-> exit status. Writes WORK_DIR/rehearsal.json (run id, status, steps, clusters) and fetches the
+results to WORK_DIR/results/RUN/. Every process it starts is stopped when it ends, Ctrl-C included.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fruits.errors import FruitsError
+
+DATASET = "rehearsal"
+EMPTY_DATASET = "rehearsal-empty"  # the "empty-input" scenario starts the run on this (empty) prefix
+SCENARIOS = ("success", "empty-input")
+
+
+@dataclass
+class Rehearsal:
+    images: Path
+    weights: Path
+    work_dir: Path
+    per_class: int | None = None
+    k: int | None = None
+    variance: float = 0.95
+    scenario: str = "success"
+    retry_interval_seconds: int = 5
+    master: str = "local[*]"
+
+
+def select_images(source: Path, per_class: int | None, target: Path) -> int:
+    """Links the first `per_class` images (by name) of each label folder into target/LABEL/."""
+    from fruits.images import IMAGE_SUFFIXES
+
+    if not source.is_dir():
+        raise FruitsError(f"images folder not found: {source}")
+    count = 0
+    for folder in sorted(path for path in source.iterdir() if path.is_dir()):
+        images = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)[:per_class]
+        (target / folder.name).mkdir(parents=True, exist_ok=True)
+        for image in images:
+            (target / folder.name / image.name).symlink_to(image.resolve())
+        count += len(images)
+    if count == 0:
+        raise FruitsError(f"no images in {source}: expected one sub-folder per fruit with .jpg/.jpeg/.png files")
+    return count
+
+
+MARKER = ".fruits-rehearsal"
+
+
+def prepare_work_dir(work: Path) -> Path:
+    """An empty work folder; a previous rehearsal's folder (it has MARKER) is emptied, any other
+    non-empty folder is refused, so that nothing of the user's is ever deleted."""
+    if work.exists() and any(work.iterdir()):
+        if not (work / MARKER).is_file():
+            raise FruitsError(f"{work} is not empty and was not made by `fruits rehearse`: choose another --work-dir")
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / MARKER).write_text("made by `fruits rehearse`; emptied by the next rehearsal in this folder\n")
+    return work
+
+
+class Cli:
+    """Runs `python -m fruits ...` against the emulator; output goes straight to the console."""
+
+    def __init__(self, endpoint: str, ca_bundle: str, platform_file: Path):
+        self.environment = {**os.environ, "FRUITS_AWS_ENDPOINT_URL": endpoint, "FRUITS_PLATFORM": str(platform_file),
+                            "AWS_CA_BUNDLE": ca_bundle, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        self.environment.pop("AWS_PROFILE", None)
+        self.environment.pop("AWS_SESSION_TOKEN", None)
+
+    def __call__(self, *arguments: str) -> int:
+        print(f"\n$ fruits {' '.join(arguments)}", flush=True)
+        process = subprocess.Popen([sys.executable, "-m", "fruits", *arguments], env=self.environment)
+        try:
+            return process.wait()
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait()
+
+
+def rehearse(options: Rehearsal) -> int:
+    from fruits.cloud.execution_input import new_run_id
+    from fruits.rehearsal.emr_step_driver import EmrStepDriver
+    from fruits.rehearsal.emulator import MotoServer
+    from fruits.rehearsal.local_steps import Emulator, LocalSteps
+    from fruits.rehearsal.platform import create_platform
+    from fruits.rehearsal.tls import java_truststore, self_signed_certificate
+
+    if options.scenario not in SCENARIOS:
+        raise FruitsError(f"unknown scenario {options.scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    if not options.weights.is_file():
+        raise FruitsError(f"weights file not found: {options.weights}")
+    work = prepare_work_dir(options.work_dir)
+    count = select_images(options.images, options.per_class, work / "images")
+    run_id, started = "rehearsal-" + new_run_id().removeprefix("run-"), time.monotonic()
+    record = {"run_id": run_id, "scenario": options.scenario, "images": count, "status": "NOT STARTED"}
+    print(f"Rehearsal {run_id}: {count} images from {options.images}, work folder {work}")
+    cert, key = self_signed_certificate(work / "tls")
+    logging.getLogger("moto").setLevel(logging.CRITICAL)  # the run's own errors are shown by `fruits watch`
+    with MotoServer(tls=(cert, key)) as moto:
+        print(f"AWS emulator on {moto.endpoint} (TLS); creating what `terraform apply` creates "
+              "(key, bucket, roles, network, state machine rendered by the offline Terraform)")
+        platform_file, kms_key_arn = create_platform(moto, work / "platform", options.retry_interval_seconds)
+        emulator = Emulator(moto.endpoint, java_truststore(cert, work / "tls"), str(cert), kms_key_arn, moto.region)
+        with LocalSteps(emulator, work / "steps", options.master) as steps, EmrStepDriver(run_step=steps) as driver:
+            try:
+                run_cli(Cli(moto.endpoint, str(cert), platform_file), options, run_id, work, record)
+            finally:
+                steps.stop()
+                record["steps"] = steps.ran
+                record["clusters"] = {cluster.id: cluster.state for cluster in driver.clusters()}
+                record["bucket"] = bucket_contents(moto.client("s3"), json.loads(platform_file.read_text()), run_id)
+                record["seconds"] = round(time.monotonic() - started, 1)
+                (work / "rehearsal.json").write_text(json.dumps(record, indent=2))
+    return report(record, work)
+
+
+def bucket_contents(s3, outputs: dict, run_id: str) -> dict:
+    """What the run left in the emulated bucket (its results and the logs): key -> size, encryption."""
+    bucket, contents = outputs["bucket_name"]["value"], {}
+    for prefix in (f"results/{run_id}/", "logs/"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                head = s3.head_object(Bucket=bucket, Key=item["Key"])
+                contents[item["Key"]] = {"size": item["Size"], "sse": head.get("ServerSideEncryption"),
+                                         "kms_key": head.get("SSEKMSKeyId")}
+    return contents
+
+
+def run_cli(fruits: Cli, options: Rehearsal, run_id: str, work: Path, record: dict) -> None:
+    """upload, stage, start, watch, then results if the run succeeded; `record` follows along."""
+    pca = ["--k", str(options.k)] if options.k else ["--variance", str(options.variance)]
+    dataset = DATASET if options.scenario == "success" else EMPTY_DATASET
+    for arguments in (("upload", str(work / "images"), "--dataset", DATASET, "--quiet"),
+                      ("stage", "--weights", str(options.weights), "--quiet"),
+                      ("start", "--dataset", dataset, "--weights", str(options.weights), "--run-id", run_id, *pca)):
+        if fruits(*arguments) != 0:
+            raise FruitsError(f"`fruits {arguments[0]}` failed (see above)")
+    record["status"] = "RUNNING"
+    watched = fruits("watch", run_id, "--interval", "2")
+    record["status"] = "SUCCEEDED" if watched == 0 else "FAILED"
+    if watched == 0 and fruits("results", run_id, "--to", str(work / "results")) != 0:
+        raise FruitsError("`fruits results` failed (see above)")
+
+
+def report(record: dict, work: Path) -> int:
+    alive = [cluster for cluster, state in record["clusters"].items() if not state.startswith("TERMINATED")]
+    print(f"\nRehearsal {record['run_id']}: {record['status']} in {record['seconds']} s; clusters: "
+          + (", ".join(f"{cluster} {state}" for cluster, state in record["clusters"].items()) or "none"))
+    for attempt in record["steps"]:
+        print(f"  step {attempt['step']}: exit {attempt['exit']}, logs {attempt['log']}")
+    if alive:
+        raise FruitsError(f"clusters left running in the emulator: {', '.join(alive)}")
+    if record["status"] != "SUCCEEDED":
+        raise FruitsError(f"the rehearsed run {record['run_id']} {record['status']} (record: {work / 'rehearsal.json'})")
+    print(f"  results: {work / 'results' / record['run_id']}")
+    return 0

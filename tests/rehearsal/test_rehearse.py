@@ -1,0 +1,156 @@
+"""`fruits rehearse` as a user runs it (its own process): the cloud path on the emulator, with the
+EMR steps run for real on the local Spark, compared with `fruits run-local` on the same images;
+a job that fails goes through the Catch path; Ctrl-C leaves no process behind.
+
+Not checked by the emulator (so not here either): IAM and key-policy conditions, the bucket
+policy's conditions, real EMR provisioning, bootstrap actions and timing."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def fruits(*arguments, timeout=900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fruits", *arguments], capture_output=True, text=True, timeout=timeout)
+
+
+def read_matrix(folder: Path) -> dict[str, np.ndarray]:
+    """Spark's CSV matrix folder -> {"label/file name": principal components}."""
+    rows = {}
+    for part in sorted(folder.glob("part-*.csv")):
+        with part.open() as handle:
+            for row in csv.DictReader(handle):
+                key = f"{row['label']}/{row['path'].rsplit('/', 1)[-1]}"
+                rows[key] = np.array([float(row[name]) for name in row if name.startswith("pc_")])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory, sample_images, weights_file) -> tuple[Path, subprocess.CompletedProcess]:
+    work = tmp_path_factory.mktemp("rehearsal") / "work"
+    result = fruits("rehearse", str(sample_images), "--weights", str(weights_file), "--per-class", "20", "--k", "8",
+                    "--work-dir", str(work))
+    return work, result
+
+
+def test_the_rehearsed_cloud_run_succeeds_and_leaves_no_cluster(rehearsal):
+    work, result = rehearsal
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    record = json.loads((work / "rehearsal.json").read_text())
+    assert record["status"] == "SUCCEEDED" and record["images"] == 200
+    assert [(step["step"], step["exit"]) for step in record["steps"]] == [("Extract features", 0), ("Reduce dimensions", 0)]
+    assert record["clusters"] and set(record["clusters"].values()) == {"TERMINATED"}
+    for command in ("fruits upload", "fruits stage", "fruits start", "fruits watch", "fruits results"):
+        assert f"$ {command} " in result.stdout  # the real CLI did each part
+
+
+def test_outputs_and_logs_are_in_the_emulated_bucket_encrypted_with_the_platform_key(rehearsal):
+    work, _ = rehearsal
+    record = json.loads((work / "rehearsal.json").read_text())
+    platform = json.loads((work / "platform" / "platform.json").read_text())
+    key, prefix = platform["kms_key_arn"]["value"], f"results/{record['run_id']}/"
+    stored = record["bucket"]
+    for wanted in ("manifest.json", "pca/explained_variance.csv", "pca/matrix.csv/", "pca/matrix.parquet/", "features/"):
+        assert any(name.startswith(prefix + wanted) for name in stored), wanted
+    logs = [name for name in stored if name.startswith("logs/emr/") and name.endswith("/stderr.gz")]
+    assert len(logs) == 2
+    written_by_spark = [name for name in stored if name.startswith(prefix + "pca/matrix.csv/part-")]
+    assert written_by_spark
+    for name in written_by_spark + logs:
+        assert stored[name]["sse"] == "aws:kms" and stored[name]["kms_key"] == key, name
+
+
+def test_the_rehearsal_gives_the_local_run_s_matrix(rehearsal, weights_file, tmp_path):
+    work, _ = rehearsal
+    record = json.loads((work / "rehearsal.json").read_text())
+    local = fruits("run-local", "--quiet", "--images", str(work / "images"), "--weights", str(weights_file), "--k", "8",
+                   "--output", str(tmp_path), "--run-id", "local")
+    assert local.returncode == 0, local.stderr[-3000:]
+    cloud_folder, local_folder = work / "results" / record["run_id"], tmp_path / "local"
+    cloud, here = read_matrix(cloud_folder / "pca" / "matrix.csv"), read_matrix(local_folder / "pca" / "matrix.csv")
+    assert len(cloud) == 200 and cloud.keys() == here.keys()
+    stacked_cloud = np.stack([cloud[name] for name in sorted(cloud)])
+    stacked_local = np.stack([here[name] for name in sorted(here)])
+    assert stacked_cloud.shape == (200, 8)
+    signs = np.sign(np.sum(stacked_cloud * stacked_local, axis=0))  # a component's sign is arbitrary
+    np.testing.assert_allclose(stacked_cloud, stacked_local * signs, atol=1e-3 * np.abs(stacked_local).max())
+    manifests = [json.loads((folder / "manifest.json").read_text()) for folder in (cloud_folder, local_folder)]
+    for field in ("images", "featurized", "rejected", "k", "accuracy"):
+        assert manifests[0][field] == manifests[1][field], field
+
+
+def test_a_failing_job_goes_through_the_catch_path(sample_images, weights_file, tmp_path):
+    work = tmp_path / "work"
+    result = fruits("rehearse", str(sample_images), "--weights", str(weights_file), "--per-class", "1",
+                    "--scenario", "empty-input", "--work-dir", str(work), "--retry-interval", "1")
+    assert result.returncode == 1
+    assert "Fruits.PipelineFailed: step 'Extract features' FAILED: extract_features: error: images location not found" in result.stderr
+    record = json.loads((work / "rehearsal.json").read_text())
+    assert record["status"] == "FAILED"
+    assert [step["exit"] for step in record["steps"]] == [1, 1, 1]  # the first try and Terraform's 2 retries
+    assert set(record["clusters"].values()) == {"TERMINATED"}
+    assert "Terminate cluster after failure" in result.stdout
+    assert not any(name.startswith(f"results/{record['run_id']}/manifest") for name in record["bucket"])
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in command:
+                found.append(f"{entry.name}: {command[:200]}")
+    return found
+
+
+def test_ctrl_c_stops_every_process_it_started(sample_images, weights_file, tmp_path):
+    work = tmp_path / "work"
+    process = subprocess.Popen([sys.executable, "-m", "fruits", "rehearse", str(sample_images), "--weights", str(weights_file),
+                                "--per-class", "2", "--work-dir", str(work)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    seen, deadline = [], time.monotonic() + 300
+    for line in process.stdout:
+        seen.append(line)
+        if "runs on the local Spark" in line or time.monotonic() > deadline:
+            break
+    time.sleep(5)  # spark-submit is up
+    steps = str(work / "steps")  # in spark-submit's command line (its scratch folder), not in the rehearsal's
+    assert processes_mentioning(steps), "no step process to interrupt: " + "".join(seen[-20:])
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does to the foreground process group
+    assert process.wait(timeout=60) == 130, process.stdout.read()[-2000:]
+    time.sleep(2)
+    assert processes_mentioning(steps) == [] and processes_mentioning(str(work)) == []
+    record = json.loads((work / "rehearsal.json").read_text())
+    assert record["status"] == "RUNNING"  # stopped mid-run, and said so in its record
+
+
+def test_a_folder_that_is_not_a_rehearsal_s_is_never_emptied(tmp_path):
+    keep = tmp_path / "notes.txt"
+    keep.write_text("mine")
+    result = fruits("rehearse", "--per-class", "1", "--work-dir", str(tmp_path))
+    assert result.returncode == 1 and "was not made by `fruits rehearse`" in result.stderr
+    assert keep.read_text() == "mine"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (("--per-class", "0"), "expected at least 1"),
+    (("--scenario", "bad"), "invalid choice"),
+    (("--k", "3", "--variance", "0.9"), "not allowed with argument"),
+])
+def test_wrong_arguments_exit_2_with_a_message(arguments, message):
+    result = fruits("rehearse", *arguments)
+    assert result.returncode == 2 and message in result.stderr
