@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import boto3
 
 from fruits.s3a import s3a_conf
+from fruits.errors import FruitsError
 from fruits.rehearsal.tls import TRUSTSTORE_PASSWORD
 from fruits.session import LOG_CONFIG
 
@@ -101,8 +102,8 @@ class LocalSteps:
         attempt.mkdir(parents=True, exist_ok=True)
         try:
             command = local_command(list(step.args), self.emulator, self.master, attempt / "spark-scratch")
-        except ValueError as error:
-            return self._finish(cluster, step, attempt, 1, "", str(error))
+        except (ValueError, FruitsError) as error:  # the step fails; the driver's thread must go on
+            return self._finish(cluster, step, attempt, 1, "", f"rehearsal: error: {error}")
         self.announce(f"  EMR step '{step.name}' ({step.id}) runs on the local Spark; log: {attempt}/stderr")
         environment = {**os.environ, "SPARK_HOME": str(spark_home()), "PYSPARK_PYTHON": sys.executable,
                        "SPARK_LOCAL_IP": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}

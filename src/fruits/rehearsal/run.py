@@ -95,14 +95,16 @@ def rehearse(options: Rehearsal) -> int:
     from fruits.cloud.execution_input import new_run_id
     from fruits.rehearsal.emr_step_driver import EmrStepDriver
     from fruits.rehearsal.emulator import MotoServer
-    from fruits.rehearsal.local_steps import Emulator, LocalSteps
+    from fruits.rehearsal.local_steps import JARS_DIR, Emulator, LocalSteps
     from fruits.rehearsal.platform import create_platform
     from fruits.rehearsal.tls import java_truststore, self_signed_certificate
+    from fruits.s3a import s3a_conf
 
     if options.scenario not in SCENARIOS:
         raise FruitsError(f"unknown scenario {options.scenario!r}: choose one of {', '.join(SCENARIOS)}")
     if not options.weights.is_file():
         raise FruitsError(f"weights file not found: {options.weights}")
+    s3a_conf("https://127.0.0.1", JARS_DIR)  # the S3A jars are there, before anything starts
     work = prepare_work_dir(options.work_dir)
     count = select_images(options.images, options.per_class, work / "images")
     run_id, started = "rehearsal-" + new_run_id().removeprefix("run-"), time.monotonic()
