@@ -54,3 +54,29 @@ output "subnet_id" {
   description = "Subnet of the clusters."
   value       = coalesce(var.subnet_id, one(module.network[*].subnet_id))
 }
+
+# What `fruits demo-start` needs to start its cluster exactly as the state machine does.
+output "emr_release_label" {
+  description = "EMR release of the clusters."
+  value       = var.emr.release_label
+}
+
+output "emr_service_role_name" {
+  description = "EMR service role (name, as RunJobFlow takes it)."
+  value       = module.iam.emr_service_role_name
+}
+
+output "emr_instance_profile_name" {
+  description = "Instance profile of the cluster nodes (name, as RunJobFlow takes it)."
+  value       = module.iam.emr_instance_profile_name
+}
+
+output "emr_security_configuration_name" {
+  description = "EMR security configuration of the clusters (KMS at rest)."
+  value       = module.pipeline.security_configuration_name
+}
+
+output "emr_log_uri" {
+  description = "Where EMR writes the clusters' logs (the same path modules/pipeline gives the state machine)."
+  value       = "s3://${module.storage.bucket_name}/${module.storage.prefixes.logs}emr/"
+}

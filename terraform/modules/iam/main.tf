@@ -9,6 +9,8 @@ locals {
   # docs.aws.amazon.com/step-functions/latest/dg/emr-iam.html
   clusters  = [for r in var.allowed_regions : "arn:${local.partition}:elasticmapreduce:${r}:${local.account}:cluster/*"]
   emr_rules = [for r in var.allowed_regions : "arn:${local.partition}:events:${r}:${local.account}:rule/StepFunctionsGetEventForEMR*Rule"]
+  # The nodes' EC2 instances, for Session Manager (demo.tf).
+  instances = [for r in var.allowed_regions : "arn:${local.partition}:ec2:${r}:${local.account}:instance/*"]
 }
 
 # Attached to every role: no call outside the allowed EU regions. Global services (IAM, STS's

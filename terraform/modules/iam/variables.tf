@@ -8,7 +8,7 @@ variable "name_prefix" {
 }
 
 variable "bucket_name" {
-  description = "The platform's bucket (prefixes images/, artifacts/, results/, logs/, tmp/)."
+  description = "The platform's bucket (prefixes images/, artifacts/, results/, logs/, tmp/, jupyter/)."
   type        = string
 }
 

@@ -9,7 +9,8 @@ locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
   bucket    = coalesce(var.bucket_name, "${var.name_prefix}-${local.account}-${local.region}")
-  prefixes  = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/" }
+  # notebooks: EMR JupyterHub's S3 persistence writes to jupyter/USER/, a path it does not let us choose.
+  prefixes = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
 }
 
 resource "aws_s3_bucket" "data" {

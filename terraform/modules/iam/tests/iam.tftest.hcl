@@ -25,7 +25,7 @@ run "least_privilege" {
   command = apply
   assert {
     condition = alltrue(flatten([
-      for document in [data.aws_iam_policy_document.step_functions, data.aws_iam_policy_document.nodes, data.aws_iam_policy_document.emr_service_passes_node_role, data.aws_iam_policy_document.emr_service_uses_the_key] : [
+      for document in [data.aws_iam_policy_document.step_functions, data.aws_iam_policy_document.nodes, data.aws_iam_policy_document.emr_service_passes_node_role, data.aws_iam_policy_document.emr_service_uses_the_key, data.aws_iam_policy_document.nodes_interactive] : [
         for statement in document.statement : [for action in coalesce(statement.actions, []) : !strcontains(action, "*")]
       ]
     ]))
@@ -45,6 +45,31 @@ run "least_privilege" {
   assert {
     condition     = !contains(flatten([for s in data.aws_iam_policy_document.nodes.statement : s.resources]), "arn:aws:s3:::fruits-test-bucket/*")
     error_message = "The nodes must not get the whole bucket: only its prefixes."
+  }
+}
+
+run "demo_cluster_access_is_narrow" {
+  command = apply
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.nodes_interactive.statement :
+      s.sid != "RegisterWithSessionManager" || alltrue([for r in s.resources : startswith(r, "arn:aws:ec2:eu-west-3:111122223333:instance/")])
+    ])
+    error_message = "Session Manager registration must name the nodes' instances in the allowed region only."
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.nodes_interactive.statement :
+      !contains(s.resources, "*") || alltrue([for a in s.actions : startswith(a, "ssmmessages:")])
+    ])
+    error_message = "Only the Session Manager channels (no resource-level permissions) may use resource \"*\"."
+  }
+  assert {
+    condition = contains([for s in data.aws_iam_policy_document.nodes_interactive.statement : s.sid], "SaveNotebooks") && alltrue([
+      for s in data.aws_iam_policy_document.nodes_interactive.statement :
+      s.sid != "SaveNotebooks" || toset(s.resources) == toset(["arn:aws:s3:::fruits-test-bucket/jupyter/*"])
+    ])
+    error_message = "JupyterHub may save notebooks under jupyter/ only."
   }
 }
 
