@@ -12,7 +12,7 @@ import sys
 from fruits import __version__
 from fruits.errors import FruitsError
 
-COMMAND_GROUPS = ("fruits.commands.local", "fruits.commands.cloud", "fruits.commands.rehearse")
+COMMAND_GROUPS = ("fruits.commands.local", "fruits.commands.cloud", "fruits.commands.rehearse", "fruits.commands.demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,12 +23,18 @@ from fruits.errors import FruitsError
 DEFAULT_DATASET = "fruits-360"
 
 
-def register(subparsers) -> None:
+def platform_options() -> argparse.ArgumentParser:
+    """The options every command that reads the platform takes (argparse parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_mutually_exclusive_group()
     where.add_argument("--platform", help="`terraform output -json` saved to a file (default $FRUITS_PLATFORM, else output/platform.json)")
     where.add_argument("--terraform-dir", help="run `terraform output -json` in this folder instead")
     common.add_argument("--quiet", action="store_true", help="no progress display")
+    return common
+
+
+def register(subparsers) -> None:
+    common = platform_options()
 
     parser = subparsers.add_parser("upload", parents=[common], help="upload labelled images to the bucket")
     parser.add_argument("folder", nargs="?", help="one sub-folder per fruit (default: the shared sample)")

@@ -1,0 +1,236 @@
+"""The interactive demo cluster behind `fruits demo-start | demo-stop | demo-status`: one small EMR
+cluster with JupyterHub, started with the pipeline's own release, roles, security configuration
+(KMS at rest), subnet and log bucket; it terminates itself after at most 30 idle minutes. No key
+pair, no inbound port: JupyterHub (9443 on the primary node) is reached through Session Manager.
+
+Usage:
+    settings = cluster_settings(path, terraform_dir)     # the pipeline's EMR outputs
+    request = build_run_job_flow(platform, settings, uris, idle_minutes=30)   # pure
+    cluster_id = start_demo(emr, request)                 # refuses while a demo cluster lives
+    views = [read_demo(emr, c) for c in live_demo_clusters(emr)];  stop_demos(emr, clusters)
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from fruits.cloud.aws import aws_errors
+from fruits.cloud.execution_input import BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK
+from fruits.cloud.platform import DEFAULT_PLATFORM_FILE, PLATFORM_ENV, terraform_outputs
+from fruits.cloud.prices import hourly_cost
+from fruits.errors import FruitsError
+
+MAX_IDLE_MINUTES = 30
+INSTANCE_TYPE = "m5.xlarge"
+DEMO_TAG = "fruits:demo"
+IDLE_TAG = "fruits:idle-minutes"
+LIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+ENDED_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
+JUPYTERHUB_PORT = 9443
+JUPYTER_USER = "jovyan"  # EMR's default JupyterHub user (password `jupyter`)
+NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "fruits_pipeline.ipynb"
+OUTPUTS = {"release_label": "emr_release_label", "service_role": "emr_service_role_name",
+           "instance_profile": "emr_instance_profile_name", "security_configuration": "emr_security_configuration_name",
+           "subnet_id": "subnet_id", "log_uri": "emr_log_uri"}
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    release_label: str
+    service_role: str
+    instance_profile: str
+    security_configuration: str
+    subnet_id: str
+    log_uri: str
+
+
+@dataclass(frozen=True)
+class DemoView:
+    cluster_id: str
+    state: str
+    reason: str
+    created: datetime
+    ended: datetime | None
+    idle_minutes: str
+    hourly_usd: float
+    primary_instance_id: str | None
+
+    @property
+    def age_seconds(self) -> float:
+        return ((self.ended or datetime.now(timezone.utc)) - self.created).total_seconds()
+
+    @property
+    def cost_so_far(self) -> float:
+        return self.hourly_usd * self.age_seconds / 3600
+
+
+def cluster_settings(path: str | None = None, terraform_dir: str | None = None) -> ClusterSettings:
+    """The pipeline's EMR settings from `terraform output -json` (same source as load_platform)."""
+    if terraform_dir:
+        outputs = terraform_outputs(terraform_dir)
+    else:
+        path = path or os.environ.get(PLATFORM_ENV) or DEFAULT_PLATFORM_FILE
+        try:
+            outputs = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as error:
+            raise FruitsError(f"cannot read the platform file {path}: {error}") from None
+    values = {name: (entry.get("value") if isinstance(entry, dict) else entry) for name, entry in outputs.items()}
+    missing = [output for output in OUTPUTS.values() if not values.get(output)]
+    if missing:
+        raise FruitsError(f"the platform outputs lack {', '.join(missing)}: run `terraform apply` with this version, "
+                          f"then save `terraform output -json` again")
+    return ClusterSettings(**{field: values[output] for field, output in OUTPUTS.items()})
+
+
+def idle_timeout_seconds(idle_minutes: int) -> int:
+    if not 1 <= idle_minutes <= MAX_IDLE_MINUTES:
+        raise FruitsError(f"--idle-minutes must be between 1 and {MAX_IDLE_MINUTES} (the demo cluster stops itself "
+                          f"after at most {MAX_IDLE_MINUTES} idle minutes), not {idle_minutes}")
+    return idle_minutes * 60
+
+
+def notebook_key(platform) -> str:
+    """Where EMR's JupyterHub S3 persistence keeps the default user's notebooks (`jupyter/USER/`)."""
+    return f"{platform.prefixes.get('notebooks', 'jupyter/')}{JUPYTER_USER}/{NOTEBOOK.name}"
+
+
+def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_minutes: int = MAX_IDLE_MINUTES,
+                       core_nodes: int = 0) -> dict:
+    """The RunJobFlow request: Spark, JupyterHub and Livy, one on-demand primary (+ core_nodes)."""
+    groups = [{"Name": "Primary", "InstanceRole": "MASTER", "InstanceType": INSTANCE_TYPE, "InstanceCount": 1, "Market": "ON_DEMAND"}]
+    if core_nodes:
+        groups.append({"Name": "Core", "InstanceRole": "CORE", "InstanceType": INSTANCE_TYPE, "InstanceCount": core_nodes, "Market": "ON_DEMAND"})
+    return {
+        "Name": "fruits-demo",
+        "ReleaseLabel": settings.release_label,
+        "Applications": [{"Name": "Spark"}, {"Name": "JupyterHub"}, {"Name": "Livy"}],
+        "ServiceRole": settings.service_role,
+        "JobFlowRole": settings.instance_profile,
+        "SecurityConfiguration": settings.security_configuration,
+        "LogUri": settings.log_uri,
+        "VisibleToAllUsers": True,
+        "AutoTerminationPolicy": {"IdleTimeout": idle_timeout_seconds(idle_minutes)},
+        "Configurations": [
+            {"Classification": "spark-env",
+             "Configurations": [{"Classification": "export", "Properties": {"PYSPARK_PYTHON": "/usr/bin/python3.11"}}]},
+            # An open notebook kernel is a Livy session, i.e. a running YARN application, and EMR never
+            # calls a cluster with one idle: Livy ends sessions idle this long (default 1 h) first.
+            {"Classification": "livy-conf", "Properties": {"livy.server.session.timeout-check": "true",
+                                                          "livy.server.session.timeout": f"{idle_minutes}m"}},
+            {"Classification": "jupyter-s3-conf",  # notebooks saved to s3://BUCKET/jupyter/USER/, with the bucket's key
+             "Properties": {"s3.persistence.enabled": "true", "s3.persistence.bucket": platform.bucket}},
+        ],
+        "BootstrapActions": [{"Name": "Install the pinned Python dependencies", "ScriptBootstrapAction": {
+            "Path": uris["artifacts_uri"] + BOOTSTRAP_SCRIPT, "Args": [uris["artifacts_uri"] + REQUIREMENTS_LOCK]}}],
+        "Instances": {"InstanceGroups": groups, "Ec2SubnetId": settings.subnet_id,
+                      "KeepJobFlowAliveWhenNoSteps": True, "TerminationProtected": False},
+        "Tags": [{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"},
+                 {"Key": DEMO_TAG, "Value": "true"}, {"Key": IDLE_TAG, "Value": str(idle_minutes)}],
+    }
+
+
+def demo_notebook(uris: dict) -> bytes:
+    """The project's notebook for EMR's PySpark kernel, its first cell pointing at this platform."""
+    notebook = json.loads(NOTEBOOK.read_text())
+    settings = {"FRUITS_IMAGES": uris["images_uri"], "FRUITS_WEIGHTS": uris["weights_uri"],
+                "FRUITS_OUTPUT": uris["output_uri"], "FRUITS_PACKAGE_URI": uris["package_uri"]}
+    source = ["# Written by `fruits demo-start` for this platform\n", "import os\n\n",
+              *(f"os.environ[{name!r}] = {value!r}\n" for name, value in settings.items())]
+    notebook = copy.deepcopy(notebook)
+    notebook["cells"].insert(1, {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source})
+    notebook["metadata"]["kernelspec"] = {"name": "pysparkkernel", "display_name": "PySpark", "language": "python"}
+    return json.dumps(notebook, indent=1).encode()
+
+
+def put_notebook(s3, platform, uris: dict, replace: bool = False) -> str:
+    """Upload the notebook unless a saved copy is there (replace=True overwrites it); says which."""
+    from botocore.exceptions import ClientError
+
+    key = notebook_key(platform)
+    with aws_errors(f"upload the notebook to s3://{platform.bucket}/{key}"):
+        if not replace:
+            try:
+                s3.head_object(Bucket=platform.bucket, Key=key)
+                return f"kept your saved notebook s3://{platform.bucket}/{key} (--replace-notebook puts the project's back)"
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                    raise
+        s3.put_object(Bucket=platform.bucket, Key=key, Body=demo_notebook(uris),
+                      ServerSideEncryption="aws:kms", SSEKMSKeyId=platform.kms_key_arn)
+    return f"notebook -> s3://{platform.bucket}/{key}"
+
+
+def is_demo(cluster: dict) -> bool:
+    return any(tag["Key"] == DEMO_TAG and tag["Value"] == "true" for tag in cluster.get("Tags", []))
+
+
+def demo_clusters(emr, states=LIVE_STATES, created_after: datetime | None = None) -> list[dict]:
+    """Described clusters in `states` tagged fruits:demo=true, newest first."""
+    found = []
+    extra = {"CreatedAfter": created_after} if created_after else {}
+    with aws_errors("list the EMR clusters"):
+        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(states), **extra):
+            for summary in page["Clusters"]:
+                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+                if is_demo(cluster):
+                    found.append(cluster)
+    return sorted(found, key=lambda c: c["Status"]["Timeline"]["CreationDateTime"], reverse=True)
+
+
+def live_demo_clusters(emr) -> list[dict]:
+    return demo_clusters(emr, LIVE_STATES)
+
+
+def last_ended_demo(emr) -> dict | None:
+    """The newest demo cluster that ended in the last day (to show how it ended), if any."""
+    ended = demo_clusters(emr, ENDED_STATES, created_after=datetime.now(timezone.utc) - timedelta(days=1))
+    return ended[0] if ended else None
+
+
+def start_demo(emr, request: dict) -> str:
+    """RunJobFlow, unless a demo cluster is alive: then a FruitsError naming it."""
+    live = live_demo_clusters(emr)
+    if live:
+        raise FruitsError(f"a demo cluster is already running: {live[0]['Id']} ({live[0]['Status']['State']}); "
+                          f"`fruits demo-status` shows how to open it, `fruits demo-stop` stops it")
+    with aws_errors("start the demo cluster"):
+        return emr.run_job_flow(**request)["JobFlowId"]
+
+
+def read_demo(emr, cluster: dict) -> DemoView:
+    status = cluster["Status"]
+    with aws_errors(f"read the demo cluster {cluster['Id']}"):
+        groups = emr.list_instance_groups(ClusterId=cluster["Id"])["InstanceGroups"]
+        primary = None
+        if status["State"] in ("RUNNING", "WAITING"):
+            instances = emr.list_instances(ClusterId=cluster["Id"], InstanceGroupTypes=["MASTER"])["Instances"]
+            primary = next((i["Ec2InstanceId"] for i in instances if i.get("Ec2InstanceId")), None)
+    fleet = [(g["InstanceType"], g.get("RequestedInstanceCount") or 1) for g in groups]
+    try:
+        hourly = hourly_cost(fleet or [(INSTANCE_TYPE, 1)])
+    except KeyError:
+        hourly = float("nan")  # an instance type outside the price table
+    tags = {tag["Key"]: tag["Value"] for tag in cluster.get("Tags", [])}
+    return DemoView(cluster_id=cluster["Id"], state=status["State"], reason=status.get("StateChangeReason", {}).get("Message", ""),
+                    created=status["Timeline"]["CreationDateTime"], ended=status["Timeline"].get("EndDateTime"),
+                    idle_minutes=tags.get(IDLE_TAG, "?"), hourly_usd=hourly, primary_instance_id=primary)
+
+
+def stop_demos(emr, clusters: list[dict]) -> list[str]:
+    """Terminate the given clusters in one call; returns their ids."""
+    ids = [cluster["Id"] for cluster in clusters]
+    if ids:
+        with aws_errors(f"terminate {', '.join(ids)}"):
+            emr.terminate_job_flows(JobFlowIds=ids)
+    return ids
+
+
+def session_command(region: str, instance_id: str) -> str:
+    """Session Manager port forwarding from localhost:9443 to JupyterHub on the primary node."""
+    parameters = json.dumps({"portNumber": [str(JUPYTERHUB_PORT)], "localPortNumber": [str(JUPYTERHUB_PORT)]}, separators=(",", ":"))
+    return (f"aws ssm start-session --region {region} --target {instance_id} "
+            f"--document-name AWS-StartPortForwardingSession --parameters '{parameters}'")

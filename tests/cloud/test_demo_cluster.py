@@ -1,0 +1,203 @@
+"""`fruits demo-start`, `demo-status` and `demo-stop` against the moto server: the cluster EMR is
+asked for (read back from moto, and from the request as it reached the server where moto keeps
+nothing), the notebook put in the bucket, the refusals, and stopping.
+
+Not reproduced by moto 5.2.5: JupyterHub and Livy (it records the application names, runs
+nothing), Session Manager (no agent, no session: the printed command is checked for shape only),
+the bootstrap action, IAM, and idle auto-termination (moto neither stores the
+AutoTerminationPolicy nor implements GetAutoTerminationPolicy, and never terminates an idle
+cluster: the idle timeout is checked in the recorded RunJobFlow request). Its clusters are
+WAITING at once, so the cost shown is ~0.
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.cloud.conftest import BUCKET, edited_platform
+
+LIVE = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+NOTEBOOK_KEY = "jupyter/jovyan/fruits_pipeline.ipynb"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo-weights") / "weights.h5"
+    path.write_bytes(b"weights staged for the demo tests")
+    return path
+
+
+@pytest.fixture
+def demo_platform(moto, platform_file, tmp_path):
+    """The platform file plus the pipeline's EMR outputs, with a real (moto) subnet."""
+    ec2 = moto.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.0.0/24")["Subnet"]["SubnetId"]
+    return edited_platform(platform_file, tmp_path, emr_release_label="emr-7.13.0", emr_service_role_name="fruits-emr-service",
+                           emr_instance_profile_name="fruits-emr-nodes", emr_security_configuration_name="fruits-at-rest",
+                           emr_log_uri=f"s3://{BUCKET}/logs/emr/", subnet_id=subnet)
+
+
+@pytest.fixture
+def demo(fruits, demo_platform, weights):
+    """fruits(...) with the demo platform and the test weights staged."""
+    staged = fruits("stage", "--weights", str(weights), "--quiet", platform=demo_platform)
+    assert staged.returncode == 0, staged.stderr
+
+    def run(command, *arguments, **options):
+        options.setdefault("platform", demo_platform)
+        if command == "demo-start":
+            arguments = ("--weights", str(weights), *arguments)
+        return fruits(command, *arguments, **options)
+    return run
+
+
+def live_demo_clusters(emr) -> list[dict]:
+    clusters = [emr.describe_cluster(ClusterId=c["Id"])["Cluster"] for c in emr.list_clusters(ClusterStates=LIVE)["Clusters"]]
+    return [c for c in clusters if {"Key": "fruits:demo", "Value": "true"} in c["Tags"]]
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running(moto):
+    yield
+    emr = moto.client("emr")
+    ids = [c["Id"] for c in emr.list_clusters(ClusterStates=LIVE)["Clusters"]]
+    if ids:
+        emr.terminate_job_flows(JobFlowIds=ids)
+
+
+@pytest.fixture
+def run_job_flow_requests(tmp_path):
+    """The RunJobFlow requests the moto server receives during the test (moto's own recorder)."""
+    from moto.moto_api import recorder
+
+    saved = recorder._location  # moto 5.2.5's recorder file (private attribute: moto is pinned)
+    recorder._location = str(tmp_path / "recording")
+    recorder.reset_recording()
+    recorder.start_recording()
+
+    def read() -> list[dict]:
+        found = []
+        for line in (tmp_path / "recording").read_text().splitlines():
+            entry = json.loads(line)
+            if entry["headers"].get("X-Amz-Target") == "ElasticMapReduce.RunJobFlow":
+                body = base64.b64decode(entry["body"]) if entry["body_encoded"] else entry["body"]
+                found.append(json.loads(body))
+        return found
+    yield read
+    recorder.stop_recording()
+    recorder._location = saved
+
+
+def test_dry_run_prints_the_request_and_calls_nothing(demo):
+    result = demo("demo-start", "--dry-run", "--idle-minutes", "10", endpoint="http://127.0.0.1:9")
+    assert result.returncode == 0, result.stderr
+    request = json.loads(result.stdout)
+    assert [a["Name"] for a in request["Applications"]] == ["Spark", "JupyterHub", "Livy"]
+    assert request["AutoTerminationPolicy"] == {"IdleTimeout": 600}
+    livy = next(c for c in request["Configurations"] if c["Classification"] == "livy-conf")
+    assert livy["Properties"]["livy.server.session.timeout"] == "10m"  # else an open kernel keeps it busy for 1 h
+    assert request["Instances"]["InstanceGroups"] == [{"Name": "Primary", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
+                                                       "InstanceCount": 1, "Market": "ON_DEMAND"}]
+    assert "Ec2KeyName" not in request["Instances"]
+
+
+def test_start_asks_emr_for_the_pipelines_setup_and_says_how_to_open_it(demo, moto, platform_file, run_job_flow_requests):
+    result = demo("demo-start", "--idle-minutes", "10")
+    assert result.returncode == 0, result.stderr
+    (cluster,) = live_demo_clusters(moto.client("emr"))
+    assert f"Started demo cluster {cluster['Id']}" in result.stdout
+    assert {a["Name"] for a in cluster["Applications"]} == {"Spark", "JupyterHub", "Livy"}
+    assert {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"} in cluster["Tags"]
+    assert cluster["SecurityConfiguration"] == "fruits-at-rest" and cluster["ReleaseLabel"] == "emr-7.13.0"
+    assert cluster["ServiceRole"] == "fruits-emr-service" and cluster["Ec2InstanceAttributes"]["IamInstanceProfile"] == "fruits-emr-nodes"
+    assert cluster["Ec2InstanceAttributes"]["Ec2SubnetId"].startswith("subnet-") and cluster["LogUri"] == f"s3://{BUCKET}/logs/emr/"
+    assert "Ec2KeyName" not in cluster["Ec2InstanceAttributes"]
+    assert {"Classification": "jupyter-s3-conf", "Properties": {"s3.persistence.enabled": "true", "s3.persistence.bucket": BUCKET}} in cluster["Configurations"]
+
+    (request,) = run_job_flow_requests()
+    assert request["AutoTerminationPolicy"] == {"IdleTimeout": 600}
+    assert "Ec2KeyName" not in request["Instances"]
+
+    primary = moto.client("emr").list_instances(ClusterId=cluster["Id"], InstanceGroupTypes=["MASTER"])["Instances"][0]["Ec2InstanceId"]
+    assert (f"aws ssm start-session --region eu-west-3 --target {primary} --document-name AWS-StartPortForwardingSession "
+            """--parameters '{"portNumber":["9443"],"localPortNumber":["9443"]}'""") in result.stdout
+    assert "https://localhost:9443" in result.stdout
+
+    s3 = moto.client("s3")
+    head = s3.head_object(Bucket=BUCKET, Key=NOTEBOOK_KEY)
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == json.loads(platform_file.read_text())["kms_key_arn"]["value"]
+    notebook = json.loads(s3.get_object(Bucket=BUCKET, Key=NOTEBOOK_KEY)["Body"].read())
+    assert notebook["metadata"]["kernelspec"]["name"] == "pysparkkernel"
+    assert f"os.environ['FRUITS_IMAGES'] = 's3://{BUCKET}/images/fruits-360/'" in "".join(notebook["cells"][1]["source"])
+
+    status = demo("demo-status")
+    assert status.returncode == 0, status.stderr
+    assert f"Demo cluster {cluster['Id']}: WAITING   idle timeout 10 min" in status.stdout and "cost so far ~0.00 USD" in status.stdout
+    assert f"--target {primary}" in status.stdout
+
+
+def test_a_second_start_is_refused_while_one_lives(demo, moto):
+    started = demo("demo-start")
+    assert started.returncode == 0, started.stderr
+    (first,) = live_demo_clusters(moto.client("emr"))
+    second = demo("demo-start")
+    assert second.returncode == 1 and f"a demo cluster is already running: {first['Id']}" in second.stderr
+    assert len(live_demo_clusters(moto.client("emr"))) == 1
+
+
+def test_stop_terminates_every_live_demo_cluster_and_nothing_else(demo, moto):
+    emr = moto.client("emr")
+    started = demo("demo-start")
+    assert started.returncode == 0, started.stderr
+    instances = {"InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}], "KeepJobFlowAliveWhenNoSteps": True}
+    another_demo = emr.run_job_flow(Name="raced", Instances=instances, Tags=[{"Key": "fruits:demo", "Value": "true"}])["JobFlowId"]
+    pipeline_run = emr.run_job_flow(Name="fruits-run", Instances=instances, Tags=[{"Key": "fruits:run-id", "Value": "r"}])["JobFlowId"]
+    demos = {c["Id"] for c in live_demo_clusters(emr)}
+    assert another_demo in demos and len(demos) == 2
+
+    stopped = demo("demo-stop")
+    assert stopped.returncode == 0, stopped.stderr
+    for cluster_id in demos:
+        assert f"Terminating {cluster_id}" in stopped.stdout
+        assert emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED"
+    assert emr.describe_cluster(ClusterId=pipeline_run)["Cluster"]["Status"]["State"] == "WAITING"
+
+    status = demo("demo-status")
+    assert status.returncode == 0 and "No demo cluster is running. The last one" in status.stdout and "TERMINATED" in status.stdout
+
+
+def test_stop_with_nothing_running_says_so(demo):
+    result = demo("demo-stop")
+    assert result.returncode == 0 and result.stdout.strip() == "No demo cluster is running: nothing to stop."
+
+
+@pytest.mark.parametrize("minutes", ["31", "0", "600"])
+def test_an_idle_timeout_outside_1_to_30_minutes_is_refused(demo, moto, run_job_flow_requests, minutes):
+    result = demo("demo-start", "--idle-minutes", minutes)
+    assert result.returncode == 1 and "--idle-minutes must be between 1 and 30" in result.stderr
+    assert run_job_flow_requests() == [] and live_demo_clusters(moto.client("emr")) == []
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-2"])
+def test_a_region_outside_the_eu_is_refused_before_any_call(demo, demo_platform, tmp_path, region):
+    (tmp_path / "outside").mkdir()
+    outside = edited_platform(demo_platform, tmp_path / "outside", region=region)
+    for command in (["demo-start"], ["demo-status"], ["demo-stop"]):
+        result = demo(*command, platform=outside, endpoint="http://127.0.0.1:9")  # a call would fail otherwise
+        assert result.returncode == 1 and "is outside the EU" in result.stderr, result.stderr
+
+
+def test_code_that_is_not_staged_starts_nothing(demo, moto, tmp_path):
+    weights = tmp_path / "never-staged.h5"
+    weights.write_bytes(b"never staged")
+    unstaged = demo("demo-start", "--weights", str(weights))
+    assert unstaged.returncode == 1 and "run `fruits stage` first" in unstaged.stderr
+    assert live_demo_clusters(moto.client("emr")) == []
+
+
+def test_a_platform_without_the_emr_outputs_is_one_clear_line(fruits, weights):
+    result = fruits("demo-start", "--weights", str(weights))
+    assert result.returncode == 1 and "lack emr_release_label" in result.stderr and "terraform apply" in result.stderr
