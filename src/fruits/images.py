@@ -11,9 +11,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
+from fruits.settings import IMAGE_SUFFIXES
 from fruits.storage import storage_errors
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 REJECTED_COLUMNS = ("path", "label", "reason")
 

@@ -19,6 +19,7 @@ IMAGES_ENV = "FRUITS_IMAGES"
 WEIGHTS_ENV = "FRUITS_WEIGHTS"
 KERAS_IMAGENET = "imagenet"
 REMOTE_SCHEMES = ("s3://", "s3a://", "s3n://", "hdfs://", "file:")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # what the pipeline reads; upload and rehearse send only these
 
 
 def is_remote(location: str) -> bool:

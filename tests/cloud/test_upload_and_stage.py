@@ -39,6 +39,20 @@ def test_upload_encrypts_with_the_key_and_skips_what_is_already_there(fruits, mo
     assert "1 uploaded" in third.stdout and "5 already there" in third.stdout
 
 
+def test_upload_sends_only_what_the_pipeline_reads_and_says_what_it_left(fruits, moto, tmp_path):
+    folder = photos(tmp_path, per_class=1)
+    (folder / "notes.txt").write_text("not in a label folder: not even listed")
+    label = next(p for p in folder.iterdir() if p.is_dir())
+    (label / "scan.bmp").write_bytes(b"BM")
+    (label / "README").write_text("x")
+    result = fruits("upload", str(folder), "--dataset", "upload-suffixes")
+    assert result.returncode == 0, result.stderr
+    assert "2 images in 2 classes" in result.stdout
+    assert "2 other files not sent" in result.stderr and ".bmp (1)" in result.stderr and "(no suffix) (1)" in result.stderr
+    keys = [o["Key"] for o in moto.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="images/upload-suffixes/")["Contents"]]
+    assert len(keys) == 2 and all(key.endswith(".jpg") for key in keys)
+
+
 def test_upload_refuses_an_empty_folder(fruits, tmp_path):
     (tmp_path / "empty" / "apple").mkdir(parents=True)
     result = fruits("upload", str(tmp_path / "empty"))

@@ -6,24 +6,25 @@ from pathlib import Path
 
 from fruits.cloud.transfer import upload_files
 from fruits.errors import FruitsError
+from fruits.settings import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
-
-def labelled_images(folder: Path) -> list[tuple[Path, str]]:
-    """(file, "LABEL/NAME") for every image in folder's sub-folders; a clear error if there are none."""
+def labelled_images(folder: Path) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """(file, "LABEL/NAME") for every image the pipeline reads (.jpg, .jpeg, .png) in folder's
+    sub-folders, and the other files there (not sent); a clear error if there is no image."""
     if not folder.is_dir():
         raise FruitsError(f"no such folder: {folder}")
-    found = sorted((path, f"{path.parent.name}/{path.name}") for path in folder.glob("*/*")
-                   if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(path for path in folder.glob("*/*") if path.is_file())
+    found = [(path, f"{path.parent.name}/{path.name}") for path in files if path.suffix.lower() in IMAGE_SUFFIXES]
     if not found:
-        raise FruitsError(f"no images in {folder}: expected one sub-folder per fruit (e.g. {folder}/apple/1.jpg)")
-    return found
+        raise FruitsError(f"no images in {folder}: expected one sub-folder per fruit with .jpg, .jpeg or .png files "
+                          f"(e.g. {folder}/apple/1.jpg)")
+    return found, [path for path in files if path.suffix.lower() not in IMAGE_SUFFIXES]
 
 
 def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -> dict:
     prefix = f"{platform.prefixes['images']}{dataset}/"
-    found = labelled_images(folder)
+    found, ignored = labelled_images(folder)
     summary = upload_files(s3, platform, [(path, prefix + relative) for path, relative in found], show=show)
-    return {**summary, "images": len(found), "uri": f"s3://{platform.bucket}/{prefix}",
+    return {**summary, "images": len(found), "ignored": ignored, "uri": f"s3://{platform.bucket}/{prefix}",
             "labels": len({relative.split("/")[0] for _, relative in found})}

@@ -15,6 +15,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -96,6 +97,10 @@ def upload(args) -> int:
     summary = upload_images(s3, platform, folder, args.dataset, show=not args.quiet)
     print(f"{summary['images']} images in {summary['labels']} classes -> {summary['uri']}: "
           f"{summary['uploaded']} uploaded ({summary['bytes'] / 1e6:.1f} MB), {summary['skipped']} already there")
+    if summary["ignored"]:
+        suffixes = Counter(path.suffix.lower() or "(no suffix)" for path in summary["ignored"])
+        print(f"{len(summary['ignored'])} other files not sent (the pipeline reads only .jpg, .jpeg and .png): "
+              + ", ".join(f"{suffix} ({count})" for suffix, count in sorted(suffixes.items())), file=sys.stderr)
     return 0
 
 

@@ -40,7 +40,7 @@ class Rehearsal:
 
 def select_images(source: Path, per_class: int | None, target: Path) -> int:
     """Links the first `per_class` images (by name) of each label folder into target/LABEL/."""
-    from fruits.images import IMAGE_SUFFIXES
+    from fruits.settings import IMAGE_SUFFIXES
 
     if not source.is_dir():
         raise FruitsError(f"images folder not found: {source}")
