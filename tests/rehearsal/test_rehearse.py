@@ -32,6 +32,7 @@ def read_matrix(folder: Path) -> dict[str, np.ndarray]:
         with part.open() as handle:
             for row in csv.DictReader(handle):
                 key = f"{row['label']}/{row['path'].rsplit('/', 1)[-1]}"
+                assert key not in rows, f"{key} twice in {folder}"
                 rows[key] = np.array([float(row[name]) for name in row if name.startswith("pc_")])
     return rows
 
@@ -83,11 +84,14 @@ def test_the_rehearsal_gives_the_local_run_s_matrix(rehearsal, weights_file, tmp
     stacked_cloud = np.stack([cloud[name] for name in sorted(cloud)])
     stacked_local = np.stack([here[name] for name in sorted(here)])
     assert stacked_cloud.shape == (200, 8)
-    signs = np.sign(np.sum(stacked_cloud * stacked_local, axis=0))  # a component's sign is arbitrary
-    np.testing.assert_allclose(stacked_cloud, stacked_local * signs, atol=1e-3 * np.abs(stacked_local).max())
     manifests = [json.loads((folder / "manifest.json").read_text()) for folder in (cloud_folder, local_folder)]
     for field in ("images", "featurized", "rejected", "k", "accuracy"):
         assert manifests[0][field] == manifests[1][field], field
+    curves = [np.loadtxt(folder / "pca" / "explained_variance.csv", delimiter=",", skiprows=1)
+              for folder in (cloud_folder, local_folder)]
+    np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)
+    signs = np.sign(np.sum(stacked_cloud * stacked_local, axis=0))  # a component's sign is arbitrary
+    np.testing.assert_allclose(stacked_cloud, stacked_local * signs, atol=1e-3 * np.abs(stacked_local).max())
 
 
 def test_a_failing_job_goes_through_the_catch_path(sample_images, weights_file, tmp_path):
