@@ -42,6 +42,14 @@ def platform_file(moto, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="package")
+def staged_weights(tmp_path_factory) -> Path:
+    """A small file that `fruits stage --weights` accepts (its content only names the artifacts)."""
+    weights = tmp_path_factory.mktemp("weights") / "weights.h5"
+    weights.write_bytes(b"weights staged for the cloud tests")
+    return weights
+
+
 def edited_platform(platform_file: Path, folder: Path, **changes) -> Path:
     outputs = json.loads(platform_file.read_text())
     outputs.update({name: {"value": value} for name, value in changes.items()})

@@ -22,13 +22,6 @@ LIVE = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 NOTEBOOK_KEY = "jupyter/jovyan/fruits_pipeline.ipynb"
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo-weights") / "weights.h5"
-    path.write_bytes(b"weights staged for the demo tests")
-    return path
-
-
 @pytest.fixture
 def demo_platform(moto, platform_file, tmp_path):
     """The platform file plus the pipeline's EMR outputs, with a real (moto) subnet."""
@@ -41,15 +34,15 @@ def demo_platform(moto, platform_file, tmp_path):
 
 
 @pytest.fixture
-def demo(fruits, demo_platform, weights):
+def demo(fruits, demo_platform, staged_weights):
     """fruits(...) with the demo platform and the test weights staged."""
-    staged = fruits("stage", "--weights", str(weights), "--quiet", platform=demo_platform)
+    staged = fruits("stage", "--weights", str(staged_weights), "--quiet", platform=demo_platform)
     assert staged.returncode == 0, staged.stderr
 
     def run(command, *arguments, **options):
         options.setdefault("platform", demo_platform)
         if command == "demo-start":
-            arguments = ("--weights", str(weights), *arguments)
+            arguments = ("--weights", str(staged_weights), *arguments)
         return fruits(command, *arguments, **options)
     return run
 
@@ -198,6 +191,6 @@ def test_code_that_is_not_staged_starts_nothing(demo, moto, tmp_path):
     assert live_demo_clusters(moto.client("emr")) == []
 
 
-def test_a_platform_without_the_emr_outputs_is_one_clear_line(fruits, weights):
-    result = fruits("demo-start", "--weights", str(weights))
+def test_a_platform_without_the_emr_outputs_is_one_clear_line(fruits, staged_weights):
+    result = fruits("demo-start", "--weights", str(staged_weights))
     assert result.returncode == 1 and "lack emr_release_label" in result.stderr and "terraform apply" in result.stderr

@@ -10,13 +10,6 @@ from tests.cloud.conftest import BUCKET
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
 
 
-@pytest.fixture(scope="module")
-def staged_weights(tmp_path_factory):
-    weights = tmp_path_factory.mktemp("weights") / "weights.h5"
-    weights.write_bytes(b"weights staged for the run tests")
-    return weights
-
-
 @pytest.fixture
 def staged(fruits, staged_weights):
     result = fruits("stage", "--weights", str(staged_weights), "--quiet")

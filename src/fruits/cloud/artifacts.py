@@ -88,6 +88,12 @@ def is_staged(s3, platform, plan: ArtifactPlan) -> bool:
             raise
 
 
+def require_staged(s3, platform, plan: ArtifactPlan) -> None:
+    """A FruitsError saying to run `fruits stage` unless this code is staged complete."""
+    if not is_staged(s3, platform, plan):
+        raise FruitsError(f"this code is not staged (no s3://{platform.bucket}/{plan.prefix}{MARKER}): run `fruits stage` first")
+
+
 def stage_artifacts(s3, platform, plan: ArtifactPlan, show: bool = True) -> dict:
     """Upload every file (unchanged ones are skipped), then STAGED.json: its presence means complete."""
     summary = upload_files(s3, platform, [(path, plan.prefix + name) for name, path in sorted(plan.files.items())], show=show)

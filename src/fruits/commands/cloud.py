@@ -125,7 +125,7 @@ def stage(args) -> int:
 
 
 def start(args) -> int:
-    from fruits.cloud.artifacts import is_staged, plan_artifacts
+    from fruits.cloud.artifacts import plan_artifacts, require_staged
     from fruits.cloud.execution_input import build_execution_input, new_run_id
     from fruits.cloud.executions import console_link, start_run
 
@@ -143,8 +143,7 @@ def start(args) -> int:
         print(json.dumps(execution_input, indent=2))
         return 0
     sfn, s3 = clients(platform, "stepfunctions", "s3")
-    if not is_staged(s3, platform, plan):
-        raise FruitsError(f"this code is not staged (no s3://{platform.bucket}/{plan.prefix}STAGED.json): run `fruits stage` first")
+    require_staged(s3, platform, plan)
     arn = start_run(sfn, platform, execution_input)
     print(f"Started {execution_input['run_id']}\n  {console_link(platform, arn)}\n  follow it: fruits watch {execution_input['run_id']}")
     return 0

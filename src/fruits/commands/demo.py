@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from fruits.commands.cloud import clients, format_duration, platform_of, platform_options, weights_path
-from fruits.errors import FruitsError
 
 
 def register(subparsers) -> None:
@@ -41,7 +40,7 @@ def register(subparsers) -> None:
 
 
 def demo_start(args) -> int:
-    from fruits.cloud.artifacts import is_staged, plan_artifacts
+    from fruits.cloud.artifacts import plan_artifacts, require_staged
     from fruits.cloud.demo_cluster import build_run_job_flow, cluster_settings, idle_timeout_seconds, put_notebook, start_demo
     from fruits.cloud.execution_input import build_execution_input
 
@@ -57,8 +56,7 @@ def demo_start(args) -> int:
         print(json.dumps(request, indent=2))
         return 0
     emr, s3 = clients(platform, "emr", "s3")
-    if not is_staged(s3, platform, plan):
-        raise FruitsError(f"this code is not staged (no s3://{platform.bucket}/{plan.prefix}STAGED.json): run `fruits stage` first")
+    require_staged(s3, platform, plan)
     cluster_id = start_demo(emr, request)
     print(f"Started demo cluster {cluster_id}: terminates itself after {args.idle_minutes} idle minutes; "
           f"`fruits demo-stop` stops it now.", flush=True)  # before anything else can fail
