@@ -128,3 +128,21 @@ def test_k_larger_than_the_features_is_refused(spark, features_run):
 def test_missing_features_is_a_clear_error(spark, tmp_path):
     with pytest.raises(FruitsError, match="run the extract step first"):
         run_reduce(spark, ReduceArgs(output=str(tmp_path / "nothing-here")))
+
+
+def test_the_fit_check_refuses_a_decomposition_that_does_not_carry_the_variance_it_reports(spark):
+    """The guard against Spark's occasional wrong SVD (see fruits.reduce): a model is checked
+    against the data it claims to describe; the same model against other data fails."""
+    from pyspark.ml.feature import PCA
+    from fruits.reduce import _total_variance, matches_data
+
+    rng = np.random.default_rng(3)
+    def centred(data):
+        data = data - data.mean(axis=0)
+        return spark.createDataFrame([(row.tolist(),) for row in data], "values array<double>").select(
+            array_to_vector("values").alias("scaled"))
+    own = centred(rng.normal(size=(200, 6)) * np.sqrt([30.0, 10.0, 5.0, 1.0, 0.5, 0.1]))
+    other = centred(rng.normal(size=(200, 6)) * np.sqrt([0.1, 0.5, 1.0, 5.0, 10.0, 30.0]))  # same features, other spectrum
+    model = PCA(k=3, inputCol="scaled", outputCol="pc").fit(own)
+    assert matches_data(model, own, _total_variance(own))
+    assert not matches_data(model, other, _total_variance(other))
