@@ -9,8 +9,10 @@ model is refitted with k components.
 Every fit is checked against the data before it is used: Spark's driver-side SVD (F2J's LAPACK
 dgesdd) now and then returns a wrong decomposition of the same covariance, seen here on 200
 images x 1280 features about one fit in two (the first two components right, the rest not).
-A fit whose components' measured variances differ from the ratios it reports is refitted, up
-to FIT_ATTEMPTS times, then the step fails: a wrong matrix is never written.
+A fit whose components' measured variances differ from the ratios it reports is refitted on
+the same rows split into other partitions (the wrong answer follows the covariance's rounding,
+which follows the partitioning), up to FIT_ATTEMPTS layouts; then the step fails: a wrong
+matrix is never written.
 """
 from __future__ import annotations
 
@@ -26,7 +28,9 @@ from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
 
-FIT_ATTEMPTS = 10
+FIT_ATTEMPTS = 10  # partitionings tried
+CONSTANT_FEATURES = ("PCA gave a non-finite explained variance: the features are (nearly) constant across images; "
+                     "check the weights, or scale the features with --standardize")
 
 
 @dataclass
@@ -63,38 +67,41 @@ def fit_pca(vectors: DataFrame, k: int | None = None, variance: float | None = 0
     scaler = StandardScaler(inputCol="vector", outputCol="scaled", withMean=True, withStd=standardize).fit(vectors)
     scaled = scaler.transform(vectors).select("scaled").cache()
     try:
-        total = _total_variance(scaled)
-        if k is not None:
-            pca, attempts = _checked_fit(scaled, k, total)
-            return PcaFit(PipelineModel(stages=[scaler, pca]), k, _explained(pca), None, standardize, attempts)
-        fits = 0
-        for _ in range(FIT_ATTEMPTS):
-            curve = _explained(PCA(k=dimensions, inputCol="scaled", outputCol="pc").fit(scaled))
+        total, fits = _total_variance(scaled), 0
+        if not total > 0:
+            raise FruitsError(CONSTANT_FEATURES)
+        for layout in _layouts(scaled):
+            if k is not None:
+                pca, fits = _fit(layout, k), fits + 1
+                if matches_data(pca, scaled, total):
+                    return PcaFit(PipelineModel(stages=[scaler, pca]), k, _explained(pca), None, standardize, fits)
+                continue
+            curve = _explained(_fit(layout, dimensions))
             chosen = choose_k(curve, variance)
-            pca, attempts = _checked_fit(scaled, chosen, total)
-            fits += 1 + attempts
-            if np.allclose(curve[:chosen], _explained(pca), rtol=1e-6, atol=1e-12):  # the curve agrees with a checked fit
+            pca, fits = _fit(layout, chosen), fits + 2
+            # The curve must agree with a fit that matches the data (same covariance, same SVD).
+            if matches_data(pca, scaled, total) and np.allclose(curve[:chosen], _explained(pca), rtol=1e-6, atol=1e-12):
                 return PcaFit(PipelineModel(stages=[scaler, pca]), chosen, curve, variance, standardize, fits)
-        raise FruitsError(f"Spark's PCA gave {FIT_ATTEMPTS} explained-variance curves that disagree with the data: "
-                          "nothing was written; run the step again, or give --k")
+        raise FruitsError(f"Spark's PCA gave {fits} decompositions that disagree with the data: nothing was written")
     finally:
         scaled.unpersist()
+
+
+def _layouts(scaled: DataFrame):
+    """The rows as they are, then in 2, 3, ... partitions: Spark's SVD result depends on the
+    rounding of the covariance, which depends on how the partitions' sums are combined."""
+    yield scaled
+    for partitions in range(2, FIT_ATTEMPTS + 1):
+        yield scaled.repartition(partitions)
+
+
+def _fit(layout: DataFrame, k: int):
+    return PCA(k=k, inputCol="scaled", outputCol="pc").fit(layout)
 
 
 def _total_variance(scaled: DataFrame) -> float:
     """The sum of the features' variances: what the explained-variance ratios divide."""
     return float(np.sum(scaled.select(Summarizer.variance(F.col("scaled")).alias("v")).first()["v"].toArray()))
-
-
-def _checked_fit(scaled: DataFrame, k: int, total_variance: float):
-    """PCA(k) fitted until each component's variance over the data, divided by the total, equals
-    the ratio the fit reports; returns (model, fits made)."""
-    for attempt in range(1, FIT_ATTEMPTS + 1):
-        pca = PCA(k=k, inputCol="scaled", outputCol="pc").fit(scaled)
-        if matches_data(pca, scaled, total_variance):
-            return pca, attempt
-    raise FruitsError(f"Spark's PCA gave {FIT_ATTEMPTS} decompositions that disagree with the data (k = {k}): "
-                      "nothing was written; run the step again")
 
 
 def matches_data(pca_model, scaled: DataFrame, total_variance: float) -> bool:
@@ -107,8 +114,7 @@ def matches_data(pca_model, scaled: DataFrame, total_variance: float) -> bool:
 def _explained(pca_model) -> list[float]:
     curve = [float(value) for value in pca_model.explainedVariance.toArray()]
     if not np.all(np.isfinite(curve)):
-        raise FruitsError("PCA gave a non-finite explained variance: the features are (nearly) constant across "
-                          "images; check the weights, or scale the features with --standardize")
+        raise FruitsError(CONSTANT_FEATURES)
     return curve
 
 
