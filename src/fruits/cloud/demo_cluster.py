@@ -4,7 +4,7 @@ cluster with JupyterHub, started with the pipeline's own release, roles, securit
 pair, no inbound port: JupyterHub (9443 on the primary node) is reached through Session Manager.
 
 Usage:
-    settings = cluster_settings(path, terraform_dir)     # the pipeline's EMR outputs
+    settings = cluster_settings(platform)                 # the pipeline's EMR outputs
     request = build_run_job_flow(platform, settings, uris, idle_minutes=30)   # pure
     cluster_id = start_demo(emr, request)                 # refuses while a demo cluster lives
     views = [read_demo(emr, c) for c in live_demo_clusters(emr)];  stop_demos(emr, clusters)
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.execution_input import BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK
-from fruits.cloud.platform import DEFAULT_PLATFORM_FILE, PLATFORM_ENV, terraform_outputs
 from fruits.cloud.prices import hourly_cost
 from fruits.errors import FruitsError
 
@@ -68,22 +66,13 @@ class DemoView:
         return self.hourly_usd * self.age_seconds / 3600
 
 
-def cluster_settings(path: str | None = None, terraform_dir: str | None = None) -> ClusterSettings:
-    """The pipeline's EMR settings from `terraform output -json` (same source as load_platform)."""
-    if terraform_dir:
-        outputs = terraform_outputs(terraform_dir)
-    else:
-        path = path or os.environ.get(PLATFORM_ENV) or DEFAULT_PLATFORM_FILE
-        try:
-            outputs = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as error:
-            raise FruitsError(f"cannot read the platform file {path}: {error}") from None
-    values = {name: (entry.get("value") if isinstance(entry, dict) else entry) for name, entry in outputs.items()}
-    missing = [output for output in OUTPUTS.values() if not values.get(output)]
+def cluster_settings(platform) -> ClusterSettings:
+    """The pipeline's EMR settings, from the platform's `terraform output -json` values."""
+    missing = [output for output in OUTPUTS.values() if not platform.outputs.get(output)]
     if missing:
         raise FruitsError(f"the platform outputs lack {', '.join(missing)}: run `terraform apply` with this version, "
                           f"then save `terraform output -json` again")
-    return ClusterSettings(**{field: values[output] for field, output in OUTPUTS.items()})
+    return ClusterSettings(**{name: platform.outputs[output] for name, output in OUTPUTS.items()})
 
 
 def idle_timeout_seconds(idle_minutes: int) -> int:

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fruits.cloud.execution_input import PREFIXES
@@ -31,6 +31,7 @@ class Platform:
     kms_key_arn: str
     state_machine_arn: str
     prefixes: dict
+    outputs: dict = field(default_factory=dict, compare=False)  # every output's value, for commands that need more
 
 
 def load_platform(path: str | None = None, terraform_dir: str | None = None) -> Platform:
@@ -53,7 +54,7 @@ def load_platform(path: str | None = None, terraform_dir: str | None = None) -> 
         raise FruitsError(f"{source} lacks the outputs {', '.join(missing)}: is it the Fruits! platform's terraform output?")
     return Platform(region=require_eu_region(values["region"]), bucket=values["bucket_name"],
                     kms_key_arn=values["kms_key_arn"], state_machine_arn=values["state_machine_arn"],
-                    prefixes=values.get("prefixes") or dict(PREFIXES))
+                    prefixes=values.get("prefixes") or dict(PREFIXES), outputs=values)
 
 
 def terraform_outputs(folder: str) -> dict:

@@ -46,7 +46,7 @@ def demo_start(args) -> int:
 
     idle_timeout_seconds(args.idle_minutes)  # refused before anything is read or called
     platform = platform_of(args)
-    settings = cluster_settings(args.platform, args.terraform_dir)
+    settings = cluster_settings(platform)
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
         plan = plan_artifacts(weights_path(args.weights), Path(scratch))
     uris = build_execution_input(bucket=platform.bucket, run_id="notebook", artifacts_prefix=plan.prefix, weights_key=plan.weights_key,
