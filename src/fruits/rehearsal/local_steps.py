@@ -1,9 +1,11 @@
 """Runs the EMR steps that the state machine adds, for real, on the local Spark: the step's own
 `spark-submit` arguments, with three local changes (the master is `local[*]` instead of YARN, so
 `--deploy-mode cluster` becomes `client`; S3A serves `s3://`, pointed at the emulator over TLS and
-writing SSE-KMS as the security configuration makes EMRFS do; the driver stays on 127.0.0.1). spark-submit itself fetches the staged job and `fruits.zip` from the bucket.
+writing SSE-KMS as the security configuration makes EMRFS do; the driver stays on 127.0.0.1).
+spark-submit itself fetches the staged job and `fruits.zip` from the bucket.
 
-Usage: `with LocalSteps(Emulator(...), work_dir / "steps") as steps, EmrStepDriver(run_step=steps): ...`.
+Usage: `with LocalSteps(Emulator(...), moto.client("s3"), work_dir / "steps") as steps,
+EmrStepDriver(run_step=steps): ...`.
 Like EMR, each step's stdout and stderr go to LOG_URI/CLUSTER/steps/STEP/ (gzipped), and a failed
 step gets FailureDetails with the job's own error line. `stop()` kills a running step at once.
 """
@@ -19,11 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import boto3
-
-from fruits.s3a import s3a_conf
 from fruits.errors import FruitsError
 from fruits.rehearsal.tls import TRUSTSTORE_PASSWORD
+from fruits.s3a import s3a_conf
 from fruits.session import LOG_CONFIG
 
 JARS_DIR = Path(__file__).resolve().parents[3] / ".tools" / "jars"
@@ -36,11 +36,10 @@ def spark_home() -> Path:
 
 @dataclass(frozen=True)
 class Emulator:
-    """Where the steps find S3: the endpoint, the Java trust store for its certificate, the
-    Python CA bundle, and the KMS key that EMR's security configuration writes with."""
+    """Where the steps find S3: the endpoint, the Java trust store for its certificate, and the
+    KMS key that EMR's security configuration writes with."""
     endpoint: str
     truststore: Path
-    ca_bundle: str
     kms_key_arn: str
     region: str = "eu-west-3"
 
@@ -80,10 +79,9 @@ def error_line(stdout: str, stderr: str) -> str:
 
 
 class LocalSteps:
-    def __init__(self, emulator: Emulator, folder: Path, master: str = "local[*]", announce=print):
-        self.emulator, self.folder, self.master, self.announce = emulator, folder, master, announce
-        self.s3 = boto3.client("s3", endpoint_url=emulator.endpoint, region_name=emulator.region, verify=emulator.ca_bundle,
-                               aws_access_key_id="testing", aws_secret_access_key="testing")
+    def __init__(self, emulator: Emulator, s3, folder: Path, master: str = "local[*]", announce=print):
+        """`s3`: the emulator's S3 client (MotoServer.client("s3")), where the step logs go."""
+        self.emulator, self.s3, self.folder, self.master, self.announce = emulator, s3, folder, master, announce
         self.ran: list[dict] = []  # {"step", "exit", "log"} per attempt, in order
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()

@@ -116,8 +116,9 @@ def rehearse(options: Rehearsal) -> int:
         print(f"AWS emulator on {moto.endpoint} (TLS); creating what `terraform apply` creates "
               "(key, bucket, roles, network, state machine rendered by the offline Terraform)")
         platform_file, kms_key_arn = create_platform(moto, work / "platform", options.retry_interval_seconds)
-        emulator = Emulator(moto.endpoint, java_truststore(cert, work / "tls"), str(cert), kms_key_arn, moto.region)
-        with LocalSteps(emulator, work / "steps", options.master) as steps, EmrStepDriver(run_step=steps) as driver:
+        emulator = Emulator(moto.endpoint, java_truststore(cert, work / "tls"), kms_key_arn, moto.region)
+        with LocalSteps(emulator, moto.client("s3"), work / "steps", options.master) as steps, \
+                EmrStepDriver(run_step=steps) as driver:
             try:
                 run_cli(Cli(moto.endpoint, str(cert), platform_file), options, run_id, work, record)
             finally:
