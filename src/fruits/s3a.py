@@ -12,6 +12,7 @@ from pathlib import Path
 from fruits.errors import FruitsError
 
 S3A_JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
+JARS_DIR = Path(__file__).resolve().parents[2] / ".tools" / "jars"  # where `make .tools/jars/.installed` puts them
 
 
 def s3a_conf(endpoint_url: str, jars_dir: str | Path, access_key: str = "testing", secret_key: str = "testing",

@@ -12,8 +12,8 @@ import textwrap
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
 from fruits.rehearsal.emulator import MotoServer
+from fruits.s3a import JARS_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ RUN_STEPS = textwrap.dedent("""
 
 def run_steps(endpoint, images, output, weights):
     """In a process of its own: the S3A jars must be on the JVM's class path from its start."""
-    return subprocess.run([sys.executable, "-c", RUN_STEPS, endpoint, str(PROJECT_ROOT / ".tools" / "jars"), images, output,
+    return subprocess.run([sys.executable, "-c", RUN_STEPS, endpoint, str(JARS_DIR), images, output,
                            str(weights)], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
 

@@ -23,11 +23,8 @@ from urllib.parse import urlparse
 
 from fruits.errors import FruitsError
 from fruits.rehearsal.tls import TRUSTSTORE_PASSWORD
-from fruits.s3a import s3a_conf
+from fruits.s3a import JARS_DIR, s3a_conf
 from fruits.session import LOG_CONFIG
-
-JARS_DIR = Path(__file__).resolve().parents[3] / ".tools" / "jars"
-
 
 def spark_home() -> Path:
     import pyspark

@@ -95,10 +95,10 @@ def rehearse(options: Rehearsal) -> int:
     from fruits.cloud.execution_input import new_run_id
     from fruits.rehearsal.emr_step_driver import EmrStepDriver
     from fruits.rehearsal.emulator import MotoServer
-    from fruits.rehearsal.local_steps import JARS_DIR, Emulator, LocalSteps
+    from fruits.rehearsal.local_steps import Emulator, LocalSteps
     from fruits.rehearsal.platform import create_platform
     from fruits.rehearsal.tls import java_truststore, self_signed_certificate
-    from fruits.s3a import s3a_conf
+    from fruits.s3a import JARS_DIR, s3a_conf
 
     if options.scenario not in SCENARIOS:
         raise FruitsError(f"unknown scenario {options.scenario!r}: choose one of {', '.join(SCENARIOS)}")
