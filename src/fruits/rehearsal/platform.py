@@ -1,7 +1,7 @@
 """Creates on the emulator what `terraform apply` creates (same names as name_prefix "fruits"),
 and writes the platform file, in the `terraform output -json` format the CLI reads.
 
-Usage: `platform_file, kms_key_arn = create_platform(moto, work_dir / "platform", retry_interval_seconds=5)`
+Usage: `platform_file, outputs = create_platform(moto, work_dir / "platform", retry_interval_seconds=5)`
 The state machine's definition is rendered by the offline Terraform (definition.py). Not
 reproduced: IAM policies and the bucket policy (moto does not enforce conditions; its "deny
 unless SSE-KMS" even blocks every put), the Step Functions log group, the budget alarm.
@@ -70,8 +70,8 @@ def create_security_configuration(moto, key: str) -> str:
     return name
 
 
-def create_platform(moto, folder: Path, retry_interval_seconds: int = 5) -> tuple[Path, str]:
-    """Everything above plus the state machine; returns the platform file's path and the key."""
+def create_platform(moto, folder: Path, retry_interval_seconds: int = 5) -> tuple[Path, dict]:
+    """Everything above plus the state machine; returns the platform file's path and its outputs."""
     folder.mkdir(parents=True, exist_ok=True)
     bucket, key = create_key_and_bucket(moto)
     roles = create_roles(moto)
@@ -86,4 +86,4 @@ def create_platform(moto, folder: Path, retry_interval_seconds: int = 5) -> tupl
                "state_machine_arn": state_machine, "state_machine_name": name}
     path = folder / "platform.json"
     path.write_text(json.dumps({name: {"value": value, "sensitive": False} for name, value in outputs.items()}, indent=2))
-    return path, key
+    return path, outputs

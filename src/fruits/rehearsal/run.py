@@ -115,8 +115,8 @@ def rehearse(options: Rehearsal) -> int:
     with MotoServer(tls=(cert, key)) as moto:
         print(f"AWS emulator on {moto.endpoint} (TLS); creating what `terraform apply` creates "
               "(key, bucket, roles, network, state machine rendered by the offline Terraform)")
-        platform_file, kms_key_arn = create_platform(moto, work / "platform", options.retry_interval_seconds)
-        emulator = Emulator(moto.endpoint, java_truststore(cert, work / "tls"), kms_key_arn, moto.region)
+        platform_file, outputs = create_platform(moto, work / "platform", options.retry_interval_seconds)
+        emulator = Emulator(moto.endpoint, java_truststore(cert, work / "tls"), outputs["kms_key_arn"], moto.region)
         with LocalSteps(emulator, moto.client("s3"), work / "steps", options.master) as steps, \
                 EmrStepDriver(run_step=steps) as driver:
             try:
@@ -125,15 +125,15 @@ def rehearse(options: Rehearsal) -> int:
                 steps.stop()
                 record["steps"] = steps.ran
                 record["clusters"] = {cluster.id: cluster.state for cluster in driver.clusters()}
-                record["bucket"] = bucket_contents(moto.client("s3"), json.loads(platform_file.read_text()), run_id)
+                record["bucket"] = bucket_contents(moto.client("s3"), outputs["bucket_name"], run_id)
                 record["seconds"] = round(time.monotonic() - started, 1)
                 (work / "rehearsal.json").write_text(json.dumps(record, indent=2))
     return report(record, work)
 
 
-def bucket_contents(s3, outputs: dict, run_id: str) -> dict:
+def bucket_contents(s3, bucket: str, run_id: str) -> dict:
     """What the run left in the emulated bucket (its results and the logs): key -> size, encryption."""
-    bucket, contents = outputs["bucket_name"]["value"], {}
+    contents = {}
     for prefix in (f"results/{run_id}/", "logs/"):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
