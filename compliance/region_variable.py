@@ -1,5 +1,5 @@
-"""FRUITS_REGION_VARIABLE: every `region` variable defaults to an EU region and its validation
-admits EU regions only (`contains([...], var.region)` with a literal list). A validation that
+"""FRUITS_REGION_VARIABLE: every `region` variable defaults to an EU region (or has no default: a
+module's required input) and its validation admits EU regions only (`contains([...], var.region)` with a literal list). A validation that
 cannot be read that way (a regex, a missing block) fails: it is not shown to keep out the rest."""
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def judge(variable: dict, where: str) -> dict:
         if match:
             listed = re.findall(r'["\']([^"\']+)["\']', match.group("items"))
     problems = []
-    if default not in EU_REGIONS:
+    if "default" in variable and default not in EU_REGIONS:
         problems.append(f"default {default!r} is not an EU region")
     if not listed:
         problems.append("no validation of the form contains([EU regions], var.region)")

@@ -13,6 +13,7 @@ locals {
 module "storage" {
   source                = "./modules/storage"
   name_prefix           = var.name_prefix
+  region                = var.region
   bucket_name           = var.bucket_name
   key_user_arns         = concat(local.pipeline_role_arns, var.data_user_arns)
   log_group_name_prefix = "/aws/vendedlogs/states/${var.name_prefix}-"
@@ -31,6 +32,7 @@ module "network" {
   source      = "./modules/network"
   count       = var.subnet_id == null ? 1 : 0
   name_prefix = var.name_prefix
+  region      = var.region
 }
 
 module "pipeline" {

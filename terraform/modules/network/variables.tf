@@ -7,6 +7,15 @@ variable "name_prefix" {
   }
 }
 
+variable "region" {
+  description = "Region of the VPC (the root's EU region); names the subnet's zone and the S3 endpoint."
+  type        = string
+  validation {
+    condition     = contains(["eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3"], var.region)
+    error_message = "region must be an AWS region in an EU member state: eu-central-1, eu-north-1, eu-south-1, eu-south-2, eu-west-1 or eu-west-3."
+  }
+}
+
 variable "cidr_block" {
   description = "Address range of the VPC; the cluster's subnet takes its first /24."
   type        = string

@@ -2,12 +2,11 @@
 # SSE-KMS with the module's key, TLS only, and no upload encrypted with anything else.
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  region    = var.region # passed in: data.aws_region's `name` is deprecated in aws provider 6
   bucket    = coalesce(var.bucket_name, "${var.name_prefix}-${local.account}-${local.region}")
   # notebooks: EMR JupyterHub's S3 persistence writes to jupyter/USER/, a path it does not let us choose.
   prefixes = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }

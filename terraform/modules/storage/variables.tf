@@ -7,6 +7,15 @@ variable "name_prefix" {
   }
 }
 
+variable "region" {
+  description = "Region of the bucket and the key (the root's EU region): names the default bucket and the log groups' ARNs."
+  type        = string
+  validation {
+    condition     = contains(["eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3"], var.region)
+    error_message = "region must be an AWS region in an EU member state: eu-central-1, eu-north-1, eu-south-1, eu-south-2, eu-west-1 or eu-west-3."
+  }
+}
+
 variable "bucket_name" {
   description = "Bucket name; null gives NAME_PREFIX-ACCOUNT-REGION (bucket names are global)."
   type        = string
