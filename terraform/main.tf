@@ -6,7 +6,7 @@ data "aws_partition" "current" {}
 locals {
   # The roles that module.iam creates, named ahead so the key policy can name them (the roles'
   # own policies name the key, so neither can wait for the other).
-  pipeline_role_arns = [for role in ["emr-nodes", "emr-service"] :
+  pipeline_role_arns = [for role in ["emr-nodes", "emr-demo-nodes", "emr-service"] :
   "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name_prefix}-${role}"]
 }
 

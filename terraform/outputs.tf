@@ -71,6 +71,11 @@ output "emr_instance_profile_name" {
   value       = module.iam.emr_instance_profile_name
 }
 
+output "emr_demo_instance_profile_name" {
+  description = "Instance profile of the demo cluster's nodes: the pipeline's data access, plus Session Manager and jupyter/."
+  value       = module.iam.emr_demo_instance_profile_name
+}
+
 output "emr_security_configuration_name" {
   description = "EMR security configuration of the clusters (KMS at rest)."
   value       = module.pipeline.security_configuration_name

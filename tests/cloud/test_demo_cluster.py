@@ -29,7 +29,8 @@ def demo_platform(moto, platform_file, tmp_path):
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.0.0/24")["Subnet"]["SubnetId"]
     return edited_platform(platform_file, tmp_path, emr_release_label="emr-7.13.0", emr_service_role_name="fruits-emr-service",
-                           emr_instance_profile_name="fruits-emr-nodes", emr_security_configuration_name="fruits-at-rest",
+                           emr_instance_profile_name="fruits-emr-nodes", emr_demo_instance_profile_name="fruits-emr-demo-nodes",
+                           emr_security_configuration_name="fruits-at-rest",
                            emr_log_uri=f"s3://{BUCKET}/logs/emr/", subnet_id=subnet)
 
 
@@ -105,13 +106,16 @@ def test_start_asks_emr_for_the_pipelines_setup_and_says_how_to_open_it(demo, mo
     assert {a["Name"] for a in cluster["Applications"]} == {"Spark", "JupyterHub", "Livy"}
     assert {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"} in cluster["Tags"]
     assert cluster["SecurityConfiguration"] == "fruits-at-rest" and cluster["ReleaseLabel"] == "emr-7.13.0"
-    assert cluster["ServiceRole"] == "fruits-emr-service" and cluster["Ec2InstanceAttributes"]["IamInstanceProfile"] == "fruits-emr-nodes"
+    # its own instance profile: Session Manager and jupyter/ are the demo's, never the pipeline nodes'
+    assert cluster["ServiceRole"] == "fruits-emr-service" and cluster["Ec2InstanceAttributes"]["IamInstanceProfile"] == "fruits-emr-demo-nodes"
     assert cluster["Ec2InstanceAttributes"]["Ec2SubnetId"].startswith("subnet-") and cluster["LogUri"] == f"s3://{BUCKET}/logs/emr/"
     assert "Ec2KeyName" not in cluster["Ec2InstanceAttributes"]
     assert {"Classification": "jupyter-s3-conf", "Properties": {"s3.persistence.enabled": "true", "s3.persistence.bucket": BUCKET}} in cluster["Configurations"]
 
     (request,) = run_job_flow_requests()
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": 600}
+    # EMR's own log uploads with the platform's key: the bucket policy refuses any other encryption
+    assert request["LogEncryptionKmsKeyId"] == json.loads(platform_file.read_text())["kms_key_arn"]["value"]
     assert "Ec2KeyName" not in request["Instances"]
 
     primary = moto.client("emr").list_instances(ClusterId=cluster["Id"], InstanceGroupTypes=["MASTER"])["Instances"][0]["Ec2InstanceId"]

@@ -1,5 +1,5 @@
 """The interactive demo cluster behind `fruits demo-start | demo-stop | demo-status`: one small EMR
-cluster with JupyterHub, started with the pipeline's own release, roles, security configuration
+cluster with JupyterHub, started with the pipeline's own release, service role, security configuration
 (KMS at rest), subnet and log bucket; it terminates itself after at most 30 idle minutes. No key
 pair, no inbound port: JupyterHub (9443 on the primary node) is reached through Session Manager.
 
@@ -32,7 +32,7 @@ JUPYTERHUB_PORT = 9443
 JUPYTER_USER = "jovyan"  # EMR's default JupyterHub user (password `jupyter`)
 NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "fruits_pipeline.ipynb"
 OUTPUTS = {"release_label": "emr_release_label", "service_role": "emr_service_role_name",
-           "instance_profile": "emr_instance_profile_name", "security_configuration": "emr_security_configuration_name",
+           "instance_profile": "emr_demo_instance_profile_name", "security_configuration": "emr_security_configuration_name",
            "subnet_id": "subnet_id", "log_uri": "emr_log_uri"}
 
 
@@ -101,6 +101,9 @@ def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_min
         "JobFlowRole": settings.instance_profile,
         "SecurityConfiguration": settings.security_configuration,
         "LogUri": settings.log_uri,
+        # Without it EMR writes its logs with AES-256, which the bucket policy refuses (only the
+        # platform's key): docs.aws.amazon.com/emr/latest/APIReference/API_RunJobFlow.html
+        "LogEncryptionKmsKeyId": platform.kms_key_arn,
         "VisibleToAllUsers": True,
         "AutoTerminationPolicy": {"IdleTimeout": idle_timeout_seconds(idle_minutes)},
         "Configurations": [

@@ -1,8 +1,9 @@
-# The interactive demo cluster (`fruits demo-start`) runs with the node role above. Its primary
-# node registers with Session Manager, so JupyterHub is reached by port forwarding with no
-# inbound port and no key pair; JupyterHub saves notebooks under jupyter/, the fixed path of
-# EMR's S3 persistence (encrypted with the bucket's key, which UseTheBucketKey already grants).
-# Pipeline runs use neither. Session Manager's minimal instance permissions:
+# The interactive demo cluster (`fruits demo-start`) has its own role and instance profile: the
+# nodes' data access (nodes.tf) plus what only the demo needs. Its primary node registers with
+# Session Manager, so JupyterHub is reached by port forwarding with no inbound port and no key
+# pair; JupyterHub saves notebooks under jupyter/, the fixed path of EMR's S3 persistence
+# (encrypted with the bucket's key, which UseTheBucketKey already grants). Pipeline nodes get
+# neither. Session Manager's minimal instance permissions:
 # docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
 data "aws_iam_policy_document" "nodes_interactive" {
   statement {
@@ -22,8 +23,31 @@ data "aws_iam_policy_document" "nodes_interactive" {
   }
 }
 
-resource "aws_iam_role_policy" "emr_nodes_interactive" {
+resource "aws_iam_role" "emr_demo_nodes" {
+  name               = "${var.name_prefix}-emr-demo-nodes"
+  assume_role_policy = data.aws_iam_policy_document.nodes_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "emr_demo_nodes" {
+  name   = "read-images-write-results"
+  role   = aws_iam_role.emr_demo_nodes.id
+  policy = data.aws_iam_policy_document.nodes.json
+}
+
+resource "aws_iam_role_policy" "emr_demo_nodes_interactive" {
   name   = "session-manager-and-notebooks"
-  role   = aws_iam_role.emr_nodes.id
+  role   = aws_iam_role.emr_demo_nodes.id
   policy = data.aws_iam_policy_document.nodes_interactive.json
+}
+
+resource "aws_iam_role_policy" "emr_demo_nodes_region_guard" {
+  name   = "deny-outside-eu"
+  role   = aws_iam_role.emr_demo_nodes.id
+  policy = data.aws_iam_policy_document.deny_outside_eu.json
+}
+
+resource "aws_iam_instance_profile" "emr_demo_nodes" {
+  name = "${var.name_prefix}-emr-demo-nodes"
+  role = aws_iam_role.emr_demo_nodes.name
 }

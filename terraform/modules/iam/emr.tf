@@ -30,7 +30,7 @@ resource "aws_iam_role_policy_attachment" "emr_service" {
 data "aws_iam_policy_document" "emr_service_passes_node_role" {
   statement {
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.emr_nodes.arn]
+    resources = [aws_iam_role.emr_nodes.arn, aws_iam_role.emr_demo_nodes.arn]
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"

@@ -27,3 +27,13 @@ output "emr_nodes_role_arn" {
   description = "Role of the cluster nodes (the KMS key policy names it)."
   value       = aws_iam_role.emr_nodes.arn
 }
+
+output "emr_demo_instance_profile_name" {
+  description = "Instance profile of the demo cluster's nodes (name, as RunJobFlow takes it)."
+  value       = aws_iam_instance_profile.emr_demo_nodes.name
+}
+
+output "emr_demo_nodes_role_arn" {
+  description = "Role of the demo cluster's nodes (the KMS key policy names it)."
+  value       = aws_iam_role.emr_demo_nodes.arn
+}

@@ -29,14 +29,40 @@ data "aws_iam_policy_document" "step_functions" {
     actions   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
     resources = local.emr_rules
   }
+  # Each role to its own service, as AWS's own EMR full-access v2 policy pairs them:
+  # docs.aws.amazon.com/emr/latest/ManagementGuide/emr-managed-policy-fullaccess-v2.html
   statement {
-    sid       = "PassOnlyTheTwoEmrRoles"
+    sid       = "PassTheServiceRoleToEmrOnly"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.emr_service.arn, aws_iam_role.emr_nodes.arn]
+    resources = [aws_iam_role.emr_service.arn]
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
-      values   = ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]
+      values   = ["elasticmapreduce.amazonaws.com"]
+    }
+  }
+  statement {
+    sid       = "PassTheNodeRoleToEc2Only"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.emr_nodes.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ec2.amazonaws.com"]
+    }
+  }
+  # EMR creates its cleanup service-linked role on an account's first cluster, with the
+  # permissions of RunJobFlow's caller. Only that role, for EMR only:
+  # docs.aws.amazon.com/emr/latest/ManagementGuide/using-service-linked-roles-cleanup.html
+  # docs.aws.amazon.com/step-functions/latest/dg/emr-iam.html (createCluster)
+  statement {
+    sid       = "CreateTheEmrCleanupServiceLinkedRole"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/aws-service-role/elasticmapreduce.amazonaws.com*/AWSServiceRoleForEMRCleanup*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["elasticmapreduce.amazonaws.com"]
     }
   }
   statement {

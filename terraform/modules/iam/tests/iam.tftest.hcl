@@ -15,6 +15,20 @@ mock_provider "aws" {
   }
 }
 
+# Each role gets its own ARN, so that a statement naming the wrong role is seen.
+override_resource {
+  target = aws_iam_role.emr_service
+  values = { arn = "arn:aws:iam::111122223333:role/fruits-test-emr-service", id = "fruits-test-emr-service" }
+}
+override_resource {
+  target = aws_iam_role.emr_nodes
+  values = { arn = "arn:aws:iam::111122223333:role/fruits-test-emr-nodes", id = "fruits-test-emr-nodes" }
+}
+override_resource {
+  target = aws_iam_role.emr_demo_nodes
+  values = { arn = "arn:aws:iam::111122223333:role/fruits-test-emr-demo-nodes", id = "fruits-test-emr-demo-nodes" }
+}
+
 variables {
   name_prefix = "fruits-test"
   bucket_name = "fruits-test-bucket"
@@ -32,11 +46,34 @@ run "least_privilege" {
     error_message = "No policy may grant a wildcard action."
   }
   assert {
-    condition = alltrue([
-      for statement in data.aws_iam_policy_document.step_functions.statement :
-      statement.sid != "PassOnlyTheTwoEmrRoles" || (alltrue([for r in statement.resources : startswith(r, "arn:aws:iam::111122223333:role/")]) && one(statement.condition).variable == "iam:PassedToService")
+    # Each role to its own service only (EMR's v2 full-access policy pairs them the same way):
+    # the service role to EMR, the nodes' role to EC2. Nothing else may be passed.
+    condition = toset(flatten([
+      for statement in data.aws_iam_policy_document.step_functions.statement : [
+        for role in statement.resources : [for c in statement.condition : "${role} -> ${join(",", c.values)}" if c.variable == "iam:PassedToService"]
+      ] if contains(statement.actions, "iam:PassRole")
+      ])) == toset([
+      "arn:aws:iam::111122223333:role/fruits-test-emr-service -> elasticmapreduce.amazonaws.com",
+      "arn:aws:iam::111122223333:role/fruits-test-emr-nodes -> ec2.amazonaws.com",
     ])
-    error_message = "iam:PassRole must name roles only (the two EMR roles), with an iam:PassedToService condition."
+    error_message = "The state machine must pass the EMR service role to elasticmapreduce.amazonaws.com only, and the nodes' role to ec2.amazonaws.com only."
+  }
+  assert {
+    # EMR creates AWSServiceRoleForEMRCleanup on an account's first cluster, as the caller of
+    # RunJobFlow: docs.aws.amazon.com/emr/latest/ManagementGuide/using-service-linked-roles-cleanup.html
+    condition = length([
+      for statement in data.aws_iam_policy_document.step_functions.statement : statement
+      if statement.actions == toset(["iam:CreateServiceLinkedRole"])
+      && statement.resources == toset(["arn:aws:iam::111122223333:role/aws-service-role/elasticmapreduce.amazonaws.com*/AWSServiceRoleForEMRCleanup*"])
+      && anytrue([for c in statement.condition : c.variable == "iam:AWSServiceName" && c.test == "StringEquals" && c.values == tolist(["elasticmapreduce.amazonaws.com"])])
+    ]) == 1
+    error_message = "The state machine must be allowed to create EMR's cleanup service-linked role, and that role only."
+  }
+  assert {
+    condition = toset(flatten([
+      for statement in data.aws_iam_policy_document.emr_service_passes_node_role.statement : statement.resources
+    ])) == toset(["arn:aws:iam::111122223333:role/fruits-test-emr-nodes", "arn:aws:iam::111122223333:role/fruits-test-emr-demo-nodes"])
+    error_message = "EMR's service role may pass the two node roles (pipeline and demo) to EC2, and nothing else."
   }
   assert {
     condition     = one(data.aws_iam_policy_document.deny_outside_eu.statement).effect == "Deny" && one(one(data.aws_iam_policy_document.deny_outside_eu.statement).condition).values == tolist(["eu-west-3"])
@@ -50,6 +87,16 @@ run "least_privilege" {
 
 run "demo_cluster_access_is_narrow" {
   command = apply
+  assert {
+    # Session Manager and notebooks are the demo cluster's alone: pipeline nodes get neither.
+    # (that the pipeline's node role has neither is in compliance/access_matrix: it sees every policy)
+    condition     = aws_iam_role_policy.emr_demo_nodes_interactive.role == "fruits-test-emr-demo-nodes" && aws_iam_role_policy.emr_demo_nodes.role == "fruits-test-emr-demo-nodes"
+    error_message = "The demo cluster's role must carry the Session Manager and notebook permissions, besides the nodes' data access."
+  }
+  assert {
+    condition     = aws_iam_instance_profile.emr_demo_nodes.role == aws_iam_role.emr_demo_nodes.name && aws_iam_instance_profile.emr_nodes.role == aws_iam_role.emr_nodes.name
+    error_message = "The demo cluster and the pipeline must use separate instance profiles."
+  }
   assert {
     condition = alltrue([
       for s in data.aws_iam_policy_document.nodes_interactive.statement :
