@@ -11,7 +11,7 @@ import pytest
 from fruits.cloud.execution_input import build_execution_input
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
 from fruits.rehearsal.emulator import MotoServer
-from tests.support.render_definition import create_state_machine
+from tests.support.render_definition import STEP_FUNCTIONS_ROLE, create_state_machine, render_test_definition
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +100,27 @@ def test_a_step_that_times_out_terminates_the_cluster(moto, state_machine):
     assert "Terminate cluster after failure" in states_entered(moto, execution)
     assert driver.clusters()[-1].state == "TERMINATED"
     assert_nothing_left_running(driver)
+
+
+@pytest.mark.parametrize("start, error, fail_state, expected_cause", [
+    ("Record why the pipeline failed", {"Error": "States.TaskFailed", "Cause": "step log"}, "Pipeline failed", "States.TaskFailed: step log"),
+    ("Record why the pipeline failed", {"Error": "States.Timeout"}, "Pipeline failed", "States.Timeout: no cause given"),
+    ("Record why the pipeline failed", {}, "Pipeline failed", "a step failed without an error name"),
+    ("Record why the cluster failed", {"Error": "EMR.ValidationException"}, "Cluster creation failed",
+     "EMR.ValidationException: no cause given"),
+    ("Record why the cluster failed", {}, "Cluster creation failed", "the cluster failed to start without an error name"),
+], ids=["error-and-cause", "no-cause", "nothing", "cluster-no-cause", "cluster-nothing"])
+def test_recording_a_failure_cannot_fail_itself(moto, tmp_path, start, error, fail_state, expected_cause):
+    """A Catch output need not carry a Cause: the states that record it must still reach their Fail
+    state with a readable cause, not end in States.Runtime. They run here as rendered, from `start`."""
+    rendered = json.loads(render_test_definition(tmp_path))
+    definition = {"StartAt": start, "States": rendered["States"]}
+    sfn = moto.client("stepfunctions")
+    arn = sfn.create_state_machine(name=f"record-{len(error)}-{fail_state[:7]}".replace(" ", "-"), definition=json.dumps(definition),
+                                   roleArn=STEP_FUNCTIONS_ROLE)["stateMachineArn"]
+    execution_arn = sfn.start_execution(stateMachineArn=arn, name="record", input=json.dumps({"error": error}))["executionArn"]
+    deadline = time.monotonic() + 30
+    while (execution := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert execution["status"] == "FAILED"
+    assert (execution["error"], execution["cause"]) == (rendered["States"][fail_state]["Error"], expected_cause)

@@ -1,6 +1,6 @@
 """Static checks of the state machine definition: npm @wmfs/statelint on the definition the
 offline Terraform renders (and on broken ones, to show the check can fail), and the Catch
-rules. The module's own `terraform test` runs in tests/terraform."""
+rules. The module's own `terraform test` runs in the compliance scan (tests/compliance)."""
 from __future__ import annotations
 
 import json

@@ -15,10 +15,12 @@ TEST_SETTINGS = {
     "security_configuration": "fruits-at-rest",
     "log_uri": "s3://fruits-test-bucket/logs/emr/",
     "subnet_id": "subnet-0123456789abcdef0",
+    "log_encryption_key_arn": "arn:aws:kms:eu-west-3:123456789012:key/11111111-2222-3333-4444-555555555555",
 }
 STEP_FUNCTIONS_ROLE = "arn:aws:iam::123456789012:role/fruits-step-functions"
 # Short timeouts and retries, so that failure scenarios end in seconds.
-FAST_TIMEOUTS = {"step_timeout_seconds": 4, "pipeline_timeout_seconds": 120, "retry_interval_seconds": 1, "step_retries": 2}
+FAST_TIMEOUTS = {"step_timeout_seconds": 4, "pipeline_timeout_seconds": 120, "retry_interval_seconds": 1, "step_retries": 2,
+                 "cluster_start_timeout_seconds": 20, "termination_timeout_seconds": 10}
 
 
 def render_test_definition(folder: Path, **settings) -> str:

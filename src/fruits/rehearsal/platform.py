@@ -78,7 +78,7 @@ def create_platform(moto, folder: Path, retry_interval_seconds: int = 5) -> tupl
     definition = render_definition(
         folder / "terraform", emr_service_role=f"{NAME_PREFIX}-emr-service", emr_instance_profile=f"{NAME_PREFIX}-emr-nodes",
         security_configuration=create_security_configuration(moto, key), log_uri=f"s3://{bucket}/{PREFIXES['logs']}emr/",
-        subnet_id=create_network(moto), timeouts={"retry_interval_seconds": retry_interval_seconds})
+        subnet_id=create_network(moto), log_encryption_key_arn=key, timeouts={"retry_interval_seconds": retry_interval_seconds})
     name = f"{NAME_PREFIX}-pipeline"
     state_machine = moto.client("stepfunctions").create_state_machine(
         name=name, definition=definition, roleArn=roles[f"{NAME_PREFIX}-step-functions"])["stateMachineArn"]

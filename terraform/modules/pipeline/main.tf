@@ -5,6 +5,7 @@ module "definition" {
   emr_instance_profile   = var.emr_instance_profile_name
   security_configuration = aws_emr_security_configuration.at_rest.name
   log_uri                = "s3://${var.bucket_name}/logs/emr/"
+  log_encryption_key_arn = var.kms_key_arn
   subnet_id              = var.subnet_id
   instances = {
     primary_instance_type = var.emr.primary_instance_type

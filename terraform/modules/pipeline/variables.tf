@@ -61,7 +61,7 @@ variable "emr" {
     core_use_spot            = optional(bool, true)
     idle_timeout_seconds     = optional(number, 1800)
     step_timeout_seconds     = optional(number, 7200)
-    pipeline_timeout_seconds = optional(number, 21600)
+    pipeline_timeout_seconds = optional(number, 50400)
   })
   default = {}
 }

@@ -32,6 +32,15 @@ variable "log_uri" {
   }
 }
 
+variable "log_encryption_key_arn" {
+  description = "KMS key EMR encrypts its log uploads with (LogEncryptionKmsKeyId); without one EMR uses AES-256, which the bucket policy refuses."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:aws:kms:eu-[a-z]+-[0-9]:[0-9]{12}:key/", var.log_encryption_key_arn))
+    error_message = "log_encryption_key_arn must be the ARN of a KMS key in an EU region."
+  }
+}
+
 variable "subnet_id" {
   description = "Subnet the cluster runs in."
   type        = string
@@ -53,21 +62,32 @@ variable "instances" {
 }
 
 variable "timeouts" {
-  description = "Seconds: idle time before EMR auto-terminates the cluster (last safety net), per-step timeout, whole-execution timeout; step retries and the first retry interval."
+  description = "Seconds: idle time before EMR auto-terminates the cluster (last safety net); cluster start, per-step and termination timeouts; whole-execution timeout; step retries and the first retry interval (doubling, with jitter)."
   type = object({
-    idle_timeout_seconds     = optional(number, 1800)
-    step_timeout_seconds     = optional(number, 7200)
-    pipeline_timeout_seconds = optional(number, 21600)
-    step_retries             = optional(number, 2)
-    retry_interval_seconds   = optional(number, 60)
+    idle_timeout_seconds          = optional(number, 1800)
+    cluster_start_timeout_seconds = optional(number, 1800)
+    step_timeout_seconds          = optional(number, 7200)
+    termination_timeout_seconds   = optional(number, 600)
+    pipeline_timeout_seconds      = optional(number, 50400)
+    step_retries                  = optional(number, 2)
+    retry_interval_seconds        = optional(number, 60)
   })
   default = {}
   validation {
-    condition     = var.timeouts.pipeline_timeout_seconds > 2 * var.timeouts.step_timeout_seconds
-    error_message = "pipeline_timeout_seconds must exceed both steps' timeouts, so a hung step is caught (and the cluster terminated) before the whole execution times out."
+    # The execution must outlive its worst case, or it times out without running any Catch and
+    # the cluster is left to its idle timeout: cluster start, then each step's attempts (1 +
+    # retries) and the waits between them (interval x 1, 2, 4, ...; jitter only shortens them),
+    # then one termination path with its 3 retries (main.tf). Retry and timeout semantics:
+    # docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+    condition = var.timeouts.pipeline_timeout_seconds >= (
+      var.timeouts.cluster_start_timeout_seconds
+      + 2 * ((var.timeouts.step_retries + 1) * var.timeouts.step_timeout_seconds + var.timeouts.retry_interval_seconds * (pow(2, var.timeouts.step_retries) - 1))
+      + 4 * var.timeouts.termination_timeout_seconds + 7 * var.timeouts.retry_interval_seconds
+    )
+    error_message = "pipeline_timeout_seconds must cover the worst case: cluster start + 2 steps x (1 + step_retries) attempts x step_timeout_seconds + the retry waits + termination (4 x termination_timeout_seconds + 7 x retry_interval_seconds). Otherwise the execution can time out before a Catch terminates the cluster."
   }
   validation {
-    condition     = var.timeouts.idle_timeout_seconds >= 60 && var.timeouts.step_retries >= 0 && var.timeouts.step_retries <= 5
-    error_message = "idle_timeout_seconds must be at least 60 and step_retries from 0 to 5."
+    condition     = var.timeouts.idle_timeout_seconds >= 60 && var.timeouts.step_retries >= 0 && var.timeouts.step_retries <= 5 && var.timeouts.cluster_start_timeout_seconds >= 1 && var.timeouts.termination_timeout_seconds >= 1
+    error_message = "idle_timeout_seconds must be at least 60, step_retries from 0 to 5, and the cluster start and termination timeouts positive."
   }
 }

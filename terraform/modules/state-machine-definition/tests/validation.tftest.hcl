@@ -5,6 +5,7 @@ variables {
   security_configuration = "fruits-at-rest"
   log_uri                = "s3://fruits-bucket/logs/emr/"
   subnet_id              = "subnet-0123456789abcdef0"
+  log_encryption_key_arn = "arn:aws:kms:eu-west-3:111122223333:key/11111111-2222-3333-4444-555555555555"
 }
 
 run "renders_spot_core_nodes" {
@@ -17,6 +18,27 @@ run "renders_spot_core_nodes" {
     condition     = jsondecode(output.definition).States["Create EMR cluster"].Parameters.ReleaseLabel == "emr-7.13.0"
     error_message = "The default release must be emr-7.13.0."
   }
+  assert {
+    # Without it EMR uploads its logs with AES-256, which the bucket policy refuses.
+    condition     = jsondecode(output.definition).States["Create EMR cluster"].Parameters.LogEncryptionKmsKeyId == var.log_encryption_key_arn
+    error_message = "EMR must encrypt the logs it uploads with the platform's key (LogEncryptionKmsKeyId)."
+  }
+  assert {
+    condition     = alltrue([for name in ["Create EMR cluster", "Terminate cluster", "Terminate cluster after failure"] : can(jsondecode(output.definition).States[name].TimeoutSeconds)])
+    error_message = "Creating and terminating the cluster must time out too, or a stuck call outlives the execution."
+  }
+}
+
+run "refuses_a_pipeline_timeout_that_the_retries_can_outlive" {
+  # 2 steps x 3 attempts x 1 h, plus backoff, cluster start and termination: about 7.3 h > 7 h.
+  command = plan
+  variables { timeouts = { step_timeout_seconds = 3600, step_retries = 2, pipeline_timeout_seconds = 25200 } }
+  expect_failures = [var.timeouts]
+}
+
+run "accepts_a_pipeline_timeout_above_the_worst_case" {
+  command = plan
+  variables { timeouts = { step_timeout_seconds = 3600, step_retries = 2, pipeline_timeout_seconds = 27000 } }
 }
 
 run "refuses_emr_6" {
