@@ -49,6 +49,32 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
+  # `aws:kms` with no key id would pass both denies around it (the key-id condition is IfExists)
+  # and S3 would use the AWS-managed aws/s3 key: deny SSE-KMS requests that name no key. Uploads
+  # with no encryption header at all still get the bucket default (this key).
+  # docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
+  # docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Null
+  statement {
+    sid       = "DenyKmsWithoutThisKeyId"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.data.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms"]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = ["true"]
+    }
+  }
+
   statement {
     sid       = "DenyOtherKmsKeys"
     effect    = "Deny"
