@@ -6,14 +6,32 @@
 # refused. Safe to run twice (pip leaves satisfied pins alone).
 #
 # Usage: install-python-deps.sh LOCK      (LOCK: s3://... or a local path)
-# Settings (for tests): FRUITS_PYTHON (default /usr/bin/python3.11), FRUITS_NO_SUDO=1.
+# Settings (for tests): FRUITS_PYTHON (default /usr/bin/python3.11), FRUITS_DNF (default dnf),
+# FRUITS_NO_SUDO=1.
 set -euo pipefail
 
 lock_source="${1:?usage: install-python-deps.sh LOCK (s3:// URI or local path of cluster.lock)}"
 python="${FRUITS_PYTHON:-/usr/bin/python3.11}"
+dnf="${FRUITS_DNF:-dnf}"
 sudo=""
 if [ "$(id -u)" -ne 0 ] && [ -z "${FRUITS_NO_SUDO:-}" ]; then
   sudo="sudo"
+fi
+
+# EMR 7 runs on Amazon Linux 2023, whose default python3 is 3.9; its python3.11 and
+# python3.11-pip packages are installed only on request (EMR 7.1+ offers Python 3.11 for Spark):
+# docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-release-7x.html
+# docs.aws.amazon.com/linux/al2023/ug/python.html
+if ! [ -x "$python" ] || ! "$python" -m pip --version >/dev/null 2>&1; then
+  echo "bootstrap: installing python3.11 and python3.11-pip with $dnf"
+  if ! $sudo "$dnf" install -y -q python3.11 python3.11-pip; then
+    echo "bootstrap: $python is missing and '$dnf install python3.11 python3.11-pip' failed" >&2
+    exit 1
+  fi
+fi
+if ! [ -x "$python" ]; then
+  echo "bootstrap: $python is still missing after installing python3.11: the jobs need Python 3.11" >&2
+  exit 1
 fi
 
 workdir="$(mktemp -d)"

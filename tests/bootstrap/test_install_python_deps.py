@@ -67,3 +67,43 @@ def test_a_missing_package_fails_the_smoke_test(tmp_path):
     result = bootstrap(venv(tmp_path / "node"), lock)
     assert result.returncode != 0
     assert "smoke test failed" in result.stderr and "import tensorflow" in result.stderr
+
+
+def fake_dnf(folder, python_target=None, fails=False):
+    """A `dnf` that records its arguments and, like AL2023's, puts python3.11 in place (a symlink
+    to `python_target`), or fails. Returns (dnf path, log path, where python3.11 appears)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log, python = folder / "dnf.log", folder / "usr-bin" / "python3.11"
+    install = "" if fails else f'mkdir -p "{python.parent}" && ln -sf "{python_target}" "{python}"\n'
+    script = folder / "dnf"
+    script.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n{install}exit {1 if fails else 0}\n')
+    script.chmod(0o755)
+    return script, log, python
+
+
+def test_a_node_without_python311_gets_it_from_dnf_first(tmp_path):
+    dnf, log, python = fake_dnf(tmp_path / "dnf", python_target=venv(tmp_path / "node"))
+    lock = tmp_path / "cluster.lock"
+    lock.write_text("six==1.17.0\n")
+    result = subprocess.run(["bash", str(SCRIPT), str(lock)], capture_output=True, text=True, timeout=300, env={
+        **os.environ, "FRUITS_PYTHON": str(python), "FRUITS_DNF": str(dnf), "FRUITS_NO_SUDO": "1"})
+    assert log.read_text().split() == ["install", "-y", "-q", "python3.11", "python3.11-pip"]
+    assert "bootstrap: installing 1 pinned packages into Python 3.11" in result.stdout, result.stderr
+    assert "smoke test failed" in result.stderr  # six alone lacks the jobs' imports: it got that far
+
+
+def test_dnf_failing_to_install_python311_fails_the_bootstrap_clearly(tmp_path):
+    dnf, log, python = fake_dnf(tmp_path / "dnf", fails=True)
+    result = subprocess.run(["bash", str(SCRIPT), str(LOCK)], capture_output=True, text=True, timeout=60, env={
+        **os.environ, "FRUITS_PYTHON": str(python), "FRUITS_DNF": str(dnf), "FRUITS_NO_SUDO": "1"})
+    assert result.returncode == 1
+    assert f"bootstrap: {python} is missing and '{dnf} install python3.11 python3.11-pip' failed" in result.stderr
+
+
+def test_a_node_with_python311_and_pip_does_not_call_dnf(tmp_path):
+    dnf, log, _ = fake_dnf(tmp_path / "dnf", fails=True)
+    lock = tmp_path / "cluster.lock"
+    lock.write_text("six==1.17.0\n")
+    result = subprocess.run(["bash", str(SCRIPT), str(lock)], capture_output=True, text=True, timeout=300, env={
+        **os.environ, "FRUITS_PYTHON": str(venv(tmp_path / "node")), "FRUITS_DNF": str(dnf), "FRUITS_NO_SUDO": "1"})
+    assert not log.exists() and "bootstrap: installing 1 pinned packages" in result.stdout, result.stderr
