@@ -3,8 +3,9 @@
     make compliance                     # the platform's terraform/ (what CI runs)
     .venv-compliance/bin/python compliance/scan.py --policies-only DIR   # any other folder
 
-Runs terraform fmt/validate/test (offline), checkov with our policies (policies/), our region
-variable policy, and trivy; prints one table (check, resource, result, GDPR rule) and exits 1
+Runs terraform fmt/validate/test (offline), the EMR requests against botocore's EMR model
+(emr_api_shapes.py), every aws block against the provider 6 schema (provider_schema.py), checkov
+with our policies (policies/), our region variable policy, and trivy; prints one table (check, resource, result, GDPR rule) and exits 1
 if anything failed, was skipped without a reason, or could not be parsed."""
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from emr_api_shapes import emr_api_shape_results
 from gdpr import gdpr_rule
+from provider_schema import schema_results
 from region_variable import check_region_variables
 from scanners import checkov_results, trivy_results
 from terraform_checks import terraform_results
@@ -39,7 +42,9 @@ def collect(arguments) -> tuple[list[dict], list[str]]:
     rows, errors = [], []
     if not arguments.policies_only:
         rows += terraform_results(arguments.terraform.split(), folder)
+        rows += emr_api_shape_results(PROJECT)  # the EMR requests we send, against botocore's EMR model
     rows += [{**r, "check": "FRUITS_REGION_VARIABLE", "custom": True} for r in check_region_variables(folder)]
+    rows += schema_results(folder)  # arguments and blocks against the aws provider 6 schema
     found, failures = checkov_results(folder)
     rows += found
     errors += failures

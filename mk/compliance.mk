@@ -8,7 +8,7 @@ $(COMPLIANCE_VENV)/.installed: requirements/compliance.lock
 	touch $@
 
 .PHONY: compliance compliance-lock
-compliance: $(COMPLIANCE_VENV)/.installed $(VENV)/.installed .tools/terraformrc
+compliance: $(COMPLIANCE_VENV)/.installed $(VENV)/.installed .tools/terraformrc .tools/aws-provider-schema.json
 	$(COMPLIANCE_VENV)/bin/python compliance/scan.py
 
 compliance-lock:
