@@ -1,5 +1,7 @@
 # Denies that hold whatever IAM grants: TLS 1.2+ only, and no object written with another
 # encryption than the bucket's key. docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
+# Condition semantics (negated operators, IfExists, Null) are AWS's:
+# docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
 data "aws_iam_policy_document" "bucket" {
   statement {
     sid       = "DenyInsecureTransport"
@@ -42,16 +44,22 @@ data "aws_iam_policy_document" "bucket" {
       type        = "*"
       identifiers = ["*"]
     }
-    condition { # no header: the bucket's default (SSE-KMS with the key) applies
-      test     = "StringNotEqualsIfExists"
+    condition {
+      test     = "StringNotEquals"
       variable = "s3:x-amz-server-side-encryption"
       values   = ["aws:kms"]
     }
+    condition { # only when the header is sent: with none, the bucket's default (this key) applies
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["false"]
+    }
   }
 
-  # `aws:kms` with no key id would pass both denies around it (the key-id condition is IfExists)
-  # and S3 would use the AWS-managed aws/s3 key: deny SSE-KMS requests that name no key. Uploads
-  # with no encryption header at all still get the bucket default (this key).
+  # The two denies around this one apply only to headers that are sent (Null = false): a
+  # negated operator, or an ...IfExists one, is true when its key is absent, which would deny the
+  # uploads that send no header and rely on the bucket default (this key). So `aws:kms` with no key
+  # id, which S3 would encrypt with the AWS-managed aws/s3 key, needs a deny of its own.
   # docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
   # docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Null
   statement {
@@ -85,9 +93,14 @@ data "aws_iam_policy_document" "bucket" {
       identifiers = ["*"]
     }
     condition {
-      test     = "StringNotEqualsIfExists"
+      test     = "StringNotEquals"
       variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
       values   = [aws_kms_key.data.arn]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = ["false"]
     }
   }
 }
