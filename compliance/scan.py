@@ -15,8 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from access_matrix import matrix_results
 from emr_api_shapes import emr_api_shape_results
 from gdpr import gdpr_rule
+from iam_catalogue import catalogue_results
 from provider_schema import schema_results
 from region_variable import check_region_variables
 from scanners import checkov_results, trivy_results
@@ -43,6 +45,8 @@ def collect(arguments) -> tuple[list[dict], list[str]]:
     if not arguments.policies_only:
         rows += terraform_results(arguments.terraform.split(), folder)
         rows += emr_api_shape_results(PROJECT)  # the EMR requests we send, against botocore's EMR model
+        rows += catalogue_results(arguments.terraform.split(), folder)  # IAM actions and ARNs, against AWS's catalogue
+        rows += matrix_results(arguments.terraform.split(), folder)  # who may do what: access_matrix.yaml on the rendered policies
     rows += [{**r, "check": "FRUITS_REGION_VARIABLE", "custom": True} for r in check_region_variables(folder)]
     rows += schema_results(folder)  # arguments and blocks against the aws provider 6 schema
     found, failures = checkov_results(folder)
