@@ -1,5 +1,7 @@
 """The `fruits` command. Each command group lives in `fruits.commands.<group>` and exposes
-`register(subparsers)`; this module only builds the parser, dispatches and reports errors.
+`register(subparsers)`; this module only builds the parser, dispatches and reports errors:
+a FruitsError is one `fruits: error: ...` line (one more per item of its `details`, if it has
+any) and exit status 1; wrong arguments are argparse's, status 2; Ctrl-C is `fruits: interrupted`, 130.
 
 Usage: `fruits --help`, `fruits COMMAND --help` (also `python -m fruits ...`).
 """
@@ -32,11 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except FruitsError as error:
-        print(f"fruits: error: {error}", file=sys.stderr)
+        for line in [*getattr(error, "details", ()), str(error)]:  # details: e.g. each file that failed, then the summary
+            print(f"fruits: error: {one_line(line)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("fruits: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(text: str) -> str:
+    """A message as one line, whatever AWS or Java put in it."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 if __name__ == "__main__":

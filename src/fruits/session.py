@@ -1,16 +1,31 @@
 """Builds the SparkSession for a job: `build_session("fruits-extract")` on a cluster (the
 master comes from spark-submit), `build_session(..., master="local[*]")` for the embedded Spark.
+A driver memory that is not a size, or a Spark that does not start, is a FruitsError.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
 
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
+
+from fruits.errors import FruitsError
 
 LOG_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "log4j2.properties")
 
 ARROW_BATCH_SIZE = 256  # rows per Arrow batch handed to the pandas UDF (~40 MB of 224x224 floats)
+DRIVER_MEMORY_ENV = "FRUITS_DRIVER_MEMORY"
+
+
+def driver_memory() -> str:
+    """$FRUITS_DRIVER_MEMORY (default 4g), checked before the JVM, which would only print its own error."""
+    value = os.environ.get(DRIVER_MEMORY_ENV, "4g")
+    if not re.fullmatch(r"[1-9][0-9]*[kmgt]", value, re.IGNORECASE):  # Spark passes it to -Xmx: a unit is needed
+        raise FruitsError(f"{DRIVER_MEMORY_ENV}={value!r} is not a memory size such as 4g or 512m")
+    return value
 
 
 def build_session(app_name: str, master: str | None = None, arrow_batch_size: int = ARROW_BATCH_SIZE,
@@ -25,7 +40,7 @@ def build_session(app_name: str, master: str | None = None, arrow_batch_size: in
         # Local runs stay on loopback: the driver binds and advertises 127.0.0.1 only.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = (builder.master(master)
-                   .config("spark.driver.memory", os.environ.get("FRUITS_DRIVER_MEMORY", "4g"))
+                   .config("spark.driver.memory", driver_memory())
                    .config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}"))
@@ -39,6 +54,12 @@ def build_session(app_name: str, master: str | None = None, arrow_batch_size: in
     }
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except PySparkRuntimeError as error:  # the JVM exited at once; it printed why above
+        raise FruitsError(f"Spark did not start ({error.getErrorClass()}): see the Java lines above (--master, --conf, "
+                          f"{DRIVER_MEMORY_ENV})") from None
+    except Py4JJavaError as error:
+        raise FruitsError(f"Spark did not start: {error.java_exception.getMessage()}") from None
     spark.sparkContext.setLogLevel(os.environ.get("FRUITS_SPARK_LOG_LEVEL", "ERROR"))
     return spark

@@ -11,9 +11,12 @@ from fruits.rehearsal.emr_step_driver import EmrStepDriver
 
 
 @pytest.fixture
-def staged(fruits, staged_weights):
+def staged(fruits, moto, staged_weights):
+    """The code staged, and photos under the default dataset (`start` refuses a prefix with fewer than 2)."""
     result = fruits("stage", "--weights", str(staged_weights), "--quiet")
     assert result.returncode == 0, result.stderr
+    for key in ("images/fruits-360/apple/1.jpg", "images/fruits-360/pear/2.jpg"):
+        moto.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"a photo, as far as start can tell")
     return staged_weights
 
 
@@ -34,7 +37,7 @@ def test_start_refuses_code_that_is_not_staged(fruits, tmp_path):
 
 
 def test_wrong_arguments_are_refused(fruits, staged_weights):
-    assert fruits("start", "--dry-run", "--weights", str(staged_weights), "--k", "0").returncode == 1
+    assert fruits("start", "--dry-run", "--weights", str(staged_weights), "--k", "0").returncode == 2  # argparse, as everywhere
     assert fruits("start", "--k", "3", "--variance", "0.9").returncode == 2  # argparse: one or the other
     assert fruits("cost").returncode == 2
 

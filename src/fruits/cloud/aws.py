@@ -35,8 +35,15 @@ def aws_client(service: str, region: str):
     from botocore.config import Config
 
     require_eu_region(region)
-    return boto3.client(service, region_name=region, endpoint_url=os.environ.get(ENDPOINT_ENV) or None,
-                        config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60))
+    endpoint = os.environ.get(ENDPOINT_ENV) or None
+    try:
+        return boto3.client(service, region_name=region, endpoint_url=endpoint,
+                            config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60))
+    except ValueError:
+        if endpoint is None:
+            raise
+        raise FruitsError(f"{ENDPOINT_ENV}={endpoint!r} is not a URL: set it to the emulator's, e.g. http://127.0.0.1:5000, "
+                          "or unset it for AWS") from None
 
 
 @contextmanager

@@ -1,9 +1,11 @@
 """Parallel, resumable uploads to the platform's bucket: SSE-KMS with the platform's key, and a
-file already there with the same SHA-256 is skipped.
+file already there with the same SHA-256 is skipped. Every file is tried: when some fail, the
+others are uploaded all the same, then UploadsFailed names each failure (a re-run retries them).
 
 Usage:
     summary = upload_files(s3, platform, [(Path("a/b.jpg"), "images/apple/b.jpg")], show=True)
     # {"uploaded": 1, "skipped": 0, "bytes": 5123}
+    require_images(s3, bucket, "images/fruits-360/")   # FruitsError if the prefix holds no photo
 """
 from __future__ import annotations
 
@@ -16,8 +18,19 @@ from pathlib import Path
 
 from fruits.checksums import sha256_of_file
 from fruits.cloud.aws import aws_errors
+from fruits.errors import FruitsError
+from fruits.settings import IMAGE_SUFFIXES
 
 SHA256_METADATA = "sha256"
+
+
+class UploadsFailed(FruitsError):
+    """Some files were not uploaded (the others were): the message sums up, `details` has one
+    line per failed file."""
+
+    def __init__(self, message: str, details: list[str]):
+        super().__init__(message)
+        self.details = details
 
 
 def existing_sizes(s3, bucket: str, prefix: str) -> dict[str, int]:
@@ -26,6 +39,26 @@ def existing_sizes(s3, bucket: str, prefix: str) -> dict[str, int]:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             sizes.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
     return sizes
+
+
+def require_images(s3, bucket: str, prefix: str, k: int | None = None) -> None:
+    """Refuses, from the first page of keys (up to 1,000), a prefix that holds no .jpg, .jpeg or
+    .png, and, when that page is all there is, fewer than 2 photos or fewer than `k`: a run on it
+    would start a cluster only to fail on its input."""
+    with aws_errors(f"list s3://{bucket}/{prefix}"):
+        page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    keys = [item["Key"] for item in page.get("Contents", [])]
+    photos, every_key = sum(key.lower().endswith(IMAGE_SUFFIXES) for key in keys), not page.get("IsTruncated")
+    where = f"s3://{bucket}/{prefix}"
+    if photos == 0:
+        found = "it is empty" if not keys else f"{len(keys)}{'' if every_key else '+'} other file{'s' * (len(keys) > 1)}"
+        raise FruitsError(f"no photos under {where} ({found}): upload them first with `fruits upload FOLDER "
+                          "--dataset NAME`, or pass the --dataset that holds them; nothing was started")
+    if every_key and photos < 2:
+        raise FruitsError(f"only 1 photo under {where}: PCA needs at least 2; nothing was started")
+    if every_key and k is not None and k > photos:
+        raise FruitsError(f"--k {k} is more than the {photos} photos under {where} (PCA gives at most one component "
+                          "per image): nothing was started")
 
 
 class Bar:
@@ -75,14 +108,33 @@ def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True,
             counts["uploaded"] += 1
             counts["bytes"] += size
 
+    failures = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(send, path, key) for path, key in files]
+        futures = {pool.submit(send, path, key): path for path, key in files}
         try:
             for future in as_completed(futures):
-                future.result()
+                try:
+                    future.result()
+                except (FruitsError, OSError, ValueError) as error:  # this file only: the others go on
+                    failures.append(failure_line(futures[future], error))
                 bar.advance()
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+    if failures:
+        raise UploadsFailed(f"{len(failures)} of {len(files)} files not uploaded to s3://{platform.bucket}/{prefix} "
+                            f"({counts['uploaded']} uploaded, {counts['skipped']} already there): run the same command "
+                            "again to retry them (the files already there are skipped)", sorted(failures))
     return counts
+
+
+def failure_line(path: Path, error: Exception) -> str:
+    if isinstance(error, FruitsError):  # an AWS error, already `upload PATH to s3://...: what went wrong`
+        return str(error)
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")  # a name that is not UTF-8 shows its bytes
+    if isinstance(error, UnicodeEncodeError):
+        return f"upload {shown}: its name is not valid UTF-8, which S3 keys must be: rename the file"
+    if isinstance(error, OSError):
+        return f"upload {shown}: {error.strerror or error}"
+    return f"upload {shown}: {error}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fruits.errors import FruitsError
+from fruits.options import add_pca_arguments, positive_int, require_writable_folder, spark_master
 
 
 def register(subparsers) -> None:
@@ -19,30 +20,18 @@ def register(subparsers) -> None:
         description="Start an AWS emulator on 127.0.0.1 with what `terraform apply` creates, then run the real "
         "upload, stage, start, watch and results commands against it; each EMR step runs on the local Spark.")
     parser.add_argument("images", nargs="?", help="one sub-folder per fruit (default $FRUITS_IMAGES, else the shared sample)")
-    parser.add_argument("--per-class", type=positive, help="use only the first N images of each fruit (default: all)")
+    parser.add_argument("--per-class", type=positive_int, help="use only the first N images of each fruit (default: all)")
     parser.add_argument("--weights", help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
-    choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--k", type=positive, help="number of principal components")
-    choice.add_argument("--variance", type=float, default=0.95, help="explained variance to reach (default 0.95)")
+    add_pca_arguments(parser, standardize=False)
     parser.add_argument("--scenario", choices=SCENARIOS, default="success",
-                        help="empty-input starts the run on an images prefix with no images (default success)")
+                        help="empty-input starts the run on an images prefix whose photos are all unreadable: the extract "
+                        "job fails on the cluster (default success)")
     parser.add_argument("--work-dir", default="output/rehearsal", help="where the rehearsal keeps its files and the "
                         "fetched results (default output/rehearsal; emptied at each rehearsal)")
-    parser.add_argument("--retry-interval", type=positive, default=5,
+    parser.add_argument("--retry-interval", type=positive_int, default=5,
                         help="seconds before a failed step's first retry (default 5; Terraform's default is 60)")
-    parser.add_argument("--master", default="local[*]", help="Spark master of the steps (default local[*])")
+    parser.add_argument("--master", type=spark_master, default="local[*]", help="Spark master of the steps (default local[*])")
     parser.set_defaults(handler=rehearse)
-
-
-def positive(text: str) -> int:
-    import argparse
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
 
 
 def rehearse(args) -> int:
@@ -55,6 +44,7 @@ def rehearse(args) -> int:
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
     if weights == KERAS_IMAGENET or "://" in weights or "://" in images:
         raise FruitsError("the rehearsal uploads local files: pass a local images folder and a local weights .h5")
+    require_writable_folder(args.work_dir, "--work-dir")
     return run_rehearsal(Rehearsal(images=Path(images), weights=Path(weights), work_dir=Path(args.work_dir),
                                    per_class=args.per_class, k=args.k, variance=args.variance, scenario=args.scenario,
                                    retry_interval_seconds=args.retry_interval, master=args.master))

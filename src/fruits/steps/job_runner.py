@@ -13,7 +13,11 @@ from fruits.errors import FruitsError
 
 
 def run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str]) -> int:
-    spark = build_session()
+    try:
+        spark = build_session()
+    except FruitsError as error:  # e.g. a bad setting that stops Spark from starting
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 1
     try:
         result = run(spark)
     except FruitsError as error:

@@ -1,0 +1,111 @@
+"""The command-line options that several commands share, with their checks, in one place: each
+command refuses the same bad value the same way (exit status 2, argparse's message). Imports no
+Spark, so `fruits --help` and the cloud commands start fast.
+
+Usage:
+    add_pca_arguments(parser)                     # --k, --variance, --standardize (run-local, reduce job)
+    add_pca_arguments(parser, standardize=False)  # start, rehearse: the state machine passes k or variance only
+    add_inference_arguments(parser)               # --batch-size, --tf-threads, ... (run-local, extract job)
+    parser.add_argument("--per-class", type=positive_int)   # also positive_seconds, spark_master
+    require_writable_folder(args.output, "--output")       # FruitsError (exit 1), before Spark starts
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import tempfile
+from pathlib import Path
+
+from fruits.decode import DEFAULT_MAX_PIXELS
+from fruits.errors import FruitsError
+from fruits.model import FEATURE_SIZE
+
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the listing's default too (fruits.images; a test keeps them equal)
+SPARK_MASTER = re.compile(r"local(\[([1-9][0-9]*|\*)(\s*,\s*[1-9][0-9]*)?\])?|local-cluster\[[1-9][0-9]*,\s*[1-9][0-9]*,\s*[1-9][0-9]*\]"
+                          r"|spark://[^\s/]+|yarn|k8s://\S+|mesos://\S+")
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def component_count(text: str) -> int:
+    """--k: from 1 to the feature count (the PCA cannot give more components than dimensions)."""
+    value = whole_number(text)
+    if not 1 <= value <= FEATURE_SIZE:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {FEATURE_SIZE} (the feature count), got {value}")
+    return value
+
+
+def variance_target(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0.0 < value <= 1.0:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+    return value
+
+
+def spark_master(text: str) -> str:
+    """The master URLs Spark accepts; anything else would fail only after the JVM has started."""
+    if not SPARK_MASTER.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected local, local[N], local[*], local-cluster[N,C,M], spark://HOST:PORT, "
+                                         f"yarn, k8s://URL or mesos://URL, got {text!r}")
+    return text
+
+
+def add_pca_arguments(parser: argparse.ArgumentParser, standardize: bool = True) -> None:
+    group = parser.add_argument_group("PCA")
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument("--k", type=component_count, help=f"number of components, 1 to {FEATURE_SIZE} "
+                        "(default: chosen by --variance)")
+    choice.add_argument("--variance", type=variance_target, default=0.95,
+                        help="smallest k reaching this explained variance, in (0, 1] (default 0.95)")
+    if standardize:
+        group.add_argument("--standardize", action="store_true", help="scale features to unit variance before PCA (always centred)")
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("inference tuning")
+    group.add_argument("--batch-size", type=positive_int, default=32, help="images per predict_on_batch call (default 32)")
+    group.add_argument("--tf-threads", type=positive_int, default=1, help="TensorFlow threads per Python worker (default 1: one worker per core)")
+    group.add_argument("--images-per-partition", type=positive_int, default=128, help="images per Spark task (default 128)")
+    group.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, help="larger images are rejected (default 100,000,000)")
+    group.add_argument("--max-file-bytes", type=positive_int, default=DEFAULT_MAX_FILE_BYTES, help="larger files are rejected unread (default 50 MiB)")
+
+
+def require_writable_folder(location: str, option: str) -> None:
+    """Refuses a local folder that cannot be made or written (a file in the way, /proc/x, read-only)
+    by creating and removing a scratch folder in its nearest existing parent: nothing is left."""
+    folder = Path(location.removeprefix("file:")).expanduser().absolute()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FruitsError(f"{option} {location}: {existing} is a file, not a folder")
+    try:
+        Path(tempfile.mkdtemp(prefix=".fruits-write-check-", dir=existing)).rmdir()
+    except OSError as error:
+        raise FruitsError(f"{option} {location}: cannot write in {existing} ({error.strerror})") from None
