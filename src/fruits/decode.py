@@ -1,8 +1,10 @@
 """Turns an image file's bytes into the 224x224 RGB array MobileNetV2 expects, or a reason why not.
 
 Usage: `pixels = decode_image(data)`; raises `ImageRejected(reason)` for corrupt, truncated,
-non-image or oversized files. JPEG/PNG/any format Pillow reads; EXIF rotation applied; alpha
-composited on white (Fruits-360 backgrounds are white); grayscale/CMYK/palette made RGB.
+non-image or oversized files. JPEG/PNG/any format Pillow reads; EXIF rotation applied; alpha, or
+a PNG's transparent colour, composited on white (Fruits-360 backgrounds are white);
+grayscale/CMYK/palette made RGB; 16 bits per channel reduced to 8 by the high byte (what Pillow
+itself does for 16-bit colour PNGs).
 """
 from __future__ import annotations
 
@@ -48,8 +50,22 @@ def decode_image(data: bytes, size: int = IMAGE_SIZE, max_pixels: int = DEFAULT_
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    if image.mode.startswith("I"):  # 16-bit gray opens as I;16 (or I): convert() would clip it to white
+        image = _gray_16_to_8_bits(image)
+    # "transparency": the one colour a PNG without alpha channel names transparent (its tRNS chunk)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _gray_16_to_8_bits(image: Image.Image) -> Image.Image:
+    values = np.asarray(image)
+    if values.min() < 0 or values.max() > 0xFFFF:
+        raise ImageRejected(f"unsupported pixel format: {image.mode} values beyond 16 bits")
+    gray = (values.astype(np.uint32) >> 8).astype(np.uint8)
+    if "transparency" not in image.info:
+        return Image.fromarray(gray, "L")
+    alpha = np.where(values == image.info["transparency"], 0, 255).astype(np.uint8)
+    return Image.fromarray(np.dstack([gray, alpha]), "LA")

@@ -30,19 +30,21 @@ _worker_model: list = [None, None]  # [broadcast, model]
 @dataclass(frozen=True)
 class InferenceSettings:
     """How inference runs on each worker: images per `predict_on_batch` call, TensorFlow threads
-    per Python worker (one worker per core, so 1 is usually best), and the decode size limit."""
+    per Python worker (one worker per core, so 1 is usually best), the decode size limit, and
+    whether TensorFlow's start-up notices are printed (each worker prints them: off for --quiet)."""
 
     batch_size: int = 32
     tf_threads: int = 1
     max_pixels: int = DEFAULT_MAX_PIXELS
+    tensorflow_notices: bool = True
 
 
-def worker_model(weights: Broadcast, tf_threads: int):
+def worker_model(weights: Broadcast, settings: InferenceSettings):
     """The model for this worker, built from the broadcast weights on first use."""
     if _worker_model[0] is not weights:
         from fruits.model import build_model, configure_tensorflow
 
-        configure_tensorflow(tf_threads)
+        configure_tensorflow(settings.tf_threads, notices=settings.tensorflow_notices)
         _worker_model[:] = [weights, build_model(weights.value)]
     return _worker_model[1]
 
@@ -73,7 +75,7 @@ def featurize_udf(weights: Broadcast, settings: InferenceSettings):
 
     @F.pandas_udf(RESULT_TYPE)
     def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
-        model = worker_model(weights, settings.tf_threads)
+        model = worker_model(weights, settings)
         for contents in batches:
             yield featurize_contents(model, contents, settings)
 

@@ -1,52 +1,164 @@
-"""Lists the input images with Spark's `binaryFile` source (recursively, local or `s3://`).
+"""Lists the input images on the driver with the shared rules (fruits.input_files), then reads
+the accepted files' bytes with Spark's `binaryFile` source, on local folders and `s3://` alike.
 
-Usage: `files = read_image_files(spark, location)` -> path, label, size, modification_time,
-content (read lazily); `images, rejected = split_by_listing(files, max_file_bytes)` keeps JPEG
-and PNG files within the size limit and sends the rest to `rejected` with a reason.
+Usage:
+    listing = list_input(spark, location)        # every entry: accepted, or rejected with a reason
+    images = read_images(spark, listing)         # path, label, size, modification_time, content
+    ...                                          # after the images are processed:
+    lost = unread_files(listing, results)        # accepted files Spark could not read after all
+    rejected = listing_rejections(listing) + lost    # RejectedFile(path, label, reason) rows
+In a notebook, one DataFrame of every entry: `images, rejected = split_by_listing(read_image_files(spark, uri))`.
+
+Why not Spark's own listing: it follows folder symlinks into loops, aborts on a ':' in a local
+file name, and silently skips names starting with '_' or '.'. Spark still reads the bytes, on the
+executors: local files by their explicit paths, object stores through one recursive listing
+joined to the accepted paths (much cheaper there than a request per path).
 """
 from __future__ import annotations
+
+import dataclasses
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
-from fruits.settings import IMAGE_SUFFIXES
+from fruits.input_files import DEFAULT_MAX_FILE_BYTES, Listing, classify_listed, list_local_folder
+from fruits.literal_paths import literal_path
+from fruits.settings import is_remote
 from fruits.storage import storage_errors
 
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "REJECTED_COLUMNS", "RejectedFile", "list_input", "listing_rejections",
+           "read_image_files", "read_images", "split_by_listing", "unread_files"]
+
 REJECTED_COLUMNS = ("path", "label", "reason")
+UNREAD = "unreadable: Spark could not read it (removed, or made unreadable, after the listing)"
+# Files the executors cannot read become missing rows (counted by unread_files), not a failed job;
+# recursiveFileLookup stops partition discovery from turning a `key=value` folder into a column.
+READ_OPTIONS = {"ignoreCorruptFiles": "true", "ignoreMissingFiles": "true", "recursiveFileLookup": "true"}
+PARALLEL_LISTING_THRESHOLD = "spark.sql.sources.parallelPartitionDiscovery.threshold"
+IMAGE_SCHEMA = "path string, label string, size long, modification_time timestamp, content binary"
 
 
-def read_image_files(spark: SparkSession, location: str) -> DataFrame:
-    """Every file under `location` with its label (the parent folder's name)."""
+class RejectedFile(NamedTuple):
+    path: str
+    label: str | None
+    reason: str
+
+
+def list_input(spark: SparkSession, location: str, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:
+    """Every entry under `location`, with paths as the URIs Spark reads (file:/... for a folder)."""
+    if is_remote(location):
+        return _list_remote(spark, location, max_file_bytes)
+    listing = list_local_folder(Path(_local_path(location)), max_file_bytes)
     try:
-        with storage_errors(location):
-            files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
-    except AnalysisException as error:
-        if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
-            raise FruitsError(f"images location not found: {location}") from None
-        raise
-    return files.select(
-        "path",
-        F.element_at(F.split("path", "/"), -2).alias("label"),
-        F.col("length").alias("size"),
-        F.col("modificationTime").alias("modification_time"),
-        "content",
-    )
+        listing.root.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FruitsError(f"the images folder's path is not valid UTF-8, which Spark cannot take: "
+                          f"{listing.root.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')}; rename it") from None
+    return dataclasses.replace(listing, root=f"file:{listing.root}")
 
 
-def split_by_listing(files: DataFrame, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[DataFrame, DataFrame]:
-    """(images to decode, files rejected without reading them: wrong type or too big)."""
-    lower_path = F.lower("path")
-    is_image = F.lit(False)
-    for suffix in IMAGE_SUFFIXES:
-        is_image = is_image | lower_path.endswith(suffix)
-    reason = (
-        F.when(~is_image, F.lit("unsupported file type (expected .jpg, .jpeg or .png)"))
-        .when(F.col("size") > max_file_bytes, F.format_string(f"file too large: %d bytes (limit {max_file_bytes:,})", "size"))
-    )
-    listed = files.withColumn("reason", reason)
-    images = listed.where(F.col("reason").isNull()).drop("reason")
-    rejected = listed.where(F.col("reason").isNotNull()).select(*REJECTED_COLUMNS)
-    return images, rejected
+def listing_rejections(listing: Listing) -> list[RejectedFile]:
+    return [RejectedFile(listing.path_of(entry.relative), entry.label, entry.reason) for entry in listing.rejected]
+
+
+def read_images(spark: SparkSession, listing: Listing) -> DataFrame:
+    """The accepted files' bytes and their labels (read lazily, on the executors)."""
+    if not listing.accepted:
+        return spark.createDataFrame([], IMAGE_SCHEMA)
+    labels = {listing.path_of(file.relative): file.label for file in listing.accepted}
+    reader = spark.read.format("binaryFile").options(**READ_OPTIONS)
+    if listing.root.startswith("file:"):
+        contents = _load_local_files(spark, reader, list(labels))
+    else:
+        contents = _load_remote_tree(reader, listing)
+    label_table = spark.createDataFrame(list(labels.items()), schema="path string, label string")
+    return contents.join(F.broadcast(label_table), "path").select(
+        "path", "label", F.col("length").alias("size"), F.col("modificationTime").alias("modification_time"), "content")
+
+
+def read_image_files(spark: SparkSession, location: str, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> DataFrame:
+    """Every entry under `location` as one DataFrame: read_images' columns and `reason` (null for
+    the images; the rejected entries have no content)."""
+    listing = list_input(spark, location, max_file_bytes)
+    rejected = spark.createDataFrame(listing_rejections(listing), schema="path string, label string, reason string")
+    images = read_images(spark, listing).withColumn("reason", F.lit(None).cast("string"))
+    return images.unionByName(rejected, allowMissingColumns=True)
+
+
+def split_by_listing(files: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """read_image_files' DataFrame -> (images to decode, entries rejected unread: path, label, reason)."""
+    images = files.where(F.col("reason").isNull()).drop("reason")
+    return images, files.where(F.col("reason").isNotNull()).select(*REJECTED_COLUMNS)
+
+
+def unread_files(listing: Listing, results: DataFrame) -> list[RejectedFile]:
+    """Accepted files missing from `results` (any DataFrame with their `path`, one row each)."""
+    if results.count() == len(listing.accepted):
+        return []
+    read = {row.path for row in results.select("path").collect()}
+    paths = ((listing.path_of(file.relative), file.label) for file in listing.accepted)
+    return [RejectedFile(path, label, UNREAD) for path, label in paths if path not in read]
+
+
+def _local_path(location: str) -> str:
+    if location.startswith("file://"):
+        return location.removeprefix("file://")
+    return location.removeprefix("file:")
+
+
+def _list_remote(spark: SparkSession, location: str, max_file_bytes: int) -> Listing:
+    """Hadoop's recursive listing (S3A, EMRFS, HDFS: no symlinks there), skipping nothing."""
+    jvm = spark.sparkContext._jvm
+    with storage_errors(location):
+        path = jvm.org.apache.hadoop.fs.Path(location)
+        fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        if not fs.exists(path):
+            raise FruitsError(f"images location not found: {location}")
+        found = []
+        statuses = fs.listFiles(path, True)
+        while statuses.hasNext():
+            status = statuses.next()
+            found.append((status.getPath().toString(), status.getLen()))
+        return classify_listed(fs.makeQualified(path).toString(), found, max_file_bytes)
+
+
+def _load_local_files(spark: SparkSession, reader, paths: list[str]) -> DataFrame:
+    """The files by their explicit paths: Spark's own walk would follow the loops we cut."""
+    with _checks_on_the_driver(spark):
+        try:
+            return reader.load([literal_path(path) for path in paths])
+        except AnalysisException as error:
+            if error.getErrorClass() != "PATH_NOT_FOUND":
+                raise
+        # A file went away between our listing and Spark's check: read the others (unread_files counts it).
+        present = [path for path in paths if os.path.exists(_local_path(path))]
+        if not present:
+            raise FruitsError("every image went away while the run was listing them: nothing read")
+        return reader.load([literal_path(path) for path in present])
+
+
+def _load_remote_tree(reader, listing: Listing) -> DataFrame:
+    """Object stores have no symlinks, and one recursive listing (a request per 1,000 keys) is far
+    cheaper than Spark's checks of each explicit path (on the emulator, 2,000 files: 8 s against
+    31 s). The join in read_images keeps the accepted files; this length filter, which the reader
+    applies before reading, keeps the bytes of empty or too large files unread."""
+    largest = max(file.size for file in listing.accepted)
+    return reader.load(literal_path(listing.root)).where(F.col("length").between(1, largest))
+
+
+@contextmanager
+def _checks_on_the_driver(spark: SparkSession):
+    """Spark's checks of local paths are fastest on the driver (measured: 0.5 s for 5,107 files,
+    against 12 s as a distributed job of one task per path)."""
+    saved = spark.conf.get(PARALLEL_LISTING_THRESHOLD)
+    spark.conf.set(PARALLEL_LISTING_THRESHOLD, str(2**31 - 1))
+    try:
+        yield
+    finally:
+        spark.conf.set(PARALLEL_LISTING_THRESHOLD, saved)

@@ -2,11 +2,17 @@
 
 Usage on the driver: `weights = load_weights(local_path_or_"imagenet")` (a list of arrays to
 broadcast); on a worker: `model = build_model(weights)`, then `featurize(model, pixels)`.
+`import_tensorflow(notices=False)` first keeps TensorFlow's start-up notices (oneDNN, absl's
+"before InitializeLog" warning) off stderr; its warnings and errors still get through.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -16,10 +22,62 @@ FEATURE_SIZE = 1280
 KERAS_IMAGENET = "imagenet"
 
 
-def configure_tensorflow(threads: int) -> None:
+# absl's log line prefix: severity letter, MMDD, time (before absl is initialised: 00:00:<epoch
+# seconds>), thread id, file:line]
+ABSL_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ ]+:\d+\] ")
+ABSL_PRE_INIT = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+CPU_NOTICE_SECOND_LINE = "To enable the following instructions:"
+
+
+def import_tensorflow(notices: bool = True):
+    """TensorFlow, imported once per process. TF_CPP_MIN_LOG_LEVEL does not reach the notices
+    printed while it loads (oneDNN's, through absl), so without `notices` its stderr is captured
+    during the import and given back without them."""
+    if notices or "tensorflow" in sys.modules:
+        import tensorflow as tf
+        return tf
+    with _start_up_notices_dropped():
+        import tensorflow as tf
+    return tf
+
+
+def without_start_up_notices(text: str) -> str:
+    """`text` without absl's pre-initialisation warning and INFO records (and the second line of
+    the CPU-instructions notice); warnings, errors and anything else are kept."""
+    kept, after_info = [], False
+    for line in text.split("\n"):
+        record = ABSL_LINE.match(line)
+        is_info = record is not None and record.group(1) == "I"
+        if not (is_info or line == ABSL_PRE_INIT or (after_info and line.startswith(CPU_NOTICE_SECOND_LINE))):
+            kept.append(line)
+        after_info = is_info
+    return "\n".join(kept)
+
+
+@contextmanager
+def _start_up_notices_dropped():
+    """The C++ libraries write to file descriptor 2 directly, so that is what is captured."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = without_start_up_notices(captured.read().decode("utf-8", "replace"))
+            if text.strip():
+                sys.stderr.write(text)
+                sys.stderr.flush()
+
+
+def configure_tensorflow(threads: int, notices: bool = True) -> None:
     """Quiet TF's C++ logs and cap its thread pools; call before TF builds anything."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    tf = import_tensorflow(notices)
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

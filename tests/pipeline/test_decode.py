@@ -10,7 +10,7 @@ from PIL import Image
 
 from fruits.decode import ImageRejected, decode_image
 
-from .images import jpeg_bytes, png_with_alpha, solid_png
+from .images import jpeg_bytes, png_16_bit, png_with_alpha, solid_png
 
 
 def test_sample_jpeg_matches_keras_own_loader(sample_images):
@@ -45,6 +45,57 @@ def test_exif_rotation_is_applied():
     top, bottom = pixels[10, 112], pixels[214, 112]
     assert top[0] > 200 and top[1] > 200  # yellow went to the top after rotation
     assert bottom[2] > 200 and bottom[0] < 60
+
+
+def test_16_bit_png_keeps_its_pixel_values():
+    """16 bits per channel become 8 by their high byte, the same for gray as for colour (Pillow
+    opens 16-bit gray as mode I;16, which a plain RGB conversion clips to white)."""
+    gray = np.zeros((8, 8), dtype=np.uint16)
+    gray[:, 4:] = 0x8000  # right half mid-gray, left half black
+    gray[0, 0] = 0xFFFF
+    pixels = decode_image(png_16_bit(gray), size=8)
+    assert pixels[4, 1].tolist() == [0, 0, 0] and pixels[4, 6].tolist() == [128, 128, 128]
+    assert pixels[0, 0].tolist() == [255, 255, 255]
+
+    rgb = np.zeros((8, 8, 3), dtype=np.uint16)
+    rgb[...] = (0xFF00, 0x8000, 0x0101)
+    assert decode_image(png_16_bit(rgb), size=8)[3, 3].tolist() == [255, 128, 1]
+
+
+def test_16_bit_png_alpha_is_composited_on_white():
+    gray_alpha = np.zeros((8, 8, 2), dtype=np.uint16)
+    gray_alpha[..., 0] = 0x4000
+    gray_alpha[:, 4:, 1] = 0xFFFF  # right half opaque dark gray, left half transparent
+    pixels = decode_image(png_16_bit(gray_alpha), size=8)
+    assert pixels[4, 1].tolist() == [255, 255, 255] and pixels[4, 6].tolist() == [64, 64, 64]
+
+
+def pillow_png(pixels: np.ndarray, mode: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+def left_half_black(shape, value, dtype) -> np.ndarray:
+    pixels = np.zeros(shape, dtype=dtype)
+    pixels[:, 4:] = value
+    return pixels
+
+
+@pytest.mark.parametrize(
+    ("data", "opaque"),
+    [
+        (pillow_png(left_half_black((8, 8), 100, np.uint8), "L", transparency=0), [100, 100, 100]),
+        (pillow_png(left_half_black((8, 8, 3), (10, 200, 30), np.uint8), "RGB", transparency=(0, 0, 0)), [10, 200, 30]),
+        (png_16_bit(left_half_black((8, 8), 0x6400, np.uint16), transparent=(0,)), [100, 100, 100]),
+        (png_16_bit(left_half_black((8, 8, 3), (0x0A00, 0xC800, 0x1E00), np.uint16), transparent=(0, 0, 0)), [10, 200, 30]),
+    ],
+    ids=["gray", "rgb", "gray-16-bit", "rgb-16-bit"],
+)
+def test_png_transparent_colour_is_composited_on_white(data, opaque):
+    """A PNG without an alpha channel can still name one colour transparent (its tRNS chunk)."""
+    pixels = decode_image(data, size=8)
+    assert pixels[4, 1].tolist() == [255, 255, 255] and pixels[4, 6].tolist() == opaque
 
 
 def test_huge_photo_decodes_fast_at_reduced_scale():

@@ -73,7 +73,8 @@ def test_folder_without_images_is_an_error_and_writes_nothing(spark, weights_fil
 def test_only_unreadable_images_is_an_error_and_writes_nothing(spark, weights_file, tmp_path):
     (tmp_path / "images" / "Apple").mkdir(parents=True)
     (tmp_path / "images" / "Apple" / "a.jpg").write_bytes(b"garbage")
-    with pytest.raises(FruitsError, match="none of the 1 images could be read"):
+    (tmp_path / "images" / "Apple" / "b.jpg").write_bytes(b"more garbage")  # one image alone is refused before reading
+    with pytest.raises(FruitsError, match="none of the 2 images could be read"):
         extract(spark, tmp_path / "images", tmp_path / "run", weights_file)
     assert not (tmp_path / "run" / "features").exists()
 

@@ -1,30 +1,44 @@
 """`fruits upload`: a local folder of labelled images (one sub-folder per fruit) to the bucket's
-image prefix. Usage: `summary = upload_images(s3, platform, Path("photos"), dataset="fruits-360")`."""
+image prefix, chosen by the pipeline's own input rules (fruits.input_files): exactly the images a
+local run of that folder featurizes are sent, as LABEL/NAME, so the cloud run sees the same ones.
+
+Usage: `summary = upload_images(s3, platform, Path("photos"), dataset="fruits-360")` -> the
+transfer counts, "images", "labels", "uri", "not_sent" [(LABEL/NAME, reason)],
+"not_sent_by_reason" {category: count} and "ignored" (the files not sent for their type).
+"""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from fruits.cloud.transfer import upload_files
 from fruits.errors import FruitsError
-from fruits.settings import IMAGE_SUFFIXES
+from fruits.input_files import Listing, list_local_folder
+
+UNSUPPORTED_TYPE = "unsupported file type"
 
 
-def labelled_images(folder: Path) -> tuple[list[tuple[Path, str]], list[Path]]:
-    """(file, "LABEL/NAME") for every image the pipeline reads (.jpg, .jpeg, .png) in folder's
-    sub-folders, and the other files there (not sent); a clear error if there is no image."""
+def labelled_images(folder: Path) -> Listing:
+    """The pipeline's listing of `folder`; a clear error if it holds no image to send."""
     if not folder.is_dir():
         raise FruitsError(f"no such folder: {folder}")
-    files = sorted(path for path in folder.glob("*/*") if path.is_file())
-    found = [(path, f"{path.parent.name}/{path.name}") for path in files if path.suffix.lower() in IMAGE_SUFFIXES]
-    if not found:
+    listing = list_local_folder(folder)
+    if not listing.accepted:
+        reasons = Counter(entry.reason.split(":")[0] for entry in listing.rejected)
+        found = f" (found: {', '.join(f'{count} {reason}' for reason, count in reasons.most_common())})" if reasons else ""
         raise FruitsError(f"no images in {folder}: expected one sub-folder per fruit with .jpg, .jpeg or .png files "
-                          f"(e.g. {folder}/apple/1.jpg)")
-    return found, [path for path in files if path.suffix.lower() not in IMAGE_SUFFIXES]
+                          f"(e.g. {folder}/apple/1.jpg){found}")
+    return listing
 
 
 def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -> dict:
     prefix = f"{platform.prefixes['images']}{dataset}/"
-    found, ignored = labelled_images(folder)
-    summary = upload_files(s3, platform, [(path, prefix + relative) for path, relative in found], show=show)
-    return {**summary, "images": len(found), "ignored": ignored, "uri": f"s3://{platform.bucket}/{prefix}",
-            "labels": len({relative.split("/")[0] for _, relative in found})}
+    listing = labelled_images(folder)
+    files = [(Path(listing.path_of(image.relative)), prefix + image.relative) for image in listing.accepted]
+    summary = upload_files(s3, platform, files, show=show)
+    return {**summary, "images": len(listing.accepted), "uri": f"s3://{platform.bucket}/{prefix}",
+            "labels": len({image.label for image in listing.accepted}),
+            "not_sent": [(entry.relative, entry.reason) for entry in listing.rejected],
+            "not_sent_by_reason": dict(Counter(entry.reason.split(":")[0] for entry in listing.rejected)),
+            "ignored": [Path(listing.path_of(entry.relative)) for entry in listing.rejected
+                        if entry.reason.startswith(UNSUPPORTED_TYPE)]}

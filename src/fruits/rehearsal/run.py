@@ -21,7 +21,7 @@ from pathlib import Path
 from fruits.errors import FruitsError
 
 DATASET = "rehearsal"
-EMPTY_DATASET = "rehearsal-empty"  # the "empty-input" scenario starts the run on this (empty) prefix
+EMPTY_DATASET = "rehearsal-empty"  # the "empty-input" scenario runs on this prefix: unreadable photos, no usable image
 SCENARIOS = ("success", "empty-input")
 
 
@@ -39,18 +39,20 @@ class Rehearsal:
 
 
 def select_images(source: Path, per_class: int | None, target: Path) -> int:
-    """Links the first `per_class` images (by name) of each label folder into target/LABEL/."""
-    from fruits.settings import IMAGE_SUFFIXES
+    """Links the first `per_class` images (by name) of each label into target/LABEL/: only files the
+    pipeline's input rules accept (fruits.input_files), so every linked file is featurized."""
+    from fruits.input_files import list_local_folder
 
-    if not source.is_dir():
-        raise FruitsError(f"images folder not found: {source}")
-    count = 0
-    for folder in sorted(path for path in source.iterdir() if path.is_dir()):
-        images = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)[:per_class]
-        (target / folder.name).mkdir(parents=True, exist_ok=True)
+    listing = list_local_folder(source)
+    chosen: dict[str, list] = {}
+    for image in sorted(listing.accepted, key=lambda entry: entry.relative):
+        if per_class is None or len(chosen.setdefault(image.label, [])) < per_class:
+            chosen.setdefault(image.label, []).append(image)
+    for label, images in chosen.items():
+        (target / label).mkdir(parents=True, exist_ok=True)
         for image in images:
-            (target / folder.name / image.name).symlink_to(image.resolve())
-        count += len(images)
+            (target / image.relative).symlink_to(Path(listing.path_of(image.relative)).resolve())
+    count = sum(len(images) for images in chosen.values())
     if count == 0:
         raise FruitsError(f"no images in {source}: expected one sub-folder per fruit with .jpg/.jpeg/.png files")
     return count
@@ -62,6 +64,8 @@ MARKER = ".fruits-rehearsal"
 def prepare_work_dir(work: Path) -> Path:
     """An empty work folder; a previous rehearsal's folder (it has MARKER) is emptied, any other
     non-empty folder is refused, so that nothing of the user's is ever deleted."""
+    if work.exists() and not work.is_dir():
+        raise FruitsError(f"--work-dir {work} is a file, not a folder")
     if work.exists() and any(work.iterdir()):
         if not (work / MARKER).is_file():
             raise FruitsError(f"{work} is not empty and was not made by `fruits rehearse`: choose another --work-dir")
@@ -92,7 +96,7 @@ class Cli:
 
 
 def rehearse(options: Rehearsal) -> int:
-    from fruits.cloud.execution_input import new_run_id
+    from fruits.run_ids import new_run_id
     from fruits.rehearsal.emr_step_driver import EmrStepDriver
     from fruits.rehearsal.emulator import MotoServer
     from fruits.rehearsal.local_steps import Emulator, LocalSteps
@@ -147,7 +151,10 @@ def run_cli(fruits: Cli, options: Rehearsal, run_id: str, work: Path, record: di
     """upload, stage, start, watch, then results if the run succeeded; `record` follows along."""
     pca = ["--k", str(options.k)] if options.k else ["--variance", str(options.variance)]
     dataset = DATASET if options.scenario == "success" else EMPTY_DATASET
-    for arguments in (("upload", str(work / "images"), "--dataset", DATASET, "--quiet"),
+    uploads = [("upload", str(work / "images"), "--dataset", DATASET, "--quiet")]
+    if dataset == EMPTY_DATASET:
+        uploads.append(("upload", str(unreadable_input(work / "empty-input")), "--dataset", EMPTY_DATASET, "--quiet"))
+    for arguments in (*uploads,
                       ("stage", "--weights", str(options.weights), "--quiet"),
                       ("start", "--dataset", dataset, "--weights", str(options.weights), "--run-id", run_id, *pca)):
         if fruits(*arguments) != 0:
@@ -157,6 +164,15 @@ def run_cli(fruits: Cli, options: Rehearsal, run_id: str, work: Path, record: di
     record["status"] = "SUCCEEDED" if watched == 0 else "FAILED"
     if watched == 0 and fruits("results", run_id, "--to", str(work / "results")) != 0:
         raise FruitsError("`fruits results` failed (see above)")
+
+
+def unreadable_input(folder: Path) -> Path:
+    """Two .jpg files that are not photos: `fruits start` takes the prefix (it refuses one with fewer
+    than 2 photos' names), and the extract job fails on the cluster, as a run on bad input does."""
+    (folder / "Unreadable").mkdir(parents=True, exist_ok=True)
+    for name in ("not-a-photo.jpg", "nor-this.jpg"):
+        (folder / "Unreadable" / name).write_bytes(b"not a photo")
+    return folder
 
 
 def report(record: dict, work: Path) -> int:

@@ -4,7 +4,9 @@
 
 Usage: `run_extract(spark, ExtractArgs(images=..., output=..., weights=...))`, or
 `spark-submit jobs/extract_features.py --images URI --output URI --weights URI|imagenet`.
-A re-run replaces all three outputs whole; an input without images writes nothing.
+A re-run replaces all three outputs whole, after removing the run's manifest.json (the run is
+then visibly incomplete until step 2 ends: see fruits.steps.run_folder); an input without
+images writes nothing.
 """
 from __future__ import annotations
 
@@ -12,22 +14,26 @@ import argparse
 import json
 import math
 import os
+import secrets
 import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fruits.decode import DEFAULT_MAX_PIXELS
 from fruits.errors import FruitsError
 from fruits.features import InferenceSettings, extract_features
-from fruits.images import DEFAULT_MAX_FILE_BYTES, REJECTED_COLUMNS, read_image_files, split_by_listing
+from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, read_images, unread_files
 from fruits.checksums import sha256_of_file
-from fruits.model import KERAS_IMAGENET, load_weights, sha256_of_arrays
+from fruits.model import KERAS_IMAGENET, import_tensorflow, load_weights, sha256_of_arrays
+from fruits.options import add_inference_arguments, positive_int, require_writable_folder
+from fruits.run_ids import validate_run_id
 from fruits.settings import is_remote
+from fruits.steps.run_folder import MANIFEST
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
 
@@ -44,27 +50,12 @@ class ExtractArgs:
     images_per_partition: int = 128
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """Tuning options shared by the job and `fruits run-local`."""
-    group = parser.add_argument_group("inference tuning")
-    group.add_argument("--batch-size", type=positive_int, default=32, help="images per predict_on_batch call (default 32)")
-    group.add_argument("--tf-threads", type=positive_int, default=1, help="TensorFlow threads per Python worker (default 1: one worker per core)")
-    group.add_argument("--images-per-partition", type=positive_int, default=128, help="images per Spark task (default 128)")
-    group.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, help="larger images are rejected (default 100,000,000)")
-    group.add_argument("--max-file-bytes", type=positive_int, default=DEFAULT_MAX_FILE_BYTES, help="larger files are rejected unread (default 50 MiB)")
+    k: int | None = None  # the PCA's k when known (run-local): more than the images is refused before extracting
 
 
 def inference_settings(args: argparse.Namespace) -> InferenceSettings:
-    return InferenceSettings(batch_size=args.batch_size, tf_threads=args.tf_threads, max_pixels=args.max_pixels)
+    return InferenceSettings(batch_size=args.batch_size, tf_threads=args.tf_threads, max_pixels=args.max_pixels,
+                             tensorflow_notices=not getattr(args, "quiet", False))
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[ExtractArgs, int]:
@@ -73,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ExtractArgs, int]:
     parser.add_argument("--images", required=True, help="folder or s3:// prefix with one sub-folder per fruit")
     parser.add_argument("--output", required=True, help="the run's output prefix")
     parser.add_argument("--weights", required=True, help="MobileNetV2 no-top .h5 (local or s3://), or 'imagenet'")
-    parser.add_argument("--run-id", default="local")
+    parser.add_argument("--run-id", type=validate_run_id, default="local")
     parser.add_argument("--arrow-batch-size", type=positive_int, default=256, help="rows per Arrow batch (default 256)")
     add_inference_arguments(parser)
     args = parser.parse_args(argv)
@@ -107,6 +98,22 @@ def fetch_weights(storage: Storage, source: str) -> tuple[list, dict]:
         return arrays, {"source": source, "sha256": sha256_of_file(local)}
 
 
+def check_output_writable(storage: Storage, output: str) -> None:
+    """Refuses an output that cannot be written now rather than after the extraction. A local one
+    is tried in Python; on S3 a small marker is written and removed: a handful of requests."""
+    if not is_remote(output):
+        require_writable_folder(output, "--output")
+        return
+    marker = join_uri(output, f"_write-check-{secrets.token_hex(4)}")
+    try:
+        storage.write_text(marker, "written and removed by the extract step, to check that it can write here\n")
+        storage.delete(marker)
+    except FruitsError as error:
+        raise FruitsError(f"cannot write to the output {output}: {error}") from None
+    except Py4JJavaError as error:
+        raise FruitsError(f"cannot write to the output {output}: {error.java_exception.getMessage()}") from None
+
+
 def reason_category(reason: str) -> str:
     return reason.split(":", 1)[0]
 
@@ -116,27 +123,36 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
     started = time.monotonic()
     storage = Storage(spark)
     _phase(progress, "Listing images")
-    files = read_image_files(spark, args.images)
-    images, listing_rejects = split_by_listing(files, args.max_file_bytes)
-    files_found = files.select("path").count()
+    listing = list_input(spark, args.images, args.max_file_bytes)
+    files_found = listing.entries_found  # each one is featurized or rejected with its reason
     if files_found == 0:
         raise FruitsError(f"no files under {args.images}: nothing to do, nothing written")
-    image_count = images.count()
+    image_count = len(listing.accepted)
     if image_count == 0:
-        raise FruitsError(f"no .jpg, .jpeg or .png images among the {files_found} files under {args.images}: nothing written")
+        reasons = Counter(reason_category(entry.reason) for entry in listing.rejected)
+        raise FruitsError(f"no .jpg, .jpeg or .png images among the {files_found} files under {args.images} "
+                          f"({', '.join(f'{count} {reason}' for reason, count in reasons.most_common())}): nothing written")
+    if image_count < 2:
+        raise FruitsError(f"PCA needs at least 2 images, found {image_count} under {args.images}: nothing written")
+    if args.k is not None and args.k > image_count:
+        raise FruitsError(f"--k {args.k} is more than the {image_count} images under {args.images} "
+                          "(PCA gives at most one component per image): nothing written")
+    check_output_writable(storage, args.output)
 
     _phase(progress, "Loading and broadcasting the weights")
+    import_tensorflow(notices=args.inference.tensorflow_notices)  # the driver's own start-up notices
     arrays, weights_info = fetch_weights(storage, args.weights)
     broadcast = spark.sparkContext.broadcast(arrays)
     partitions = max(spark.sparkContext.defaultParallelism, math.ceil(image_count / args.images_per_partition))
 
     _phase(progress, f"Extracting features from {image_count} images")
+    images = read_images(spark, listing)
     results = extract_features(images.repartition(partitions), broadcast, args.inference).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         features = results.where(F.col("error").isNull()).drop("error")
         rejected = results.where(F.col("error").isNotNull()).select("path", "label", F.col("error").alias("reason"))
-        rejected = rejected.unionByName(listing_rejects.select(*REJECTED_COLUMNS))
         rejected_rows = rejected.collect()  # runs the model on every image (results are cached); rejects are few
+        rejected_rows += listing_rejections(listing) + unread_files(listing, results)
         featurized = files_found - len(rejected_rows)
         if featurized == 0:
             examples = "; ".join(f"{row.path}: {row.reason}" for row in rejected_rows[:3])
@@ -163,11 +179,14 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
 
 
 def _write_outputs(spark, storage: Storage, output: str, features: DataFrame, rejected_rows, summary: dict, started: float) -> None:
-    """Stages every output, then moves them into place, so a failure leaves the old ones whole."""
+    """Stages every output, then moves them into place, so a failure leaves the old ones whole.
+    The run's manifest and this step's summary go first: see fruits.steps.run_folder."""
     staged_features = Storage.staging_uri(join_uri(output, FEATURES))
     features.write.parquet(staged_features)
     staged_rejected = Storage.staging_uri(join_uri(output, REJECTED))
     spark.createDataFrame(rejected_rows, schema="path string, label string, reason string").coalesce(1).write.parquet(staged_rejected)
+    storage.delete(join_uri(output, MANIFEST))
+    storage.delete(join_uri(output, SUMMARY))
     storage.replace(staged_features, join_uri(output, FEATURES))
     storage.replace(staged_rejected, join_uri(output, REJECTED))
     summary["duration_seconds"] = round(time.monotonic() - started, 1)

@@ -1,0 +1,196 @@
+"""The input rules, in one place: which files under an images folder become model input, which
+label each gets, and the reason every other entry is rejected. The pipeline (local folders and
+`s3://`) and `fruits upload` share them, so a local run and a cloud run of one folder see the same
+images. No Spark here: remote listings come in as (URI, size) pairs.
+
+Usage:
+    listing = list_local_folder(Path("photos"))                  # walks the folder itself
+    listing = classify_listed("s3://b/images/x", [("s3://b/images/x/Apple/1.jpg", 5120), ...])
+    listing.accepted  -> [InputFile(relative="Apple/1.jpg", label="Apple", size=5120)]
+    listing.rejected  -> [Rejection(relative, label, reason)];  listing.path_of(relative)
+
+Rules (README, "Bad files do not fail a run"): an image is ROOT/LABEL/NAME with a .jpg/.jpeg/.png
+suffix and a size between 1 byte and the limit; its label is LABEL. Rejected, each with its
+reason: files directly in ROOT (no label) or deeper than LABEL/ (which folder would be the label
+is a guess); names with a part starting with '_' or '.' (Spark and Hadoop skip them as metadata:
+_SUCCESS, .crc, .DS_Store); names with ':' (Hadoop reads it as a URI scheme) or not UTF-8; other
+suffixes; empty or too large files; files that cannot be opened; broken symlinks, FIFOs and
+devices. Folder symlinks are followed once: never back into the input nor into a folder already
+listed. A file symlink is read as the file it points to.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from fruits.errors import FruitsError
+from fruits.settings import IMAGE_SUFFIXES
+
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+HIDDEN_PREFIXES = ("_", ".")
+NOT_FOLLOWED = "symlink not followed"
+
+
+class InputFile(NamedTuple):
+    relative: str  # LABEL/NAME under the root: also the key under the bucket's dataset prefix
+    label: str
+    size: int
+
+
+class Rejection(NamedTuple):
+    relative: str
+    label: str | None
+    reason: str  # "category: details"; the part before ':' is what summaries count
+
+
+@dataclass
+class Listing:
+    root: str  # a local folder or a URI, without a trailing '/'
+    accepted: list[InputFile] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def entries_found(self) -> int:
+        """Files found plus links not followed: each is either accepted or rejected."""
+        return len(self.accepted) + len(self.rejected)
+
+    def path_of(self, relative: str) -> str:
+        return f"{self.root}/{relative}"
+
+    def accept(self, relative: str, size: int) -> None:
+        self.accepted.append(InputFile(relative, relative.split("/")[0], size))
+
+    def reject(self, relative: str, reason: str) -> None:
+        shown = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        parts = shown.split("/")
+        self.rejected.append(Rejection(shown, parts[0] if len(parts) > 1 else None, reason))
+
+
+def rejection_reason(relative: str, size: int, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str | None:
+    """Why the file at `relative` (a '/'-separated path under the root) is not read; None if it is."""
+    parts = relative.split("/")
+    hidden = next((part for part in parts if part.startswith(HIDDEN_PREFIXES)), None)
+    if hidden is not None:
+        return f"name starts with '_' or '.': {hidden!r} (Spark and Hadoop skip such names as metadata); rename it to include it"
+    if ":" in relative:
+        return "unsupported name: ':' in a file or folder name (Hadoop reads it as a URI scheme); rename it to include it"
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return "unsupported name: not valid UTF-8; rename it to include it"
+    if len(parts) == 1:
+        return "not in a label folder: images go in IMAGES/LABEL/NAME, and the folder name is the label"
+    if len(parts) > 2:
+        return f"nested folder: only IMAGES/LABEL/NAME is read, not deeper folders such as {'/'.join(parts[:-1])!r}"
+    if not relative.lower().endswith(IMAGE_SUFFIXES):
+        return "unsupported file type (expected .jpg, .jpeg or .png)"
+    if size == 0:
+        return "empty file"
+    if size > max_file_bytes:
+        return f"file too large: {size} bytes (limit {max_file_bytes:,})"
+    return None
+
+
+def classify_listed(root: str, files: Iterable[tuple[str, int]], max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:
+    """The rules applied to a listing made elsewhere (object stores: no symlinks, no permissions
+    per file); each path must start with `root` + '/'."""
+    listing = Listing(root.rstrip("/"))
+    start = len(listing.root) + 1
+    for path, size in files:
+        relative = path[start:]
+        reason = rejection_reason(relative, size, max_file_bytes)
+        if reason is None:
+            listing.accept(relative, size)
+        else:
+            listing.reject(relative, reason)
+    return listing
+
+
+def list_local_folder(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:
+    """Walks `root` (sorted, so the result is the same every time) and applies the rules; accepted
+    files are also opened once, so that one the run cannot read is rejected here."""
+    root = Path(os.path.abspath(root))
+    if not root.is_dir():
+        raise FruitsError(f"images location not found: {root}")
+    listing = Listing(str(root))
+    real_root = os.path.realpath(root)
+    try:
+        entries = _sorted_entries(str(root))
+    except OSError as error:
+        raise FruitsError(f"cannot read the images folder {root}: {_describe(error)}") from None
+    _walk(listing, entries, "", {real_root: ""}, real_root, max_file_bytes)
+    return listing
+
+
+def _sorted_entries(folder: str) -> list[os.DirEntry]:
+    with os.scandir(folder) as entries:
+        return sorted(entries, key=lambda entry: entry.name)
+
+
+def _walk(listing: Listing, entries: list[os.DirEntry], relative: str, listed: dict[str, str], real_root: str,
+          max_file_bytes: int) -> None:
+    """`listed`: real path -> relative path of every folder entered so far, so that a folder
+    reached again through a symlink (a loop, or a second link) is not listed twice."""
+    for entry in entries:
+        child = f"{relative}/{entry.name}" if relative else entry.name
+        try:
+            status = os.stat(entry.path)  # follows symlinks
+        except OSError as error:
+            listing.reject(child, _stat_failure(entry, error))
+            continue
+        if stat.S_ISDIR(status.st_mode):
+            reason = _folder_not_followed(entry, listed, real_root)
+            if reason is not None:
+                listing.reject(child, reason)
+                continue
+            listed[os.path.realpath(entry.path)] = child
+            try:
+                children = _sorted_entries(entry.path)
+            except OSError as error:
+                listing.reject(child, f"unreadable folder: {_describe(error)}")
+                continue
+            _walk(listing, children, child, listed, real_root, max_file_bytes)
+        elif not stat.S_ISREG(status.st_mode):
+            listing.reject(child, "not a regular file: a FIFO, socket or device cannot be read as an image")
+        else:
+            reason = rejection_reason(child, status.st_size, max_file_bytes) or _open_failure(entry.path)
+            if reason is None:
+                listing.accept(child, status.st_size)
+            else:
+                listing.reject(child, reason)
+
+
+def _stat_failure(entry: os.DirEntry, error: OSError) -> str:
+    if entry.is_symlink() and error.errno == errno.ELOOP:
+        return "broken symlink: it leads back to itself"
+    if entry.is_symlink() and error.errno == errno.ENOENT:
+        return f"broken symlink: its target {os.readlink(entry.path)!r} does not exist"
+    return f"unreadable: {_describe(error)}"
+
+
+def _folder_not_followed(entry: os.DirEntry, listed: dict[str, str], real_root: str) -> str | None:
+    real = os.path.realpath(entry.path)
+    if real in listed:
+        where = listed[real] or "the images folder itself"
+        return f"{NOT_FOLLOWED}: it leads back to {where!r}, already listed (a loop or a second link)"
+    if entry.is_symlink() and (real == real_root or real.startswith(real_root + os.sep)):
+        return f"{NOT_FOLLOWED}: it points inside the images folder, whose files are listed where they are"
+    return None
+
+
+def _open_failure(path: str) -> str | None:
+    """Opening costs little (0.1 s for the 5,107 sample files) and finds what stat cannot: a
+    file the run's user may not read."""
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as error:
+        return f"unreadable: {_describe(error)}"
+
+
+def _describe(error: OSError) -> str:
+    return (error.strerror or str(error)).lower()

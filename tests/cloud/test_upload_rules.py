@@ -1,0 +1,55 @@
+"""`fruits upload` follows the pipeline's input rules (fruits.input_files): it sends exactly the
+images a local run featurizes, under the same labels, and accounts for every other entry with
+the reason the pipeline gives, so that a local run and a cloud run of one folder see the same
+images. Against the moto server."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+from fruits.cloud.images_upload import upload_images
+from fruits.cloud.platform import load_platform
+from fruits.settings import DEFAULT_IMAGES as SAMPLE_IMAGES
+from tests.cloud.conftest import BUCKET
+from tests.pipeline.images import awkward_input, copy_subset, without_root_privileges
+
+
+def keys_under(s3, prefix: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return sorted(item["Key"][len(prefix):] for page in pages for item in page.get("Contents", []))
+
+
+def test_upload_sends_the_images_a_local_run_featurizes_and_gives_a_reason_for_the_rest(moto, platform_file, tmp_path):
+    folder = tmp_path / "photos"
+    expected = awkward_input(folder, SAMPLE_IMAGES, tmp_path / "elsewhere")
+    s3 = moto.client("s3")
+
+    summary = upload_images(s3, load_platform(str(platform_file)), folder, "upload-rules", show=False)
+
+    assert keys_under(s3, "images/upload-rules/") == sorted(entry for entry, reason in expected.items() if reason is None)
+    assert (summary["images"], summary["labels"]) == (7, 3)  # Apple, Kiwi and the linked folder Fav
+    assert {relative: reason.split(":")[0] for relative, reason in summary["not_sent"]} == {
+        entry: reason for entry, reason in expected.items() if reason is not None}
+    assert summary["not_sent_by_reason"] == dict(Counter(reason for reason in expected.values() if reason))
+    assert [path.name for path in summary["ignored"]] == ["notes.txt"]  # the ones `fruits upload` lists by suffix
+
+
+def test_a_file_the_user_cannot_read_is_not_sent_and_the_upload_goes_on(moto, platform_file, tmp_path):
+    folder = copy_subset(SAMPLE_IMAGES, tmp_path / "photos", per_class=2, classes=2)
+    locked = folder / "Banana 1" / "locked.jpg"
+    shutil.copy(next((folder / "Banana 1").iterdir()), locked)
+    locked.chmod(0)
+    environment = {**os.environ, "FRUITS_AWS_ENDPOINT_URL": moto.endpoint, "FRUITS_PLATFORM": str(platform_file),
+                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+    result = subprocess.run(without_root_privileges([sys.executable, "-m", "fruits", "upload", str(folder),
+                                                     "--dataset", "upload-locked", "--quiet"]),
+                            capture_output=True, text=True, env=environment, timeout=180)
+
+    assert result.returncode == 0, result.stderr
+    assert "4 images in 2 classes" in result.stdout and "Traceback" not in result.stderr
+    assert keys_under(moto.client("s3"), "images/upload-locked/") == sorted(
+        f"{path.parent.name}/{path.name}" for path in folder.glob("*/*.jpg") if path != locked)

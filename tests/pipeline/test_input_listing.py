@@ -1,0 +1,125 @@
+"""The input rules on their own (no Spark): every entry under a folder is accepted with its label
+or rejected with its reason, symlink loops end the walk instead of repeating it, and a listing
+made elsewhere (an object store) gets the same answers for the same names."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from fruits.input_files import classify_listed, list_local_folder
+
+from .images import awkward_input, without_root_privileges
+
+
+def outcome(listing) -> dict[str, str | None]:
+    """{entry: reason category, or None when accepted}"""
+    accepted = {file.relative: None for file in listing.accepted}
+    rejected = {entry.relative: entry.reason.split(":")[0] for entry in listing.rejected}
+    assert not accepted.keys() & rejected.keys()
+    return {**accepted, **rejected}
+
+
+def test_every_entry_is_accepted_with_its_label_or_rejected_with_its_reason(sample_images, tmp_path):
+    expected = awkward_input(tmp_path / "images", sample_images, tmp_path / "elsewhere")
+    listing = list_local_folder(tmp_path / "images")
+    assert outcome(listing) == expected
+    assert {file.relative: file.label for file in listing.accepted} == {
+        entry: entry.split("/")[0] for entry, reason in expected.items() if reason is None}
+    assert {entry.relative: entry.label for entry in listing.rejected}["loose.jpg"] is None
+    assert listing.entries_found == len(expected)
+
+
+def test_loops_end_the_walk_and_each_folder_is_listed_once(tmp_path):
+    images, elsewhere = tmp_path / "images", tmp_path / "elsewhere"
+    for folder in (images / "Apple", elsewhere / "A", elsewhere / "B"):
+        folder.mkdir(parents=True)
+        (folder / "1.jpg").write_bytes(b"\xff\xd8 a photo")
+    (images / "Apple" / "up").symlink_to(images)
+    (images / "Apple" / "self").symlink_to(images / "Apple")
+    (images / "Linked").symlink_to(elsewhere / "A")
+    (elsewhere / "A" / "to-b").symlink_to(elsewhere / "B")  # A -> B -> A, outside the input
+    (elsewhere / "B" / "to-a").symlink_to(elsewhere / "A")
+    (images / "Sibling").symlink_to(images / "Apple")  # inside the input: listed where it is
+    (images / "Cycle").symlink_to(images / "Cycle")  # a link to itself
+
+    assert outcome(list_local_folder(images)) == {
+        "Apple/1.jpg": None, "Linked/1.jpg": None,
+        "Apple/up": "symlink not followed", "Apple/self": "symlink not followed", "Sibling": "symlink not followed",
+        "Linked/to-b/1.jpg": "nested folder", "Linked/to-b/to-a": "symlink not followed",
+        "Cycle": "broken symlink",
+    }
+
+
+def test_fifos_sizes_and_names_that_no_reader_takes(tmp_path):
+    apple = tmp_path / "images" / "Apple"
+    apple.mkdir(parents=True)
+    os.mkfifo(apple / "pipe.jpg")  # opening it would wait for a writer forever
+    (apple / "big.jpg").write_bytes(b"x" * 2000)
+    (apple / "small.jpg").write_bytes(b"x" * 1000)
+    os.close(os.open(os.fsencode(apple) + b"/caf\xe9.jpg", os.O_CREAT | os.O_WRONLY))  # Latin-1, not UTF-8
+
+    listing = list_local_folder(tmp_path / "images", max_file_bytes=1000)
+    assert outcome(listing) == {"Apple/small.jpg": None, "Apple/pipe.jpg": "not a regular file",
+                                "Apple/big.jpg": "file too large", "Apple/caf\ufffd.jpg": "unsupported name"}
+    json.dumps([entry.relative for entry in listing.rejected]).encode("utf-8")  # printable and storable
+
+
+LIST_AS_A_USER = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from fruits.errors import FruitsError
+    from fruits.input_files import list_local_folder
+    try:
+        listing = list_local_folder(Path(sys.argv[1]))
+    except FruitsError as error:
+        print(json.dumps({"error": str(error)}))
+    else:
+        print(json.dumps({"accepted": [f.relative for f in listing.accepted],
+                          "rejected": {e.relative: e.reason for e in listing.rejected}}))
+""")
+
+
+def list_as_a_user(folder) -> dict:
+    result = subprocess.run(without_root_privileges([sys.executable, "-c", LIST_AS_A_USER, str(folder)]),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_files_and_folders_the_user_cannot_read_are_rejected_and_the_listing_goes_on(tmp_path):
+    images = tmp_path / "images"
+    (images / "Apple").mkdir(parents=True)
+    (images / "Closed").mkdir()
+    for name in ("Apple/1.jpg", "Apple/locked.jpg", "Closed/1.jpg"):
+        (images / name).write_bytes(b"\xff\xd8 a photo")
+    (images / "Apple" / "locked.jpg").chmod(0)
+    (images / "Closed").chmod(0)
+    try:
+        found = list_as_a_user(images)
+        images.chmod(0)
+        refused = list_as_a_user(images)
+    finally:
+        for path in (images, images / "Closed"):
+            path.chmod(0o755)
+
+    assert found == {"accepted": ["Apple/1.jpg"], "rejected": {"Apple/locked.jpg": "unreadable: permission denied",
+                                                              "Closed": "unreadable folder: permission denied"}}
+    assert refused == {"error": f"cannot read the images folder {images}: permission denied"}
+
+
+def test_an_object_store_listing_gets_the_same_answers_as_a_folder(sample_images, tmp_path):
+    """What S3 can hold (no symlinks): the same names and sizes classified from URIs."""
+    awkward_input(tmp_path / "images", sample_images, tmp_path / "elsewhere")
+    local = list_local_folder(tmp_path / "images")
+    plain = [file for file in local.accepted if not file.relative.startswith("Fav/")]
+    objects = [(f"s3://bucket/images/{file.relative}", file.size) for file in plain]
+    regular = [entry for entry in local.rejected if not entry.reason.startswith(("symlink", "broken symlink"))]
+    objects += [(f"s3://bucket/images/{entry.relative}", (tmp_path / "images" / entry.relative).stat().st_size)
+                for entry in regular]
+
+    remote = classify_listed("s3://bucket/images/", objects)
+    assert remote.accepted == plain
+    assert sorted(remote.rejected) == sorted(regular)
