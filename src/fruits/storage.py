@@ -2,9 +2,12 @@
 `s3://` (EMRFS on EMR) and `s3a://`.
 
 Usage: `store = Storage(spark)`; `store.write_text(uri, text)`; `store.read_text(uri)`;
-`store.replace(staged_uri, final_uri)` after writing a dataset to `store.staging_uri(final_uri)`.
+`store.replace(staged_uri, final_uri)` after writing a dataset to `store.staging_uri(final_uri)`;
+`store.concatenate(store.list_files(folder, "part-"), uri, header=b"...")` joins files into one.
 Writing to a staging folder and then replacing means a failed or retried job never leaves a
-half-written output: the previous output stays whole until the new one is complete.
+half-written output: the previous output stays whole until the new one is complete. `replace`
+is a delete then a rename, not atomic: on S3 a rename copies object by object, so a reader may
+see the output missing or partly there meanwhile (fruits.steps.run_folder says how runs cope).
 """
 from __future__ import annotations
 
@@ -90,6 +93,42 @@ class Storage:
                 stream.close()
         self.replace(staged, uri)
 
+    def list_files(self, folder_uri: str, name_prefix: str = "") -> list[str]:
+        """URIs of the files directly in `folder_uri` whose names start with `name_prefix`, by name."""
+        with storage_errors(folder_uri):
+            fs, path = self._fs_path(folder_uri)
+            statuses = fs.listStatus(path)
+        names = sorted(status.getPath().getName() for status in statuses if status.isFile())
+        return [join_uri(folder_uri, name) for name in names if name.startswith(name_prefix)]
+
+    def concatenate(self, sources: list[str], target_uri: str, header: bytes = b"") -> None:
+        """Writes `header`, then each source file's bytes in order, to `target_uri`. The bytes go
+        from stream to stream in the JVM, never through Python. Writes in place: put the target
+        in a staging folder."""
+        fs, path = self._fs_path(target_uri)
+        with storage_errors(target_uri):
+            out = fs.create(path, True)
+            try:
+                out.write(bytearray(header))
+                for source in sources:
+                    source_fs, source_path = self._fs_path(source)
+                    stream = source_fs.open(source_path)
+                    try:
+                        self._jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, out, self._conf, False)
+                    finally:
+                        stream.close()
+            finally:
+                out.close()
+
+    def qualified(self, uri: str) -> str:
+        """`uri` with a scheme, as Hadoop names the files under it: "/data/x/" -> "file:/data/x",
+        "images" -> "file:/CWD/images"; one with a scheme is only normalised ("s3://b/p/" -> "s3://b/p"),
+        so its filesystem need not be available here."""
+        path = self._jvm.org.apache.hadoop.fs.Path(uri)
+        if path.toUri().getScheme() is not None:
+            return str(path.toString())
+        return str(path.getFileSystem(self._conf).makeQualified(path).toString())
+
     def copy_to_local(self, uri: str, local_path: str) -> None:
         fs, path = self._fs_path(uri)
         if not fs.exists(path):
@@ -101,6 +140,14 @@ class Storage:
         """A hidden sibling (leading `_`, so Spark readers skip it) unique to this attempt."""
         parent, _, name = final_uri.rstrip("/").rpartition("/")
         return f"{parent}/_staging-{name}-{secrets.token_hex(4)}"
+
+    def remove_staging(self, folder_uri: str) -> None:
+        """Deletes the staging files and folders directly in `folder_uri` (an interrupted run's)."""
+        fs, path = self._fs_path(folder_uri)
+        if fs.exists(path):
+            for status in fs.listStatus(path):
+                if status.getPath().getName().startswith("_staging-"):
+                    fs.delete(status.getPath(), True)
 
     def replace(self, staged_uri: str, final_uri: str) -> None:
         """Moves a complete staged file or folder over `final_uri` (whose old content goes)."""

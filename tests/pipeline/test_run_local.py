@@ -70,9 +70,10 @@ def test_accuracy_check_fails_when_labels_do_not_match_the_images(sample_100, we
         folder = tmp_path / "scrambled" / f"label-{index % 10}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{index}.jpg").write_bytes(image.read_bytes())
-    result = run_local("--images", str(tmp_path / "scrambled"), "--weights", str(weights_file), "--output", str(tmp_path), "--run-id", "scrambled")
+    result = run_local("--images", str(tmp_path / "scrambled"), "--weights", str(weights_file), "--output", str(tmp_path / "out"),
+                       "--run-id", "scrambled")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((tmp_path / "scrambled" / "manifest.json").read_text())["accuracy"] < 0.5
+    assert json.loads((tmp_path / "out" / "scrambled" / "manifest.json").read_text())["accuracy"] < 0.5
 
 
 def test_empty_folder_exits_non_zero_with_a_message_and_no_output(weights_file, tmp_path):

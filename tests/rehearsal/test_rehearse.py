@@ -25,15 +25,14 @@ def fruits(*arguments, timeout=900) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fruits", *arguments], capture_output=True, text=True, timeout=timeout)
 
 
-def read_matrix(folder: Path) -> dict[str, np.ndarray]:
-    """Spark's CSV matrix folder -> {"label/file name": principal components}."""
+def read_matrix(file: Path) -> dict[str, np.ndarray]:
+    """The CSV matrix file -> {"label/file name": principal components}."""
     rows = {}
-    for part in sorted(folder.glob("part-*.csv")):
-        with part.open() as handle:
-            for row in csv.DictReader(handle):
-                key = f"{row['label']}/{row['path'].rsplit('/', 1)[-1]}"
-                assert key not in rows, f"{key} twice in {folder}"
-                rows[key] = np.array([float(row[name]) for name in row if name.startswith("pc_")])
+    with file.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            key = f"{row['label']}/{row['path'].rsplit('/', 1)[-1]}"
+            assert key not in rows, f"{key} twice in {file}"
+            rows[key] = np.array([float(row[name]) for name in row if name.startswith("pc_")])
     return rows
 
 
@@ -62,13 +61,14 @@ def test_outputs_and_logs_are_in_the_emulated_bucket_encrypted_with_the_platform
     platform = json.loads((work / "platform" / "platform.json").read_text())
     key, prefix = platform["kms_key_arn"]["value"], f"results/{record['run_id']}/"
     stored = record["bucket"]
-    for wanted in ("manifest.json", "pca/explained_variance.csv", "pca/matrix.csv/", "pca/matrix.parquet/", "features/"):
-        assert any(name.startswith(prefix + wanted) for name in stored), wanted
+    for wanted in ("manifest.json", "pca/explained_variance.csv", "pca/matrix.csv", "pca/matrix.parquet/", "features/"):
+        assert any(name == prefix + wanted or wanted.endswith("/") and name.startswith(prefix + wanted) for name in stored), wanted
     logs = [name for name in stored if name.startswith("logs/emr/") and name.endswith("/stderr.gz")]
     assert len(logs) == 2
-    written_by_spark = [name for name in stored if name.startswith(prefix + "pca/matrix.csv/part-")]
+    assert not [name for name in stored if name.startswith(prefix + "pca/matrix.csv/")]  # one file, no Spark folder
+    written_by_spark = [name for name in stored if name.startswith(prefix + "pca/matrix.parquet/part-")]
     assert written_by_spark
-    for name in written_by_spark + logs:
+    for name in written_by_spark + [prefix + "pca/matrix.csv"] + logs:  # the CSV is joined through S3A too
         assert stored[name]["sse"] == "aws:kms" and stored[name]["kms_key"] == key, name
 
 
@@ -99,7 +99,8 @@ def test_a_failing_job_goes_through_the_catch_path(sample_images, weights_file, 
     result = fruits("rehearse", str(sample_images), "--weights", str(weights_file), "--per-class", "1",
                     "--scenario", "empty-input", "--work-dir", str(work), "--retry-interval", "1")
     assert result.returncode == 1
-    assert "Fruits.PipelineFailed: step 'Extract features' FAILED: extract_features: error: images location not found" in result.stderr
+    assert ("Fruits.PipelineFailed: step 'Extract features' FAILED: extract_features: error: none of the 2 images could be "
+            "read") in result.stderr
     record = json.loads((work / "rehearsal.json").read_text())
     assert record["status"] == "FAILED"
     assert [step["exit"] for step in record["steps"]] == [1, 1, 1]  # the first try and Terraform's 2 retries
@@ -151,7 +152,7 @@ def test_a_folder_that_is_not_a_rehearsal_s_is_never_emptied(tmp_path):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (("--per-class", "0"), "expected at least 1"),
+    (("--per-class", "0"), "must be at least 1"),
     (("--scenario", "bad"), "invalid choice"),
     (("--k", "3", "--variance", "0.9"), "not allowed with argument"),
 ])

@@ -1,33 +1,93 @@
-"""`fruits results RUN`: the run's summary and reduced matrix, from the bucket to a local folder.
+"""`fruits results RUN`: the run's summary and reduced matrix, from the bucket to a local folder;
+and the check that `fruits start` makes before it reuses a run id.
 
-Usage: `files = fetch_results(s3, platform, "run-...", Path("output/run-..."))`. Spark's own
-outputs (features/, the Parquet matrix, the PCA model) stay in the bucket: their URIs are in
-manifest.json."""
+Usage: `files = fetch_results(s3, platform, "run-...", Path("output/run-..."))`;
+`refuse_complete_run(s3, platform, run_id)` raises if results/RUN/manifest.json exists.
+Spark's own outputs (features/, the Parquet matrix, the PCA model) stay in the bucket: their URIs
+are in manifest.json. Every key fetched must map to a plain path inside the target folder, else
+nothing is written. The files go to a hidden folder beside the target, which then replaces the
+target whole: a fetch never mixes two runs' files, and a failed fetch leaves the previous one.
+"""
 from __future__ import annotations
 
+import secrets
+import shutil
 from pathlib import Path
 
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.transfer import existing_sizes
 from fruits.errors import FruitsError
 
-WANTED = ("manifest.json", "extract_summary.json", "pca/matrix.csv", "pca/explained_variance.csv", "pca/plots/")
+MANIFEST = "manifest.json"
+FILES = (MANIFEST, "extract_summary.json", "pca/matrix.csv", "pca/explained_variance.csv")
+FOLDERS = ("pca/plots/",)
+
+
+def is_wanted(name: str) -> bool:
+    """`name`, relative to the run's prefix, is one of the files `fruits results` fetches."""
+    return name in FILES or (name.startswith(FOLDERS) and not name.endswith("/") and "/_" not in name)  # "_": Spark's hidden files
+
+
+def refuse_complete_run(s3, platform, run_id: str) -> None:
+    key = f"{platform.prefixes['results']}{run_id}/{MANIFEST}"
+    if key in existing_sizes(s3, platform.bucket, key):
+        raise FruitsError(f"run {run_id} is already complete (s3://{platform.bucket}/{key}): pass --replace to run it "
+                          f"again (its results will be replaced), or choose another --run-id")
 
 
 def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
     prefix = f"{platform.prefixes['results']}{run_id}/"
-    keys = sorted(key for key in existing_sizes(s3, platform.bucket, prefix)
-                  if key[len(prefix):].startswith(WANTED) and not key.endswith("/") and "/_" not in key[len(prefix):])
-    if prefix + "manifest.json" not in keys:
-        raise FruitsError(f"run {run_id} has no results yet (no s3://{platform.bucket}/{prefix}manifest.json): "
+    names = sorted(key[len(prefix):] for key in existing_sizes(s3, platform.bucket, prefix) if is_wanted(key[len(prefix):]))
+    if MANIFEST not in names:
+        raise FruitsError(f"run {run_id} has no results yet (no s3://{platform.bucket}/{prefix}{MANIFEST}): "
                           f"see `fruits status {run_id}`")
-    fetched = []
-    for key in keys:
-        local = target / key[len(prefix):]
-        local.parent.mkdir(parents=True, exist_ok=True)
-        partial = local.with_name(local.name + ".partial")
-        with aws_errors(f"download s3://{platform.bucket}/{key}"):
-            s3.download_file(platform.bucket, key, str(partial))
-        partial.replace(local)  # a file is there whole or not at all
-        fetched.append(local)
-    return fetched
+    for name in names:
+        check_inside(target, name, f"s3://{platform.bucket}/{prefix}{name}")
+    check_replaceable(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.fetching-{secrets.token_hex(4)}")
+    try:
+        for name in names:
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            with aws_errors(f"download s3://{platform.bucket}/{prefix}{name}"):
+                s3.download_file(platform.bucket, prefix + name, str(staging / name))
+        replace_folder(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [target / name for name in names]
+
+
+def check_inside(target: Path, name: str, source: str) -> None:
+    """Refuses a key whose local path would leave `target`, or is not a plain relative path."""
+    if not (target / name).resolve().is_relative_to(target.resolve()):
+        raise FruitsError(f"refusing {source}: it would be written outside {target}; nothing was fetched")
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        raise FruitsError(f"refusing {source}: not a plain relative path ('.', '..' or an empty part); nothing was fetched")
+
+
+def check_replaceable(target: Path) -> None:
+    """A folder that a fetch may replace: none yet, or one that holds only fetched files."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise FruitsError(f"{target} is a file, not a folder of fetched results: choose another --to")
+    others = sorted(path.relative_to(target).as_posix() for path in target.rglob("*")
+                    if path.is_file() and not is_wanted(path.relative_to(target).as_posix()))
+    if others:
+        raise FruitsError(f"{target} is not a folder of fetched results (it holds {', '.join(others[:3])}"
+                          f"{', ...' if len(others) > 3 else ''}): choose another --to")
+
+
+def replace_folder(complete: Path, target: Path) -> None:
+    """Puts the folder `complete` at `target`; the old `target`, if any, goes only once it is there."""
+    if not target.exists():
+        complete.rename(target)
+        return
+    previous = target.with_name(f".{target.name}.previous-{secrets.token_hex(4)}")
+    target.rename(previous)
+    try:
+        complete.rename(target)
+    except OSError:
+        previous.rename(target)
+        raise
+    shutil.rmtree(previous)

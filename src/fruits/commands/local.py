@@ -3,24 +3,27 @@ Spark master, with a progress display and a short summary at the end. No cloud i
 
 Usage: `fruits run-local` (the shared sample and weights), or
 `fruits run-local --images FOLDER --weights FILE.h5 --output DIR --k 50 --master spark://...`.
+The id of a complete run is refused before any work unless `--replace` is given. Settings and
+paths are checked before Spark starts; Ctrl-C ends the run (status 130) and removes its staging folders.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
 import time
+from pathlib import Path
 
-from fruits.cloud.execution_input import new_run_id
+from fruits.options import add_inference_arguments, add_pca_arguments, positive_int, require_writable_folder, spark_master
+from fruits.run_ids import new_run_id, validate_run_id
 from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, resolve_images, resolve_weights
 
 DEFAULT_OUTPUT = "output"
 
 
 def register(subparsers) -> None:
-    from fruits.steps.extract_step import add_inference_arguments
-    from fruits.steps.reduce_step import add_pca_arguments
-
     parser = subparsers.add_parser(
         "run-local",
         help="run the whole pipeline on an embedded Spark (no cloud)",
@@ -32,9 +35,11 @@ def register(subparsers) -> None:
     parser.add_argument("--weights", help=f"MobileNetV2 no-top weights (.h5) or 'imagenet' (download); default ${WEIGHTS_ENV}, "
                         "else ../shared/models/mobilenet_v2_1.0_224_imagenet_no_top.weights.h5")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help="parent folder of the run's outputs (default ./output)")
-    parser.add_argument("--run-id", help="name of the run's output folder (default: a new run id)")
-    parser.add_argument("--master", default="local[*]", help="Spark master (default local[*], the embedded Spark)")
-    parser.add_argument("--arrow-batch-size", type=int, default=256, help="rows per Arrow batch (default 256)")
+    parser.add_argument("--run-id", type=validate_run_id, help="name of the run's output folder: letters, digits, '-', '_' "
+                        "(default: a new run id)")
+    parser.add_argument("--replace", action="store_true", help="run again under the id of a complete run, replacing its outputs")
+    parser.add_argument("--master", type=spark_master, default="local[*]", help="Spark master (default local[*], the embedded Spark)")
+    parser.add_argument("--arrow-batch-size", type=positive_int, default=256, help="rows per Arrow batch (default 256)")
     parser.add_argument("--conf", action="append", default=[], type=spark_conf, metavar="KEY=VALUE",
                         help="extra Spark setting, repeatable (e.g. --conf spark.executor.memory=2g)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
@@ -55,28 +60,46 @@ def run_local(args: argparse.Namespace) -> int:
     from fruits.session import build_session
     from fruits.steps.extract_step import ExtractArgs, inference_settings, run_extract
     from fruits.steps.reduce_step import ReduceArgs, run_reduce
-    from fruits.storage import join_uri
+    from fruits.steps.run_folder import check_run_folder
+    from fruits.storage import Storage, join_uri
 
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
     run_id = args.run_id or new_run_id()
     output = join_uri(os.path.abspath(args.output), run_id)
+    require_writable_folder(output, "--output")
+    check_run_folder(Path(output), run_id, replace=args.replace)
     started = time.monotonic()
     print(f"Run {run_id}: images {images}\n  weights {weights}\n  output {output}", file=sys.stderr)
     spark = build_session(f"fruits-local-{run_id}", master=args.master, arrow_batch_size=args.arrow_batch_size,
                           extra_conf=dict(args.conf))
+    storage = Storage(spark)
+    interrupt_plainly()
     try:
         with Progress(spark, enabled=not args.quiet) as progress:
             summary = run_extract(spark, ExtractArgs(
                 images=images, output=output, weights=weights, run_id=run_id,
                 images_per_partition=args.images_per_partition, inference=inference_settings(args),
-                max_file_bytes=args.max_file_bytes), progress=progress)
+                max_file_bytes=args.max_file_bytes, k=args.k), progress=progress)
             manifest = run_reduce(spark, ReduceArgs(
                 output=output, run_id=run_id, k=args.k, variance=args.variance, standardize=args.standardize),
                 progress=progress)
+    except KeyboardInterrupt:
+        spark.sparkContext.cancelAllJobs()  # the tasks and their Python workers stop
+        spark.stop()  # then nothing writes into the staging folders any more
+        storage.remove_staging(output)
+        raise
     finally:
         spark.stop()
     print(format_summary(manifest, summary, output, time.monotonic() - started))
     return 0
+
+
+def interrupt_plainly() -> None:
+    """Ctrl-C raises KeyboardInterrupt in the driver, whatever it is doing. PySpark's own handler
+    calls the JVM first, which breaks a call in progress: a Py4JError and its traceback instead.
+    py4j closes the interrupted call's connection (the next call opens another) and logs it: not shown."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    logging.getLogger().addFilter(lambda record: record.getMessage() != "KeyboardInterrupt while sending command.")
 
 
 def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -> str:
@@ -89,6 +112,7 @@ def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -
         f"Run {manifest['run_id']} done in {seconds:.0f} s",
         f"  images      {manifest['images']} found, {manifest['featurized']} featurized, {manifest['rejected']} rejected ({rejected})",
         f"  PCA         k = {manifest['k']} components, {manifest['variance_reached']:.1%} of the variance",
+        *(f"  warning     {warning}" for warning in manifest.get("warnings", [])),
         f"  check       nearest-centroid accuracy {accuracy_text}",
         f"  matrix      {outputs['matrix_csv']} (CSV), {outputs['matrix_parquet']} (Parquet)",
         f"  manifest    {output}/manifest.json",

@@ -1,10 +1,11 @@
 """Step 2: features -> PCA matrix, written under the run's output prefix:
-`pca/matrix.parquet/` and `pca/matrix.csv/` (path, label, pc_1..pc_k), `pca/model/` (the fitted
-StandardScaler + PCA PipelineModel), `pca/explained_variance.csv` (component, ratio, cumulative),
-`pca/plots/*.png` (variance curve with k, images in PC1/PC2 by fruit, accuracy per class)
-and `manifest.json` (counts, weights and sha256, versions, k, variance reached, durations and
-the nearest-centroid accuracy check). `manifest.json` is written last: its presence means the
-run is complete.
+`pca/matrix.parquet/` (Spark's folder) and `pca/matrix.csv` (one RFC 4180 file, UTF-8: path,
+label, pc_1..pc_k), `pca/model/` (the fitted StandardScaler + PCA PipelineModel),
+`pca/explained_variance.csv` (component, ratio, cumulative), `pca/plots/*.png` (variance curve
+with k, images in PC1/PC2 by fruit, accuracy per class) and `manifest.json` (counts, weights and
+sha256, versions, k, variance reached, durations and the nearest-centroid accuracy check).
+`manifest.json` is removed before pca/ is replaced and written last: its presence means the run
+is complete (see fruits.steps.run_folder).
 
 Usage: `run_reduce(spark, ReduceArgs(output=..., variance=0.95))`, or
 `spark-submit jobs/reduce_dimensions.py --output URI (--k K | --variance V) [--standardize]`.
@@ -12,25 +13,40 @@ Usage: `run_reduce(spark, ReduceArgs(output=..., variance=0.95))`, or
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from fruits.errors import FruitsError
+from fruits.literal_paths import literal_path
+from fruits.options import add_pca_arguments
 from fruits.quality import nearest_centroid_accuracy
 from fruits.reduce import PcaFit, fit_pca, project, to_vectors
+from fruits.run_ids import validate_run_id
 from fruits.steps.extract_step import FEATURES, REJECTED, SUMMARY
+from fruits.steps.run_folder import MANIFEST
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
 
-PCA_FOLDER, MANIFEST = "pca", "manifest.json"
+PCA_FOLDER = "pca"
 MATRIX_PARQUET, MATRIX_CSV, MODEL, CURVE = "matrix.parquet", "matrix.csv", "model", "explained_variance.csv"
 PLOTS = "plots"
 SCATTER_POINTS = 5000  # at most this many images in the PC1/PC2 picture
+RANK_TOLERANCE = 1e-9  # a component with a smaller share of the variance is rounding noise
+# RFC 4180, which pandas and Python's csv module read back exactly. Spark's defaults differ:
+# a quote inside a value is escaped as \" and values lose their leading and trailing spaces.
+CSV_OPTIONS = {
+    "quote": '"', "escape": '"', "escapeQuotes": True, "quoteAll": False,
+    "ignoreLeadingWhiteSpace": False, "ignoreTrailingWhiteSpace": False,
+    "lineSep": "\n",  # with "\r\n", Spark also rewrites the "\n" inside quoted values
+    "encoding": "UTF-8", "header": False,  # one header line is written before the joined parts
+}
 
 
 @dataclass
@@ -43,29 +59,10 @@ class ReduceArgs:
     test_percent: int = 20
 
 
-def variance_target(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
-    return value
-
-
-def add_pca_arguments(parser: argparse.ArgumentParser) -> None:
-    """PCA options shared by the job and `fruits run-local`."""
-    from fruits.steps.extract_step import positive_int
-
-    group = parser.add_argument_group("PCA")
-    choice = group.add_mutually_exclusive_group()
-    choice.add_argument("--k", type=positive_int, help="number of components (default: chosen by --variance)")
-    choice.add_argument("--variance", type=variance_target, default=0.95,
-                        help="smallest k reaching this explained variance (default 0.95)")
-    group.add_argument("--standardize", action="store_true", help="scale features to unit variance before PCA (always centred)")
-
-
 def parse_args(argv: list[str] | None = None) -> ReduceArgs:
     parser = argparse.ArgumentParser(prog="reduce_dimensions.py", description="Features -> PCA matrix (CSV and Parquet).")
     parser.add_argument("--output", required=True, help="the run's output prefix (holds features/ from step 1)")
-    parser.add_argument("--run-id", default="local")
+    parser.add_argument("--run-id", type=validate_run_id, default="local")
     add_pca_arguments(parser)
     args = parser.parse_args(argv)
     return ReduceArgs(output=args.output, run_id=args.run_id, k=args.k, variance=args.variance, standardize=args.standardize)
@@ -75,28 +72,32 @@ def run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
     """Runs step 2 and returns the run manifest (also written as manifest.json)."""
     started = time.monotonic()
     storage = Storage(spark)
-    features_uri = join_uri(args.output, FEATURES)
-    if not storage.exists(join_uri(features_uri, "_SUCCESS")):
-        raise FruitsError(f"no complete features at {features_uri}: run the extract step first")
-    summary = json.loads(storage.read_text(join_uri(args.output, SUMMARY)))
+    features_uri, summary_uri = join_uri(args.output, FEATURES), join_uri(args.output, SUMMARY)
+    if not (storage.exists(join_uri(features_uri, "_SUCCESS")) and storage.exists(summary_uri)):
+        raise FruitsError(f"no complete features at {features_uri} (with {SUMMARY} beside them): run the extract step first")
+    summary = json.loads(storage.read_text(summary_uri))
 
     _phase(progress, "Fitting PCA")
-    vectors = to_vectors(spark.read.parquet(features_uri)).persist(StorageLevel.MEMORY_AND_DISK)
+    vectors = to_vectors(spark.read.parquet(literal_path(features_uri))).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         rows = vectors.count()
         if rows < 2:
             raise FruitsError(f"PCA needs at least 2 images with features, found {rows} at {features_uri}")
+        if args.k is not None and args.k > rows:
+            raise FruitsError(f"--k {args.k} is more than the {rows} images with features at {features_uri} "
+                              "(PCA gives at most one component per image): nothing written")
         fit = fit_pca(vectors, k=args.k, variance=None if args.k else args.variance, standardize=args.standardize)
         matrix = project(fit, vectors).persist(StorageLevel.MEMORY_AND_DISK)
         _phase(progress, f"Writing the {rows} x {fit.k} matrix")
         staged = _write_pca_folder(storage, args.output, fit, matrix)
         _phase(progress, "Checking the features with a nearest-centroid classifier")
-        accuracy = nearest_centroid_accuracy(matrix, args.test_percent)
+        accuracy = nearest_centroid_accuracy(matrix, args.test_percent, images_root=storage.qualified(summary["images_uri"]))
         _phase(progress, "Drawing the plots")
         _write_plots(storage, staged, fit, matrix, accuracy, rows)
         matrix.unpersist()
     finally:
         vectors.unpersist()
+    storage.delete(join_uri(args.output, MANIFEST))  # the run is incomplete until the new manifest
     storage.replace(staged, join_uri(args.output, PCA_FOLDER))
     manifest = build_manifest(args, summary, fit, accuracy, rows, round(time.monotonic() - started, 1), package_versions(spark))
     storage.write_text(join_uri(args.output, MANIFEST), json.dumps(manifest, indent=2))
@@ -109,7 +110,7 @@ def _write_pca_folder(storage: Storage, output: str, fit: PcaFit, matrix) -> str
     columns = ["path", "label", *(f"pc_{i + 1}" for i in range(fit.k))]
     matrix.select(*columns).write.parquet(join_uri(staged, MATRIX_PARQUET))
     # One CSV file: easy to hand over; at 1M images x 100 components it is still ~1 GB.
-    matrix.select(*columns).coalesce(1).write.option("header", True).csv(join_uri(staged, MATRIX_CSV))
+    write_matrix_csv(storage, matrix.select(*columns), join_uri(staged, MATRIX_CSV))
     fit.model.write().save(join_uri(staged, MODEL))
     cumulative, lines = 0.0, ["component,explained_variance_ratio,cumulative"]
     for index, ratio in enumerate(fit.explained_variance, start=1):
@@ -117,6 +118,17 @@ def _write_pca_folder(storage: Storage, output: str, fit: PcaFit, matrix) -> str
         lines.append(f"{index},{ratio:.10g},{cumulative:.10g}")
     storage.write_text(join_uri(staged, CURVE), "\n".join(lines) + "\n")
     return staged
+
+
+def write_matrix_csv(storage: Storage, matrix: DataFrame, uri: str) -> None:
+    """`matrix` as one CSV file at `uri` (see CSV_OPTIONS). Spark writes the rows in parallel to a
+    hidden folder beside `uri`; its parts are joined after one header line, then it is removed."""
+    parts = Storage.staging_uri(uri)
+    matrix.write.options(**CSV_OPTIONS).csv(parts)
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(matrix.columns)
+    storage.concatenate(storage.list_files(parts, "part-"), uri, header=header.getvalue().encode("utf-8"))
+    storage.delete(parts)
 
 
 def _write_plots(storage: Storage, staged: str, fit: PcaFit, matrix, accuracy: dict, rows: int) -> None:
@@ -136,6 +148,17 @@ def _write_plots(storage: Storage, staged: str, fit: PcaFit, matrix, accuracy: d
         storage.write_bytes(join_uri(folder, "accuracy_by_class.png"), plots.accuracy_by_class_png(accuracy["by_class"]))
 
 
+def rank_warnings(fit: PcaFit) -> list[str]:
+    """Components that carry no variance: k is beyond the data's rank (k images or fewer, or
+    duplicates), so the last columns of the matrix are rounding noise."""
+    empty = [index for index, ratio in enumerate(fit.explained_variance[: fit.k], start=1) if ratio < RANK_TOLERANCE]
+    if not empty:
+        return []
+    rank = fit.k - len(empty)
+    which = f"component {empty[0]} carries" if len(empty) == 1 else f"components {empty[0]} to {empty[-1]} carry"
+    return [f"k = {fit.k} is beyond the data's rank ({rank}): {which} no variance, only rounding noise; use --k {rank} or fewer"]
+
+
 def build_manifest(args: ReduceArgs, summary: dict, fit: PcaFit, accuracy: dict, rows: int, reduce_seconds: float,
                    versions: dict) -> dict:
     output = args.output
@@ -153,6 +176,7 @@ def build_manifest(args: ReduceArgs, summary: dict, fit: PcaFit, accuracy: dict,
         "variance_reached": round(fit.variance_reached, 6),
         "standardize": fit.standardize,
         "pca_fits": fit.fits,
+        "warnings": rank_warnings(fit),
         "accuracy": accuracy["accuracy"],
         "accuracy_check": accuracy,
         "durations_seconds": {"extract": summary.get("duration_seconds"), "reduce": reduce_seconds},

@@ -1,0 +1,49 @@
+"""A run folder (`OUTPUT/RUN/` locally, `s3://BUCKET/results/RUN/` in the cloud) is, at every
+moment, either a complete and consistent run or visibly incomplete: `manifest.json` is there
+exactly when everything beside it belongs to one finished run. Each step removes the marker it
+would invalidate before it replaces anything, and writes its own marker last:
+
+  moment                                          what a reader sees
+  step 1 lists, extracts, writes hidden staging   the folder as it was (a complete run stays complete)
+  step 1 moves its outputs into place             manifest.json and extract_summary.json removed
+                                                  first, then features/ and rejected/ replaced:
+                                                  incomplete (an old pca/ may still be there)
+  step 1 writes extract_summary.json              step 1 done, no manifest: still incomplete
+  step 2 fits, writes pca/ to a hidden staging    unchanged (if step 2 runs alone on a complete
+                                                  run, that run is still whole and complete)
+  step 2 moves pca/ into place                    manifest.json removed first: incomplete
+  step 2 writes manifest.json                     complete: every file is this run's
+
+Storage.replace deletes the old output and then renames the staged one; on S3 a rename copies
+object by object, so for a while an output is partly there. The missing manifest is what says so:
+read a run only when manifest.json exists. A retried step runs on an incomplete folder as on a
+fresh one. Reusing the id of a complete run is refused before any work unless asked
+(`--replace`): locally by `check_run_folder`, in the cloud by `fruits start`.
+
+Usage: `check_run_folder(Path(output), run_id, replace=args.replace)` before a local run starts;
+the steps call `storage.delete(join_uri(output, MANIFEST))` before they replace anything.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fruits.errors import FruitsError
+
+MANIFEST = "manifest.json"
+# What the steps write in a run folder; names starting with "_" (staging) or "." (Hadoop's
+# checksums) are theirs too.
+RUN_ENTRIES = frozenset({"features", "rejected", "extract_summary.json", "pca", MANIFEST})
+
+
+def check_run_folder(folder: Path, run_id: str, replace: bool = False) -> None:
+    """Refuses a folder that holds anything but a run's outputs, and a complete run unless `replace`."""
+    if not folder.is_dir():
+        return
+    foreign = sorted(entry.name for entry in folder.iterdir()
+                     if entry.name not in RUN_ENTRIES and not entry.name.startswith(("_", ".")))
+    if foreign:
+        raise FruitsError(f"{folder} is not a run folder (it holds {', '.join(foreign[:3])}"
+                          f"{', ...' if len(foreign) > 3 else ''}): choose another --run-id or --output")
+    if (folder / MANIFEST).exists() and not replace:
+        raise FruitsError(f"run {run_id} is already complete in {folder}: pass --replace to run it again "
+                          f"there (its outputs will be replaced), or choose another --run-id")

@@ -1,0 +1,136 @@
+"""`fruits results` writes only inside --to/RUN, and a fetch replaces a previous fetch whole (or
+not at all); `fruits start` refuses a bad run id, a dataset outside images/, and the id of a
+complete run unless --replace."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fruits.rehearsal.emr_step_driver import EmrStepDriver
+from tests.cloud.conftest import BUCKET
+
+MANIFEST = {"featurized": 6, "rejected": 0, "k": 3, "accuracy": 1.0}
+
+
+def put(s3, key: str, body: bytes) -> None:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def stored_keys(s3, prefix: str) -> list[str]:
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+
+
+@pytest.mark.parametrize("escaping", ["pca/plots/../../../escaped.png", "pca/plots/../../../../../escaped.png"])
+def test_a_key_that_leads_outside_the_run_folder_is_refused_and_nothing_is_written(fruits, moto, tmp_path, escaping):
+    s3, run = moto.client("s3"), f"run-escape-{escaping.count('..')}"
+    prefix = f"results/{run}/"
+    put(s3, prefix + "manifest.json", json.dumps(MANIFEST).encode())
+    put(s3, prefix + "pca/matrix.csv", b"path,label,pc_1\na.jpg,apple,0.5\n")
+    put(s3, prefix + escaping, b"outside")
+    assert prefix + escaping in stored_keys(s3, prefix)  # the emulator kept the key as given
+    target = tmp_path / "deep" / "to"
+    target.mkdir(parents=True)
+
+    result = fruits("results", run, "--to", str(target))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"fruits: error: refusing s3://{BUCKET}/{prefix}{escaping}: ")
+    assert "outside" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(tmp_path.rglob("*")) == [tmp_path / "deep", target]  # nothing written anywhere
+
+
+@pytest.mark.parametrize("command", [("results", "..", "--to", "{to}"), ("results", "run 1", "--to", "{to}"),
+                                     ("start", "--dry-run", "--run-id", ".."), ("start", "--dry-run", "--run-id", "a/b")])
+def test_a_bad_run_id_is_refused_with_exit_2(fruits, tmp_path, command):
+    result = fruits(*(part.format(to=tmp_path) for part in command))
+    assert result.returncode == 2
+    assert "run id must be 1-80 letters, digits" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_fetch_replaces_the_first_whole(fruits, moto, tmp_path):
+    s3, prefix = moto.client("s3"), "results/run-fetched-twice/"
+    put(s3, prefix + "manifest.json", json.dumps({**MANIFEST, "k": 2}).encode())
+    put(s3, prefix + "pca/matrix.csv", b"path,label,pc_1,pc_2\na.jpg,apple,0.5,0.1\n")
+    put(s3, prefix + "pca/plots/principal_components.png", b"png")
+    assert fruits("results", "run-fetched-twice", "--to", str(tmp_path)).returncode == 0
+    folder = tmp_path / "run-fetched-twice"
+    assert (folder / "pca" / "plots" / "principal_components.png").is_file()
+
+    s3.delete_object(Bucket=BUCKET, Key=prefix + "pca/plots/principal_components.png")  # a re-run with k = 1
+    put(s3, prefix + "manifest.json", json.dumps({**MANIFEST, "k": 1}).encode())
+    put(s3, prefix + "pca/matrix.csv", b"path,label,pc_1\na.jpg,apple,0.5\n")
+    again = fruits("results", "run-fetched-twice", "--to", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()) == ["manifest.json", "pca/matrix.csv"]
+    assert json.loads((folder / "manifest.json").read_text())["k"] == 1
+    assert [path.name for path in tmp_path.iterdir()] == ["run-fetched-twice"]  # no staging left beside it
+
+    put(s3, prefix + "pca/plots/../../../elsewhere.png", b"outside")
+    refused = fruits("results", "run-fetched-twice", "--to", str(tmp_path))
+    assert refused.returncode == 1
+    assert json.loads((folder / "manifest.json").read_text())["k"] == 1  # the previous fetch is intact
+
+
+def test_results_refuses_to_replace_a_folder_it_did_not_fetch(fruits, moto, tmp_path):
+    s3, prefix = moto.client("s3"), "results/run-over-notes/"
+    put(s3, prefix + "manifest.json", json.dumps(MANIFEST).encode())
+    (tmp_path / "run-over-notes").mkdir()
+    (tmp_path / "run-over-notes" / "notes.txt").write_text("mine")
+    result = fruits("results", "run-over-notes", "--to", str(tmp_path))
+    assert result.returncode == 1 and "is not a folder of fetched results (it holds notes.txt)" in result.stderr
+    assert (tmp_path / "run-over-notes" / "notes.txt").read_text() == "mine"
+
+
+@pytest.fixture
+def staged(fruits, moto, staged_weights):
+    """The code staged, and two photos under the default dataset (`start` refuses a prefix with fewer)."""
+    result = fruits("stage", "--weights", str(staged_weights), "--quiet")
+    assert result.returncode == 0, result.stderr
+    for name in ("apple/1.jpg", "kiwi/1.jpg"):
+        put(moto.client("s3"), f"images/fruits-360/{name}", b"a photo, as far as start can tell")
+    return staged_weights
+
+
+def test_start_refuses_the_id_of_a_complete_run_unless_told_to_replace_it(fruits, moto, staged):
+    s3, sfn = moto.client("s3"), moto.client("stepfunctions")
+    put(s3, "results/run-done/manifest.json", json.dumps(MANIFEST).encode())
+    refused = fruits("start", "--weights", str(staged), "--run-id", "run-done")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("fruits: error: run run-done is already complete (s3://") and "--replace" in refused.stderr
+    machines = [machine["stateMachineArn"] for machine in sfn.list_state_machines()["stateMachines"]]
+    assert "run-done" not in [run["name"] for arn in machines for run in sfn.list_executions(stateMachineArn=arn)["executions"]]
+
+    with EmrStepDriver():
+        started = fruits("start", "--weights", str(staged), "--run-id", "run-done", "--replace")
+        assert started.returncode == 0, started.stderr
+        assert fruits("watch", "run-done", "--interval", "0.5").returncode == 0
+
+
+@pytest.mark.parametrize("dataset", ["..", "../results", "a/./b", ""])
+def test_start_refuses_a_dataset_that_is_not_a_plain_folder_under_images(fruits, staged_weights, dataset):
+    """Hadoop resolves `images/../x/` to `x/`: the jobs would read outside images/."""
+    result = fruits("start", "--dry-run", "--weights", str(staged_weights), "--dataset", dataset, endpoint="http://127.0.0.1:9")
+    assert result.returncode == 1
+    assert result.stderr.startswith("fruits: error: images prefix ") and "must be plain folder names" in result.stderr
+
+
+def test_a_fetch_that_cannot_be_put_in_place_leaves_the_previous_one(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from fruits.cloud.results import replace_folder
+
+    target, fetched = tmp_path / "run-1", tmp_path / ".run-1.fetching"
+    for folder, text in ((target, "previous"), (fetched, "new")):
+        folder.mkdir()
+        (folder / "manifest.json").write_text(text)
+    original = Path.rename
+
+    def rename(self, to):
+        if self == fetched:
+            raise OSError("disk full")
+        return original(self, to)
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError, match="disk full"):
+        replace_folder(fetched, target)
+    assert (target / "manifest.json").read_text() == "previous"
