@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # EMR bootstrap action, run on every node before Spark starts: installs the jobs' pinned Python
-# dependencies (requirements/cluster.lock, the same file the tests install) into Python 3.11,
-# then fails the bootstrap (so the cluster fails fast) if any of them cannot be imported at the
-# locked version. EMR's own Spark is never installed or replaced: a lock that pins pyspark is
-# refused. Safe to run twice (pip leaves satisfied pins alone).
+# dependencies (requirements/cluster.lock, the same file the tests install) into Python 3.11 from
+# the wheelhouse `fruits stage` uploaded, with no index: no node contacts PyPI. The wheelhouse is
+# checked first (its SHA256SUMS, its lock, a wheel for every pin), and only the files it lists
+# are offered to pip. Then the bootstrap fails (so the cluster fails fast) if any package cannot
+# be imported at the locked version. EMR's own Spark is never installed or replaced: a lock that
+# pins pyspark is refused. Safe to run twice (pip leaves satisfied pins alone).
 #
-# Usage: install-python-deps.sh LOCK      (LOCK: s3://... or a local path)
+# Usage: install-python-deps.sh LOCK WHEELHOUSE   (each an s3:// URI or a local path)
 # Settings (for tests): FRUITS_PYTHON (default /usr/bin/python3.11), FRUITS_DNF (default dnf),
 # FRUITS_NO_SUDO=1.
 set -euo pipefail
 
-lock_source="${1:?usage: install-python-deps.sh LOCK (s3:// URI or local path of cluster.lock)}"
+usage="usage: install-python-deps.sh LOCK WHEELHOUSE (s3:// URIs or local paths of cluster.lock and of its wheelhouse)"
+lock_source="${1:?$usage}"
+wheelhouse_source="${2:?$usage}"
 python="${FRUITS_PYTHON:-/usr/bin/python3.11}"
 dnf="${FRUITS_DNF:-dnf}"
 sudo=""
@@ -50,10 +54,81 @@ fi
 if ! "$python" -m pip --version >/dev/null 2>&1; then
   $sudo "$python" -m ensurepip --upgrade
 fi
-echo "bootstrap: installing $(grep -c '==' "$lock") pinned packages into $("$python" --version 2>&1)"
-$sudo "$python" -m pip install --quiet --disable-pip-version-check --no-input -r "$lock"
+wheelhouse="$workdir/wheelhouse"
+case "$wheelhouse_source" in
+  s3://*) aws s3 cp --recursive --only-show-errors "${wheelhouse_source%/}/" "$wheelhouse" ;;
+  *) wheelhouse="$wheelhouse_source" ;;
+esac
+if ! [ -f "$wheelhouse/SHA256SUMS" ]; then
+  echo "bootstrap: $wheelhouse_source is not a complete wheelhouse (no SHA256SUMS, which fruits stage writes last)" >&2
+  exit 1
+fi
+
+# The wheelhouse as `fruits stage` sealed it, for this lock, a wheel for every pin; the wheels
+# it lists are linked into $verified, the only folder pip may read.
+verified="$workdir/verified"
+"$python" - "$lock" "$wheelhouse" "$verified" "$wheelhouse_source" "$lock_source" <<'PY'
+import hashlib
+import os
+import re
+import sys
+
+lock, folder, verified, source, lock_source = sys.argv[1:6]
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def fail(problem):
+    sys.exit(f"bootstrap: the wheelhouse {source} {problem}")
+
+
+files = {}
+for line in open(os.path.join(folder, "SHA256SUMS")):
+    match = re.fullmatch(r"([0-9a-f]{64}) [ *]([^/]+)", line.rstrip("\n"))
+    if not match:
+        fail(f"has a malformed SHA256SUMS line: {line.strip()!r}")
+    files[match.group(2)] = match.group(1)
+if files.get("cluster.lock") != sha256(lock):
+    fail(f"was built for another lock than {lock_source}")
+missing = sorted(name for name in files if not os.path.isfile(os.path.join(folder, name)))
+changed = sorted(name for name in files if name not in missing and sha256(os.path.join(folder, name)) != files[name])
+if missing or changed:
+    found = [f"missing {', '.join(missing)}"] * bool(missing) + [f"changed {', '.join(changed)}"] * bool(changed)
+    fail(f"does not match its SHA256SUMS: {'; '.join(found)}")
+wheels = {(canonical(name.split("-")[0]), name.split("-")[1].lower()) for name in files if name.endswith(".whl")}
+lacking = []
+for line in open(lock):
+    line = line.split("#", 1)[0].strip()
+    if "==" in line:
+        name, version = (part.strip() for part in line.split("==", 1))
+        if (canonical(name), version.lower()) not in wheels:
+            lacking.append(f"{name}=={version}")
+if lacking:
+    fail(f"has no wheel for {', '.join(lacking)}")
+os.mkdir(verified)
+for name in files:
+    if name.endswith(".whl"):
+        os.symlink(os.path.abspath(os.path.join(folder, name)), os.path.join(verified, name))
+PY
+
+# --no-deps: the lock is the whole environment. What `pip freeze` leaves out of it (setuptools,
+# wheel, which tensorflow-cpu and astunparse declare) no job imports: the smoke test checks that.
+echo "bootstrap: installing $(grep -c '==' "$lock") pinned packages into $("$python" --version 2>&1) from the wheelhouse, no index"
+$sudo "$python" -m pip install --quiet --disable-pip-version-check --no-input --no-index --find-links "$verified" \
+  --only-binary=:all: --no-deps -r "$lock"
 
 # Smoke test: every locked package at its locked version, and the jobs' imports work.
+echo "bootstrap: smoke test: the locked versions and the jobs' imports"
 "$python" - "$lock" <<'PY'
 import importlib.metadata as metadata
 import sys

@@ -1,19 +1,23 @@
 """The EMR bootstrap script, run for real against throwaway virtualenvs (standing in for the
-nodes' Python 3.11): the full lock installs and passes the smoke test, a second run is
-harmless, and a broken pin, a pyspark pin or a missing package fail the bootstrap."""
+nodes' Python 3.11), installing from a wheelhouse with no index at all: the full lock installs
+from the wheelhouse `make wheelhouse` builds and passes the smoke test, a second run changes
+nothing; a wheelhouse missing a wheel, altered, unsealed or built for another lock, a pyspark
+pin and a missing import fail the bootstrap with one clear line. Small cases use tiny wheels
+made inline (tests/bootstrap/wheels.py)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 
 import pytest
 
+from fruits.cloud.wheelhouse import CACHE, MANIFEST, TARGET, lock_digest, seal_wheelhouse
+from tests.bootstrap.wheels import no_index_environment, small_wheelhouse, tiny_wheel
 from tests.conftest import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "bootstrap" / "install-python-deps.sh"
 LOCK = PROJECT_ROOT / "requirements" / "cluster.lock"
+PROBE = "fruits_probe-1.0-py3-none-any.whl"
 
 
 def venv(folder):
@@ -21,9 +25,20 @@ def venv(folder):
     return folder / "bin" / "python"
 
 
-def bootstrap(python, lock) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "FRUITS_PYTHON": str(python), "FRUITS_NO_SUDO": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(["bash", str(SCRIPT), str(lock)], capture_output=True, text=True, env=environment, timeout=900)
+def bootstrap(python, lock, wheelhouse, **settings) -> subprocess.CompletedProcess:
+    """The script as EMR runs it, except that pip can reach no index and no local mirror."""
+    environment = no_index_environment(FRUITS_PYTHON=str(python), FRUITS_NO_SUDO="1", TF_CPP_MIN_LOG_LEVEL="2", **settings)
+    return subprocess.run(["bash", str(SCRIPT), str(lock), str(wheelhouse)], capture_output=True, text=True, env=environment, timeout=900)
+
+
+def imports(python, module: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(python), "-c", f"import {module}; print({module}.VERSION)"], capture_output=True, text=True)
+
+
+@pytest.fixture
+def probe(tmp_path):
+    """A wheelhouse of two tiny packages, and its lock."""
+    return small_wheelhouse(tmp_path, {"fruits-probe": "1.0", "fruits-other": "2.0"})
 
 
 def test_shellcheck_is_clean():
@@ -32,39 +47,87 @@ def test_shellcheck_is_clean():
 
 
 @pytest.mark.slow
-def test_full_lock_installs_passes_the_smoke_test_and_can_run_twice(tmp_path):
+def test_full_lock_installs_from_the_wheelhouse_with_no_index_and_can_run_twice(tmp_path):
+    wheelhouse = CACHE / TARGET / lock_digest(LOCK)
+    assert (wheelhouse / MANIFEST).is_file(), f"no wheelhouse for {LOCK} in {wheelhouse}: run `make wheelhouse` first"
     python = venv(tmp_path / "node")
-    first = bootstrap(python, LOCK)
+    first = bootstrap(python, LOCK, wheelhouse)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "bootstrap: smoke test passed" in first.stdout
-    started = time.monotonic()
-    second = bootstrap(python, LOCK)
-    assert second.returncode == 0 and "smoke test passed" in second.stdout
-    assert time.monotonic() - started < 60  # nothing reinstalled
+
+    site = next((tmp_path / "node" / "lib").glob("python3.*/site-packages"))
+    installed = {path: path.stat().st_mtime_ns for path in site.glob("*.dist-info/RECORD")}
+    assert len(installed) >= len([line for line in LOCK.read_text().splitlines() if "==" in line])
+    second = bootstrap(python, LOCK, wheelhouse)
+    assert second.returncode == 0 and "smoke test passed" in second.stdout, second.stderr[-3000:]
+    assert {path: path.stat().st_mtime_ns for path in site.glob("*.dist-info/RECORD")} == installed  # nothing reinstalled
     pyspark = subprocess.run([str(python), "-c", "import pyspark"], capture_output=True)
     assert pyspark.returncode != 0  # EMR's Spark is left alone: the bootstrap installs no pyspark
 
 
-def test_a_pin_that_does_not_exist_fails_the_bootstrap(tmp_path):
-    lock = tmp_path / "cluster.lock"
-    lock.write_text("six==0.0.1.does.not.exist\n")
-    result = bootstrap(venv(tmp_path / "node"), lock)
-    assert result.returncode != 0
-    assert "smoke test passed" not in result.stdout
+def test_a_wheel_missing_from_the_wheelhouse_fails_the_bootstrap_before_installing(tmp_path, probe):
+    (probe.folder / "fruits_other-2.0-py3-none-any.whl").unlink()
+    python = venv(tmp_path / "node")
+    result = bootstrap(python, probe.lock, probe.folder)
+    assert result.returncode == 1
+    assert f"bootstrap: the wheelhouse {probe.folder} does not match its SHA256SUMS: missing fruits_other-2.0-py3-none-any.whl" in result.stderr
+    assert imports(python, "fruits_probe").returncode != 0  # pip never ran
+
+
+def test_a_pin_without_a_wheel_fails_the_bootstrap_naming_the_package(tmp_path, probe):
+    (probe.folder / "fruits_other-2.0-py3-none-any.whl").unlink()
+    seal_wheelhouse(probe.folder, probe.lock)  # a consistent wheelhouse that lacks one pin
+    python = venv(tmp_path / "node")
+    result = bootstrap(python, probe.lock, probe.folder)
+    assert result.returncode == 1
+    assert f"bootstrap: the wheelhouse {probe.folder} has no wheel for fruits-other==2.0" in result.stderr
+    assert imports(python, "fruits_probe").returncode != 0
+
+
+def test_an_altered_wheel_fails_the_bootstrap(tmp_path, probe):
+    (probe.folder / PROBE).write_bytes((probe.folder / PROBE).read_bytes() + b"\0")
+    result = bootstrap(venv(tmp_path / "node"), probe.lock, probe.folder)
+    assert result.returncode == 1 and f"does not match its SHA256SUMS: changed {PROBE}" in result.stderr
+
+
+def test_a_wheel_the_manifest_does_not_list_is_never_installed(tmp_path, probe):
+    # pip would prefer this more specific tag for the same pin, were it allowed to see it
+    tiny_wheel(probe.folder, "fruits-probe", "1.0", tag="cp311-none-any", version_text="unverified")
+    python = venv(tmp_path / "node")
+    result = bootstrap(python, probe.lock, probe.folder)
+    assert "smoke test failed" in result.stderr and "import tensorflow" in result.stderr  # it got past pip
+    assert imports(python, "fruits_probe").stdout.strip() == "1.0"
+
+
+def test_an_unsealed_wheelhouse_is_refused(tmp_path, probe):
+    (probe.folder / MANIFEST).unlink()
+    result = bootstrap(venv(tmp_path / "node"), probe.lock, probe.folder)
+    assert result.returncode == 1
+    assert f"bootstrap: {probe.folder} is not a complete wheelhouse (no SHA256SUMS" in result.stderr
+
+
+def test_a_wheelhouse_built_for_another_lock_is_refused(tmp_path, probe):
+    lock = tmp_path / "other.lock"
+    lock.write_text("fruits-probe==1.0\n")
+    result = bootstrap(venv(tmp_path / "node"), lock, probe.folder)
+    assert result.returncode == 1 and f"bootstrap: the wheelhouse {probe.folder} was built for another lock" in result.stderr
+
+
+def test_without_a_wheelhouse_the_script_says_how_to_call_it(tmp_path, probe):
+    environment = no_index_environment(FRUITS_PYTHON=str(venv(tmp_path / "node")), FRUITS_NO_SUDO="1")
+    result = subprocess.run(["bash", str(SCRIPT), str(probe.lock)], capture_output=True, text=True, env=environment, timeout=60)
+    assert result.returncode != 0 and "usage: install-python-deps.sh LOCK WHEELHOUSE" in result.stderr
 
 
 def test_a_lock_that_pins_pyspark_is_refused(tmp_path):
-    lock = tmp_path / "cluster.lock"
-    lock.write_text("six==1.17.0\npyspark==3.5.6\n")
-    result = bootstrap(venv(tmp_path / "node"), lock)
+    house = small_wheelhouse(tmp_path, {"fruits-probe": "1.0", "pyspark": "3.5.6"})
+    result = bootstrap(venv(tmp_path / "node"), house.lock, house.folder)
     assert result.returncode == 1
     assert "it pins pyspark, and EMR provides Spark itself" in result.stderr
 
 
-def test_a_missing_package_fails_the_smoke_test(tmp_path):
-    lock = tmp_path / "cluster.lock"
-    lock.write_text("six==1.17.0\n")  # installs fine, but the jobs' imports are missing
-    result = bootstrap(venv(tmp_path / "node"), lock)
+def test_a_missing_package_fails_the_smoke_test(tmp_path, probe):
+    result = bootstrap(venv(tmp_path / "node"), probe.lock, probe.folder)  # installs fine, but the jobs' imports are missing
     assert result.returncode != 0
     assert "smoke test failed" in result.stderr and "import tensorflow" in result.stderr
 
@@ -81,29 +144,22 @@ def fake_dnf(folder, python_target=None, fails=False):
     return script, log, python
 
 
-def test_a_node_without_python311_gets_it_from_dnf_first(tmp_path):
+def test_a_node_without_python311_gets_it_from_dnf_first(tmp_path, probe):
     dnf, log, python = fake_dnf(tmp_path / "dnf", python_target=venv(tmp_path / "node"))
-    lock = tmp_path / "cluster.lock"
-    lock.write_text("six==1.17.0\n")
-    result = subprocess.run(["bash", str(SCRIPT), str(lock)], capture_output=True, text=True, timeout=300, env={
-        **os.environ, "FRUITS_PYTHON": str(python), "FRUITS_DNF": str(dnf), "FRUITS_NO_SUDO": "1"})
+    result = bootstrap(python, probe.lock, probe.folder, FRUITS_DNF=str(dnf))
     assert log.read_text().split() == ["install", "-y", "-q", "python3.11", "python3.11-pip"]
-    assert "bootstrap: installing 1 pinned packages into Python 3.11" in result.stdout, result.stderr
-    assert "smoke test failed" in result.stderr  # six alone lacks the jobs' imports: it got that far
+    assert "bootstrap: installing 2 pinned packages into Python 3.11" in result.stdout, result.stderr
+    assert "smoke test failed" in result.stderr  # the tiny packages lack the jobs' imports: it got that far
 
 
-def test_dnf_failing_to_install_python311_fails_the_bootstrap_clearly(tmp_path):
+def test_dnf_failing_to_install_python311_fails_the_bootstrap_clearly(tmp_path, probe):
     dnf, log, python = fake_dnf(tmp_path / "dnf", fails=True)
-    result = subprocess.run(["bash", str(SCRIPT), str(LOCK)], capture_output=True, text=True, timeout=60, env={
-        **os.environ, "FRUITS_PYTHON": str(python), "FRUITS_DNF": str(dnf), "FRUITS_NO_SUDO": "1"})
+    result = bootstrap(python, probe.lock, probe.folder, FRUITS_DNF=str(dnf))
     assert result.returncode == 1
     assert f"bootstrap: {python} is missing and '{dnf} install python3.11 python3.11-pip' failed" in result.stderr
 
 
-def test_a_node_with_python311_and_pip_does_not_call_dnf(tmp_path):
+def test_a_node_with_python311_and_pip_does_not_call_dnf(tmp_path, probe):
     dnf, log, _ = fake_dnf(tmp_path / "dnf", fails=True)
-    lock = tmp_path / "cluster.lock"
-    lock.write_text("six==1.17.0\n")
-    result = subprocess.run(["bash", str(SCRIPT), str(lock)], capture_output=True, text=True, timeout=300, env={
-        **os.environ, "FRUITS_PYTHON": str(venv(tmp_path / "node")), "FRUITS_DNF": str(dnf), "FRUITS_NO_SUDO": "1"})
-    assert not log.exists() and "bootstrap: installing 1 pinned packages" in result.stdout, result.stderr
+    result = bootstrap(venv(tmp_path / "node"), probe.lock, probe.folder, FRUITS_DNF=str(dnf))
+    assert not log.exists() and "bootstrap: installing 2 pinned packages" in result.stdout, result.stderr

@@ -16,6 +16,7 @@ import json
 
 import pytest
 
+from fruits.cloud.wheelhouse import checkout_wheelhouse_prefix
 from tests.cloud.conftest import BUCKET, edited_platform
 
 LIVE = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
@@ -96,6 +97,10 @@ def test_dry_run_prints_the_request_and_calls_nothing(demo):
     assert request["Instances"]["InstanceGroups"] == [{"Name": "Primary", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
                                                        "InstanceCount": 1, "Market": "ON_DEMAND"}]
     assert "Ec2KeyName" not in request["Instances"]
+    (bootstrap,) = request["BootstrapActions"]  # the lock, then its wheelhouse: the nodes install with no index
+    lock, wheelhouse = bootstrap["ScriptBootstrapAction"]["Args"]
+    assert lock.startswith(f"s3://{BUCKET}/artifacts/") and lock.endswith("/requirements/cluster.lock")
+    assert wheelhouse == f"s3://{BUCKET}/{checkout_wheelhouse_prefix()}"
 
 
 def test_start_asks_emr_for_the_pipelines_setup_and_says_how_to_open_it(demo, moto, platform_file, run_job_flow_requests):

@@ -1,12 +1,32 @@
 """`fruits upload` and `fruits stage` against the moto server: what lands in the bucket, how,
-and what is skipped the second time."""
+and what is skipped the second time. `fruits stage` gets a wheelhouse of tiny stand-ins for
+the lock's wheels (FRUITS_WHEELHOUSE), and a pip that can reach nothing: it downloads nothing."""
 from __future__ import annotations
 
 import json
 import shutil
 
+import pytest
+
+from fruits.cloud.platform import load_platform
+from fruits.cloud.wheelhouse import MANIFEST, TARGET, lock_digest, open_wheelhouse, stage_wheelhouse
+from tests.bootstrap.wheels import isolate_pip, small_wheelhouse, wheelhouse_for_lock
 from tests.cloud.conftest import BUCKET, edited_platform
+from tests.conftest import PROJECT_ROOT
 from fruits.settings import DEFAULT_IMAGES as SAMPLE_IMAGES
+
+LOCK = PROJECT_ROOT / "requirements" / "cluster.lock"
+WHEELHOUSE_PREFIX = f"artifacts/wheelhouse/{TARGET}/{lock_digest(LOCK)}/"
+
+
+@pytest.fixture(scope="module")
+def lock_wheelhouse(tmp_path_factory):
+    return wheelhouse_for_lock(tmp_path_factory.mktemp("wheelhouse"), LOCK)
+
+
+@pytest.fixture(autouse=True)
+def stage_downloads_nothing(lock_wheelhouse, monkeypatch):
+    isolate_pip(monkeypatch, FRUITS_WHEELHOUSE=str(lock_wheelhouse))
 
 
 def photos(tmp_path, per_class=3):
@@ -83,7 +103,7 @@ def test_a_missing_platform_file_says_how_to_make_one(fruits, tmp_path):
     assert result.returncode == 1 and "terraform" in result.stderr and "output -json" in result.stderr
 
 
-def test_stage_uploads_under_a_content_hash_and_marks_it_complete_last(fruits, moto, tmp_path):
+def test_stage_uploads_under_a_content_hash_and_marks_it_complete_last(fruits, moto, tmp_path, lock_wheelhouse):
     weights = tmp_path / "weights.h5"
     weights.write_bytes(b"not really weights, but staged like them")
     first = fruits("stage", "--weights", str(weights))
@@ -96,10 +116,69 @@ def test_stage_uploads_under_a_content_hash_and_marks_it_complete_last(fruits, m
             "requirements/cluster.lock", "weights/weights.h5", "STAGED.json"} == keys
     marker = json.loads(s3.get_object(Bucket=BUCKET, Key=prefix + "STAGED.json")["Body"].read())
     assert set(marker["files"]) == keys - {"STAGED.json"}
+    # the wheelhouse went first, under the lock's hash, its manifest last (STAGED.json names it)
+    assert marker["wheelhouse"] == WHEELHOUSE_PREFIX and f"-> s3://{BUCKET}/{WHEELHOUSE_PREFIX}" in first.stdout
+    assert s3.get_object(Bucket=BUCKET, Key=WHEELHOUSE_PREFIX + MANIFEST)["Body"].read() == (lock_wheelhouse / MANIFEST).read_bytes()
+    for name in open_wheelhouse(lock_wheelhouse, LOCK).files:
+        stored = s3.get_object(Bucket=BUCKET, Key=WHEELHOUSE_PREFIX + name)
+        assert stored["Body"].read() == (lock_wheelhouse / name).read_bytes() and stored["ServerSideEncryption"] == "aws:kms"
 
     again = fruits("stage", "--weights", str(weights))
     assert prefix in again.stdout and "0 uploaded" in again.stdout
+    assert f"-> s3://{BUCKET}/{WHEELHOUSE_PREFIX} (already there)" in again.stdout
 
     weights.write_bytes(b"other weights")
     other = fruits("stage", "--weights", str(weights))
     assert prefix not in other.stdout, "different weights must give a different prefix"
+
+
+def test_a_wheelhouse_is_uploaded_once_under_its_locks_hash_with_its_manifest_last(moto, platform_file, tmp_path):
+    platform, s3 = load_platform(str(platform_file)), moto.client("s3")
+    small = small_wheelhouse(tmp_path, {"fruits-probe": "1.0", "fruits-other": "2.0"})
+    house = open_wheelhouse(small.folder, small.lock)
+
+    first = stage_wheelhouse(s3, platform, house, show=False)
+    stored = {o["Key"][len(house.prefix):] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=house.prefix)["Contents"]}
+    assert first["uploaded"] == 3 and stored == {*house.files, MANIFEST}
+    assert s3.get_object(Bucket=BUCKET, Key=house.prefix + MANIFEST)["Body"].read() == (small.folder / MANIFEST).read_bytes()
+
+    second = stage_wheelhouse(s3, platform, house, show=False)
+    assert second["already_there"] and second["uploaded"] == 0
+
+    s3.delete_object(Bucket=BUCKET, Key=house.prefix + MANIFEST)  # a stage stopped before its last write
+    resumed = stage_wheelhouse(s3, platform, house, show=False)
+    assert not resumed["already_there"] and resumed["uploaded"] == 0 and resumed["skipped"] == 3
+    assert s3.get_object(Bucket=BUCKET, Key=house.prefix + MANIFEST)["Body"].read() == (small.folder / MANIFEST).read_bytes()
+
+    s3.delete_object(Bucket=BUCKET, Key=house.prefix + "fruits_other-2.0-py3-none-any.whl")  # the manifest alone proves nothing
+    repaired = stage_wheelhouse(s3, platform, house, show=False)
+    assert not repaired["already_there"] and repaired["uploaded"] == 1
+
+    changed = small_wheelhouse(tmp_path, {"fruits-probe": "1.1", "fruits-other": "2.0"}, name="changed")
+    other = stage_wheelhouse(s3, platform, open_wheelhouse(changed.folder, changed.lock), show=False)
+    assert other["uri"] != first["uri"] and other["uri"].startswith(f"s3://{BUCKET}/artifacts/wheelhouse/{TARGET}/")
+    assert other["uploaded"] == 3
+
+
+def test_stage_refuses_a_wheelhouse_built_for_another_lock_and_uploads_nothing(fruits, moto, tmp_path, staged_weights):
+    def keys():
+        pages = moto.client("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="artifacts/")
+        return {(o["Key"], o["ETag"]) for page in pages for o in page.get("Contents", [])}
+    before = keys()
+    other = small_wheelhouse(tmp_path, {"fruits-probe": "1.0"})
+    result = fruits("stage", "--weights", str(staged_weights), "--wheelhouse", str(other.folder))
+    assert result.returncode == 1 and f"the wheelhouse {other.folder} was built for another lock" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert keys() == before
+
+
+def test_start_names_the_wheelhouse_and_refuses_code_whose_wheelhouse_is_gone(fruits, moto, staged_weights):
+    staged = fruits("stage", "--weights", str(staged_weights), "--quiet")
+    assert staged.returncode == 0, staged.stderr
+    dry = fruits("start", "--dry-run", "--weights", str(staged_weights))
+    assert json.loads(dry.stdout)["wheelhouse_uri"] == f"s3://{BUCKET}/{WHEELHOUSE_PREFIX}"
+
+    moto.client("s3").delete_object(Bucket=BUCKET, Key=WHEELHOUSE_PREFIX + MANIFEST)
+    result = fruits("start", "--weights", str(staged_weights))
+    assert result.returncode == 1 and "run `fruits stage` first" in result.stderr
+    assert fruits("stage", "--weights", str(staged_weights), "--quiet").returncode == 0  # stage puts it back

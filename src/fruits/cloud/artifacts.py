@@ -1,10 +1,12 @@
 """`fruits stage`: the code a run executes, under a content-addressed prefix, so that every run
-names exactly the code, bootstrap, lock and weights it ran.
+names exactly the code, bootstrap, lock and weights it ran; and the lock's wheelhouse, under
+the lock's own hash (fruits.cloud.wheelhouse), which the nodes install from.
 
 Usage:
     plan = plan_artifacts(weights=Path("mobilenet.h5"))   # local only: files and their hash
-    stage_artifacts(s3, platform, plan)                  # uploads, then writes STAGED.json last
+    stage_artifacts(s3, platform, plan, wheelhouse)      # wheelhouse, files, then STAGED.json last
     plan.prefix  ->  "artifacts/3f9a1c2b7d40/"
+    plan.wheelhouse_prefix  ->  "artifacts/wheelhouse/cp311-manylinux_2_34_x86_64/b471d13aaae391ab/"
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from fruits.checksums import sha256_of_file
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.execution_input import BOOTSTRAP_SCRIPT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK
 from fruits.cloud.transfer import upload_files
+from fruits.cloud.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
+from fruits.cloud.wheelhouse import Wheelhouse, stage_wheelhouse, wheelhouse_prefix
 from fruits.errors import FruitsError
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -32,6 +36,7 @@ FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries get a fixed date: same code, s
 class ArtifactPlan:
     files: dict[str, Path]          # name under the prefix -> local file
     weights_name: str | None
+    wheelhouse_prefix: str
     digest: str = ""
     sha256: dict[str, str] = field(default_factory=dict)
 
@@ -72,15 +77,16 @@ def plan_artifacts(weights: Path | None, staging: Path) -> ArtifactPlan:
         files[weights_name] = weights
     sha256 = {name: sha256_of_file(path) for name, path in sorted(files.items())}
     digest = hashlib.sha256(json.dumps(sha256, sort_keys=True).encode()).hexdigest()[:12]
-    return ArtifactPlan(files=files, weights_name=weights_name, digest=digest, sha256=sha256)
+    return ArtifactPlan(files=files, weights_name=weights_name, wheelhouse_prefix=wheelhouse_prefix(sources[REQUIREMENTS_LOCK]),
+                        digest=digest, sha256=sha256)
 
 
-def is_staged(s3, platform, plan: ArtifactPlan) -> bool:
+def exists(s3, platform, key: str) -> bool:
     from botocore.exceptions import ClientError
 
-    with aws_errors(f"look for s3://{platform.bucket}/{plan.prefix}{MARKER}"):
+    with aws_errors(f"look for s3://{platform.bucket}/{key}"):
         try:
-            s3.head_object(Bucket=platform.bucket, Key=plan.prefix + MARKER)
+            s3.head_object(Bucket=platform.bucket, Key=key)
             return True
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
@@ -89,16 +95,19 @@ def is_staged(s3, platform, plan: ArtifactPlan) -> bool:
 
 
 def require_staged(s3, platform, plan: ArtifactPlan) -> None:
-    """A FruitsError saying to run `fruits stage` unless this code is staged complete."""
-    if not is_staged(s3, platform, plan):
-        raise FruitsError(f"this code is not staged (no s3://{platform.bucket}/{plan.prefix}{MARKER}): run `fruits stage` first")
+    """A FruitsError saying to run `fruits stage` unless this code and its wheelhouse are staged complete."""
+    for key in (plan.prefix + MARKER, plan.wheelhouse_prefix + WHEELHOUSE_MANIFEST):
+        if not exists(s3, platform, key):
+            raise FruitsError(f"this code is not staged (no s3://{platform.bucket}/{key}): run `fruits stage` first")
 
 
-def stage_artifacts(s3, platform, plan: ArtifactPlan, show: bool = True) -> dict:
-    """Upload every file (unchanged ones are skipped), then STAGED.json: its presence means complete."""
+def stage_artifacts(s3, platform, plan: ArtifactPlan, wheelhouse: Wheelhouse, show: bool = True) -> dict:
+    """The wheelhouse of the plan's lock (once per lock), every file (unchanged ones are skipped),
+    then STAGED.json: its presence means complete."""
+    wheels = stage_wheelhouse(s3, platform, wheelhouse, show=show)
     summary = upload_files(s3, platform, [(path, plan.prefix + name) for name, path in sorted(plan.files.items())], show=show)
-    marker = {"fruits_version": __version__, "files": plan.sha256}
+    marker = {"fruits_version": __version__, "files": plan.sha256, "wheelhouse": plan.wheelhouse_prefix}
     with aws_errors(f"write s3://{platform.bucket}/{plan.prefix}{MARKER}"):
         s3.put_object(Bucket=platform.bucket, Key=plan.prefix + MARKER, Body=json.dumps(marker, indent=1).encode(),
                       ServerSideEncryption="aws:kms", SSEKMSKeyId=platform.kms_key_arn)
-    return {**summary, "uri": f"s3://{platform.bucket}/{plan.prefix}"}
+    return {**summary, "uri": f"s3://{platform.bucket}/{plan.prefix}", "wheelhouse": wheels}

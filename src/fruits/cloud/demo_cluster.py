@@ -117,7 +117,7 @@ def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_min
              "Properties": {"s3.persistence.enabled": "true", "s3.persistence.bucket": platform.bucket}},
         ],
         "BootstrapActions": [{"Name": "Install the pinned Python dependencies", "ScriptBootstrapAction": {
-            "Path": uris["artifacts_uri"] + BOOTSTRAP_SCRIPT, "Args": [uris["artifacts_uri"] + REQUIREMENTS_LOCK]}}],
+            "Path": uris["artifacts_uri"] + BOOTSTRAP_SCRIPT, "Args": [uris["artifacts_uri"] + REQUIREMENTS_LOCK, uris["wheelhouse_uri"]]}}],
         "Instances": {"InstanceGroups": groups, "Ec2SubnetId": settings.subnet_id,
                       "KeepJobFlowAliveWhenNoSteps": True, "TerminationProtected": False},
         "Tags": [{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"},

@@ -1,14 +1,13 @@
 """Builds the input of one Step Functions execution: the contract between `fruits start`, the
 state machine (`stepfunctions/pipeline.asl.json`) and the jobs' arguments.
 
-Usage:
+Usage (`new_run_id` from fruits.run_ids; a bad run id, images prefix, k or variance raises a ValueError):
     build_execution_input(bucket="b", run_id=new_run_id(), artifacts_prefix="artifacts/<hash>/",
                           weights_key="artifacts/<hash>/weights/x.h5")
 """
 from __future__ import annotations
 
-import secrets
-from datetime import datetime, timezone
+from fruits.run_ids import validate_run_id
 
 PREFIXES = {"images": "images/", "artifacts": "artifacts/", "results": "results/", "logs": "logs/", "tmp": "tmp/"}
 PACKAGE_FILE = "fruits.zip"
@@ -16,12 +15,6 @@ EXTRACT_JOB = "jobs/extract_features.py"
 REDUCE_JOB = "jobs/reduce_dimensions.py"
 BOOTSTRAP_SCRIPT = "bootstrap/install-python-deps.sh"
 REQUIREMENTS_LOCK = "requirements/cluster.lock"
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A sortable, unique run id such as `run-20261124T134500Z-3f9a1c` (valid as an execution name)."""
-    now = now or datetime.now(timezone.utc)
-    return f"run-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def pca_option(k: int | None = None, variance: float | None = None) -> dict[str, str]:
@@ -46,9 +39,17 @@ def build_execution_input(
     images_prefix: str = PREFIXES["images"],
     k: int | None = None,
     variance: float | None = 0.95,
+    wheelhouse_prefix: str | None = None,
 ) -> dict:
     """The execution input (all S3 URIs absolute). `weights_key=None` means Keras's own
-    `imagenet` download on the cluster; `k` given overrides the variance target."""
+    `imagenet` download on the cluster; `k` given overrides the variance target;
+    `wheelhouse_prefix=None` means the wheelhouse of this checkout's lock, which `fruits stage` uploads."""
+    from fruits.cloud.wheelhouse import checkout_wheelhouse_prefix
+
+    validate_run_id(run_id)  # it becomes the output prefix and the execution's name
+    if any(part in ("", ".", "..") for part in images_prefix.removesuffix("/").split("/")):
+        # Hadoop resolves "images/../x/" to "x/": the jobs would read outside images/.
+        raise ValueError(f"images prefix {images_prefix!r} must be plain folder names (no '.', '..' or empty part)")
     artifacts = f"s3://{bucket}/{artifacts_prefix.rstrip('/')}/"
     return {
         "run_id": run_id,
@@ -60,6 +61,7 @@ def build_execution_input(
         "reduce_job_uri": artifacts + REDUCE_JOB,
         "bootstrap_uri": artifacts + BOOTSTRAP_SCRIPT,
         "requirements_uri": artifacts + REQUIREMENTS_LOCK,
+        "wheelhouse_uri": f"s3://{bucket}/{wheelhouse_prefix or checkout_wheelhouse_prefix()}",
         "weights_uri": f"s3://{bucket}/{weights_key}" if weights_key else "imagenet",
         "pca": pca_option(k=k, variance=None) if k is not None else pca_option(variance=variance),
     }

@@ -19,9 +19,21 @@ DEFAULT_CLUSTER = (("m5.xlarge", 1), ("m5.xlarge", 2))  # primary, core (terrafo
 # about 15 images per second per vCPU; m5.xlarge has 4 vCPUs.
 IMAGES_PER_VCPU_SECOND = 15.0
 VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "c5.xlarge": 4, "r5.xlarge": 4}
-# Not measured here (no AWS account): EMR's usual start with this bootstrap, and the PCA step.
-CLUSTER_START_MINUTES = 12.0
-FIXED_STEP_MINUTES = 3.0
+# A cluster's start is EMR's part, then ours (the bootstrap, on every node at once):
+# - EMR's: EC2 instances, EMR's agent, YARN, HDFS and Spark set up. Not measured here (no AWS
+#   account) and AWS gives no figure ("launch an EMR cluster in minutes",
+#   https://aws.amazon.com/documentation-overview/emr/): an assumption, to replace with the
+#   "Create EMR cluster" duration `fruits watch` shows for a real run, minus ours.
+# - Ours: bootstrap/install-python-deps.sh into a fresh Python 3.11 from the wheelhouse, no index,
+#   measured here by benchmarks/wheelhouse_install.py (docs/benchmarks.md), times a factor for
+#   what a node adds that cannot be measured here: dnf installing python3.11, copying the
+#   444 MB wheelhouse from S3, and an EBS root volume slower than this disk.
+EMR_PROVISIONING_MINUTES = 8.0
+BOOTSTRAP_MEASURED_SECONDS = 30.9  # median of 3, 2026-11-29
+BOOTSTRAP_NODE_FACTOR = 3.0
+BOOTSTRAP_MINUTES = BOOTSTRAP_MEASURED_SECONDS * BOOTSTRAP_NODE_FACTOR / 60
+CLUSTER_START_MINUTES = EMR_PROVISIONING_MINUTES + BOOTSTRAP_MINUTES
+FIXED_STEP_MINUTES = 3.0  # not measured here: steps' start-up and the PCA step
 
 
 def hourly_cost(cluster=DEFAULT_CLUSTER) -> float:
@@ -33,5 +45,5 @@ def estimate_run(images: int, cluster=DEFAULT_CLUSTER) -> dict:
     core_type, core_count = cluster[-1]
     processing_minutes = images / (IMAGES_PER_VCPU_SECOND * VCPUS[core_type] * core_count) / 60
     minutes = CLUSTER_START_MINUTES + FIXED_STEP_MINUTES + processing_minutes
-    return {"images": images, "minutes": minutes, "processing_minutes": processing_minutes,
+    return {"images": images, "minutes": minutes, "processing_minutes": processing_minutes, "start_minutes": CLUSTER_START_MINUTES,
             "hourly_usd": hourly_cost(cluster), "usd": hourly_cost(cluster) * minutes / 60, "prices_date": PRICES_DATE}

@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fruits.errors import FruitsError
+from fruits.options import add_pca_arguments, positive_int, positive_seconds, require_writable_folder
+from fruits.run_ids import new_run_id, validate_run_id
 
 DEFAULT_DATASET = "fruits-360"
 
@@ -42,38 +44,39 @@ def register(subparsers) -> None:
     parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"name under images/ (default {DEFAULT_DATASET})")
     parser.set_defaults(handler=upload)
 
-    parser = subparsers.add_parser("stage", parents=[common], help="stage the jobs, bootstrap, lock and weights")
+    parser = subparsers.add_parser("stage", parents=[common], help="stage the jobs, bootstrap, lock, its wheelhouse and weights")
     parser.add_argument("--weights", help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
+    parser.add_argument("--wheelhouse", help="a wheelhouse built for requirements/cluster.lock; default $FRUITS_WHEELHOUSE, "
+                        "else .tools/wheelhouse/ (downloaded from PyPI the first time)")
     parser.set_defaults(handler=stage)
 
     parser = subparsers.add_parser("start", parents=[common], help="start a run of the pipeline")
     parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"images/DATASET/ to process (default {DEFAULT_DATASET})")
     parser.add_argument("--weights", help="the weights staged with `fruits stage` (same default)")
-    parser.add_argument("--run-id", help="default: a new unique id")
-    choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--k", type=int, help="number of principal components")
-    choice.add_argument("--variance", type=float, default=0.95, help="explained variance to reach (default 0.95)")
+    parser.add_argument("--run-id", type=validate_run_id, help="letters, digits, '-', '_' (default: a new unique id)")
+    parser.add_argument("--replace", action="store_true", help="run again under the id of a complete run, replacing its results")
+    add_pca_arguments(parser, standardize=False)
     parser.add_argument("--dry-run", action="store_true", help="print the execution input; call nothing")
     parser.set_defaults(handler=start)
 
     for name, handler, text in (("status", status, "show a run's state once"), ("watch", watch, "show a run's state until it ends")):
         parser = subparsers.add_parser(name, parents=[common], help=text)
         parser.add_argument("run_id", metavar="RUN")
-        parser.add_argument("--interval", type=float, default=10.0, help="seconds between refreshes (watch)")
+        parser.add_argument("--interval", type=positive_seconds, default=10.0, help="seconds between refreshes (watch)")
         parser.set_defaults(handler=handler)
 
     parser = subparsers.add_parser("runs", parents=[common], help="list recent runs")
-    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--limit", type=positive_int, default=20, help="how many (default 20)")
     parser.set_defaults(handler=runs)
 
     parser = subparsers.add_parser("results", parents=[common], help="fetch a run's summary and matrix")
-    parser.add_argument("run_id", metavar="RUN")
+    parser.add_argument("run_id", metavar="RUN", type=validate_run_id)
     parser.add_argument("--to", default="output", help="local parent folder (default ./output)")
     parser.set_defaults(handler=results)
 
     parser = subparsers.add_parser("cost", help="estimate a run's cost before starting it")
-    parser.add_argument("--images", type=int, required=True, help="number of images the run will process")
-    parser.add_argument("--core-nodes", type=int, default=2, help="core nodes (default 2, as in terraform)")
+    parser.add_argument("--images", type=positive_int, required=True, help="number of images the run will process")
+    parser.add_argument("--core-nodes", type=positive_int, default=2, help="core nodes (default 2, as in terraform)")
     parser.set_defaults(handler=cost)
 
 
@@ -114,20 +117,28 @@ def weights_path(value):
 
 def stage(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, stage_artifacts
+    from fruits.cloud.execution_input import REQUIREMENTS_LOCK
+    from fruits.cloud.wheelhouse import local_wheelhouse
 
     platform = platform_of(args)
     (s3,) = clients(platform, "s3")
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
         plan = plan_artifacts(weights_path(args.weights), Path(scratch))
-        summary = stage_artifacts(s3, platform, plan, show=not args.quiet)
+        wheelhouse = local_wheelhouse(plan.files[REQUIREMENTS_LOCK], args.wheelhouse, show=not args.quiet)
+        summary = stage_artifacts(s3, platform, plan, wheelhouse, show=not args.quiet)
     print(f"Staged {len(plan.files)} files -> {summary['uri']} ({summary['uploaded']} uploaded, {summary['skipped']} unchanged)")
+    wheels = summary["wheelhouse"]
+    print(f"Wheelhouse of {len(wheelhouse.wheels)} wheels ({wheelhouse.size / 1e6:.0f} MB) -> {wheels['uri']} "
+          + ("(already there)" if wheels["already_there"] else f"({wheels['uploaded']} files uploaded, {wheels['skipped']} unchanged)"))
     return 0
 
 
 def start(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, require_staged
-    from fruits.cloud.execution_input import build_execution_input, new_run_id
+    from fruits.cloud.execution_input import build_execution_input
     from fruits.cloud.executions import console_link, start_run
+    from fruits.cloud.results import refuse_complete_run
+    from fruits.cloud.transfer import require_images
 
     platform = platform_of(args)
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
@@ -143,7 +154,10 @@ def start(args) -> int:
         print(json.dumps(execution_input, indent=2))
         return 0
     sfn, s3 = clients(platform, "stepfunctions", "s3")
+    if not args.replace:
+        refuse_complete_run(s3, platform, execution_input["run_id"])
     require_staged(s3, platform, plan)
+    require_images(s3, platform.bucket, f"{platform.prefixes['images']}{args.dataset}/", k=args.k)
     arn = start_run(sfn, platform, execution_input)
     print(f"Started {execution_input['run_id']}\n  {console_link(platform, arn)}\n  follow it: fruits watch {execution_input['run_id']}")
     return 0
@@ -224,20 +238,35 @@ def results(args) -> int:
     platform = platform_of(args)
     (s3,) = clients(platform, "s3")
     target = Path(args.to) / args.run_id
+    require_writable_folder(str(target), "--to")
     files = fetch_results(s3, platform, args.run_id, target)
-    manifest = json.loads((target / "manifest.json").read_text())
+    manifest = fetched_manifest(target / "manifest.json")
     print(f"{len(files)} files -> {target}\n  images {manifest.get('featurized')} featurized, {manifest.get('rejected')} rejected; "
           f"k = {manifest.get('k')}; accuracy check {manifest.get('accuracy')}")
+    for warning in manifest.get("warnings") or []:
+        print(f"  warning: {warning}")
     return 0
 
 
+def fetched_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError:  # not JSON, or not UTF-8
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise FruitsError(f"{path} is not a JSON object: the run's manifest.json in the bucket is corrupt (the fetched files are kept)")
+    return manifest
+
+
 def cost(args) -> int:
-    from fruits.cloud.prices import PRICES_DATE, estimate_run
+    from fruits.cloud.prices import BOOTSTRAP_MINUTES, EMR_PROVISIONING_MINUTES, PRICES_DATE, estimate_run
 
     if args.images < 1 or args.core_nodes < 1:
         raise FruitsError("--images and --core-nodes must be at least 1")
     estimate = estimate_run(args.images, (("m5.xlarge", 1), ("m5.xlarge", args.core_nodes)))
-    print(f"{args.images} images on 1 + {args.core_nodes} m5.xlarge: about {estimate['minutes']:.0f} min "
-          f"({estimate['processing_minutes']:.1f} min of processing), {estimate['usd']:.2f} USD at "
+    print(f"{args.images} images on 1 + {args.core_nodes} m5.xlarge: about {estimate['minutes']:.0f} min, "
+          f"{estimate['start_minutes']:.1f} of them the cluster's start ({EMR_PROVISIONING_MINUTES:.1f} min EMR's, assumed; "
+          f"{BOOTSTRAP_MINUTES:.1f} min our bootstrap, measured) and {estimate['processing_minutes']:.1f} of processing; "
+          f"{estimate['usd']:.2f} USD at "
           f"{estimate['hourly_usd']:.3f} USD/h on-demand (prices of {PRICES_DATE}, eu-west-3; Spot core nodes cost less)")
     return 0
