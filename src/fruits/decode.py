@@ -15,6 +15,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SIZE = 224
+# Part of the feature store's key (fruits.feature_store_records): bump it whenever decoding or
+# resizing changes a pixel, so features stored by the old code are never reused.
+PREPROCESSING_VERSION = 1
 DEFAULT_MAX_PIXELS = 100_000_000  # 10,000 x 10,000; decoding more would exhaust a worker's memory
 
 Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with a clear reason, before decoding
