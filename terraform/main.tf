@@ -25,6 +25,7 @@ module "iam" {
   name_prefix     = var.name_prefix
   bucket_name     = module.storage.bucket_name
   kms_key_arn     = module.storage.kms_key_arn
+  prefixes        = module.storage.prefixes
   allowed_regions = [var.region]
 }
 
@@ -39,6 +40,7 @@ module "pipeline" {
   source                    = "./modules/pipeline"
   name_prefix               = var.name_prefix
   bucket_name               = module.storage.bucket_name
+  prefixes                  = module.storage.prefixes
   kms_key_arn               = module.storage.kms_key_arn
   step_functions_role_arn   = module.iam.step_functions_role_arn
   emr_service_role_name     = module.iam.emr_service_role_name

@@ -11,7 +11,7 @@ output "bucket_name" {
 }
 
 output "prefixes" {
-  description = "Where images, artifacts, results, logs and temporary files live in the bucket."
+  description = "Where images, artifacts, results, logs, temporary files and notebooks live in the bucket: the one layout every module and the CLI use."
   value       = module.storage.prefixes
 }
 
@@ -82,6 +82,17 @@ output "emr_security_configuration_name" {
 }
 
 output "emr_log_uri" {
-  description = "Where EMR writes the clusters' logs (the same path modules/pipeline gives the state machine)."
-  value       = "s3://${module.storage.bucket_name}/${module.storage.prefixes.logs}emr/"
+  description = "Where EMR writes the clusters' logs: the state machine's LogUri, under the logs prefix."
+  value       = module.pipeline.emr_log_uri
+}
+
+# What `fruits watch`, `status` and `cost` price: the pipeline cluster as the state machine asks for it.
+output "emr_instances" {
+  description = "The pipeline cluster's nodes: one primary of primary_instance_type, core_instance_count core nodes of core_instance_type (Spot when core_use_spot)."
+  value = {
+    primary_instance_type = var.emr.primary_instance_type
+    core_instance_type    = var.emr.core_instance_type
+    core_instance_count   = var.emr.core_instance_count
+    core_use_spot         = var.emr.core_use_spot
+  }
 }

@@ -1,7 +1,7 @@
 # The interactive demo cluster (`fruits demo-start`) has its own role and instance profile: the
 # nodes' data access (nodes.tf) plus what only the demo needs. Its primary node registers with
 # Session Manager, so JupyterHub is reached by port forwarding with no inbound port and no key
-# pair; JupyterHub saves notebooks under jupyter/, the fixed path of EMR's S3 persistence
+# pair; JupyterHub saves notebooks under the notebooks prefix (jupyter/), the fixed path of EMR's S3 persistence
 # (encrypted with the bucket's key, which UseTheBucketKey already grants). Pipeline nodes get
 # neither. Session Manager's minimal instance permissions:
 # docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "nodes_interactive" {
   statement {
     sid       = "SaveNotebooks"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.bucket}/jupyter/*"]
+    resources = ["${local.bucket}/${var.prefixes.notebooks}*"]
   }
 }
 

@@ -18,12 +18,12 @@ data "aws_iam_policy_document" "nodes" {
   statement {
     sid       = "ReadImagesAndArtifacts"
     actions   = ["s3:GetObject"]
-    resources = ["${local.bucket}/images/*", "${local.bucket}/artifacts/*", "${local.bucket}/results/*"]
+    resources = [for prefix in ["images", "artifacts", "results"] : "${local.bucket}/${var.prefixes[prefix]}*"]
   }
   statement {
     sid       = "WriteResultsAndLogs"
     actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-    resources = ["${local.bucket}/results/*", "${local.bucket}/logs/*", "${local.bucket}/tmp/*"]
+    resources = [for prefix in ["results", "logs", "tmp"] : "${local.bucket}/${var.prefixes[prefix]}*"]
   }
   statement {
     sid       = "UseTheBucketKey"

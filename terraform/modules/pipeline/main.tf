@@ -1,10 +1,14 @@
+locals {
+  emr_log_uri = "s3://${var.bucket_name}/${var.prefixes.logs}emr/" # EMR adds CLUSTER_ID/ below it
+}
+
 module "definition" {
   source                 = "../state-machine-definition"
   emr_release_label      = var.emr.release_label
   emr_service_role       = var.emr_service_role_name
   emr_instance_profile   = var.emr_instance_profile_name
   security_configuration = aws_emr_security_configuration.at_rest.name
-  log_uri                = "s3://${var.bucket_name}/logs/emr/"
+  log_uri                = local.emr_log_uri
   log_encryption_key_arn = var.kms_key_arn
   subnet_id              = var.subnet_id
   instances = {

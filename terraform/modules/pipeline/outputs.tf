@@ -22,3 +22,8 @@ output "security_configuration_name" {
   description = "EMR security configuration the clusters use."
   value       = aws_emr_security_configuration.at_rest.name
 }
+
+output "emr_log_uri" {
+  description = "Where EMR writes the clusters' logs (the state machine's LogUri)."
+  value       = local.emr_log_uri
+}

@@ -8,8 +8,25 @@ variable "name_prefix" {
 }
 
 variable "bucket_name" {
-  description = "The platform's bucket; EMR logs go to s3://BUCKET/logs/emr/."
+  description = "The platform's bucket; EMR logs go to s3://BUCKET/LOGS_PREFIX/emr/."
   type        = string
+}
+
+variable "prefixes" {
+  description = "Where each kind of object lives in the bucket: the storage module's `prefixes` output, passed by the root."
+  type = object({
+    images    = string
+    artifacts = string
+    results   = string
+    logs      = string
+    tmp       = string
+    notebooks = string
+  })
+  validation {
+    # A prefix is one or more plain folder names, each followed by "/": "results/", "data/images/".
+    condition     = alltrue([for prefix in values(var.prefixes) : can(regex("^([^/]+/)+$", prefix)) && !can(regex("(^|/)[.][.]?/", prefix))])
+    error_message = "Each prefix must end in \"/\", have no leading \"/\" and no empty, \".\" or \"..\" folder: e.g. \"results/\"."
+  }
 }
 
 variable "kms_key_arn" {

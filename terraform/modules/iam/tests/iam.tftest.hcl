@@ -33,6 +33,7 @@ variables {
   name_prefix = "fruits-test"
   bucket_name = "fruits-test-bucket"
   kms_key_arn = "arn:aws:kms:eu-west-3:111122223333:key/11111111-2222-3333-4444-555555555555"
+  prefixes    = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
 }
 
 run "least_privilege" {
@@ -117,6 +118,58 @@ run "demo_cluster_access_is_narrow" {
       s.sid != "SaveNotebooks" || toset(s.resources) == toset(["arn:aws:s3:::fruits-test-bucket/jupyter/*"])
     ])
     error_message = "JupyterHub may save notebooks under jupyter/ only."
+  }
+}
+
+run "statements_follow_the_storage_prefixes" {
+  # The paths come from the storage module's `prefixes` (the root passes them): change one there
+  # and every statement follows.
+  command = apply
+  variables {
+    prefixes = { images = "photos/", artifacts = "code/", results = "outputs/", logs = "journal/", tmp = "scratch/", notebooks = "notes/" }
+  }
+  assert {
+    condition = {
+      for s in concat(data.aws_iam_policy_document.nodes.statement, data.aws_iam_policy_document.nodes_interactive.statement) :
+      s.sid => toset(s.resources) if contains(["ReadImagesAndArtifacts", "WriteResultsAndLogs", "SaveNotebooks"], s.sid)
+      } == {
+      ReadImagesAndArtifacts = toset(["arn:aws:s3:::fruits-test-bucket/photos/*", "arn:aws:s3:::fruits-test-bucket/code/*", "arn:aws:s3:::fruits-test-bucket/outputs/*"])
+      WriteResultsAndLogs    = toset(["arn:aws:s3:::fruits-test-bucket/outputs/*", "arn:aws:s3:::fruits-test-bucket/journal/*", "arn:aws:s3:::fruits-test-bucket/scratch/*"])
+      SaveNotebooks          = toset(["arn:aws:s3:::fruits-test-bucket/notes/*"])
+    }
+    error_message = "The nodes' and the demo's S3 statements must name the prefixes they are given, and only those."
+  }
+}
+
+run "refuses_a_prefix_without_its_trailing_slash" {
+  command = plan
+  variables {
+    prefixes = { images = "images/", artifacts = "artifacts/", results = "results", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+  }
+  expect_failures = [var.prefixes]
+}
+
+run "refuses_a_prefix_with_a_leading_slash" {
+  command = plan
+  variables {
+    prefixes = { images = "/images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+  }
+  expect_failures = [var.prefixes]
+}
+
+run "refuses_a_prefix_with_a_dot_folder" {
+  # Hadoop resolves "images/../x/" to "x/": the policy would name one folder, the jobs read another.
+  command = plan
+  variables {
+    prefixes = { images = "images/../photos/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+  }
+  expect_failures = [var.prefixes]
+}
+
+run "accepts_nested_prefixes" {
+  command = plan
+  variables {
+    prefixes = { images = "data/images.v2/", artifacts = "data/artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
   }
 }
 

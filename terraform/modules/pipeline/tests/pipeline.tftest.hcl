@@ -16,6 +16,7 @@ variables {
   emr_service_role_name     = "fruits-test-emr-service"
   emr_instance_profile_name = "fruits-test-emr-nodes"
   subnet_id                 = "subnet-0123456789abcdef0"
+  prefixes                  = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
 }
 
 run "encrypted_logs_tracing_and_the_rendered_definition" {
@@ -36,6 +37,25 @@ run "encrypted_logs_tracing_and_the_rendered_definition" {
     condition     = jsondecode(aws_emr_security_configuration.at_rest.configuration).EncryptionConfiguration.AtRestEncryptionConfiguration.S3EncryptionConfiguration.EncryptionMode == "SSE-KMS"
     error_message = "EMR must write S3 data with SSE-KMS."
   }
+}
+
+run "emr_logs_go_under_the_storage_logs_prefix" {
+  command = apply
+  variables {
+    prefixes = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "journal/", tmp = "tmp/", notebooks = "jupyter/" }
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.pipeline.definition).States["Create EMR cluster"].Parameters.LogUri == "s3://fruits-test-bucket/journal/emr/" && output.emr_log_uri == "s3://fruits-test-bucket/journal/emr/"
+    error_message = "EMR's logs must go under the storage module's logs prefix, in the definition and in the output that demo-start reads."
+  }
+}
+
+run "refuses_a_prefix_without_its_trailing_slash" {
+  command = plan
+  variables {
+    prefixes = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs", tmp = "tmp/", notebooks = "jupyter/" }
+  }
+  expect_failures = [var.prefixes]
 }
 
 run "refuses_a_long_log_retention" {
