@@ -20,14 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from fruits.input_files import first_per_label, list_local_folder
 from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
 
 
 def sample_files(count: int) -> list[Path]:
-    classes = sorted(p for p in DEFAULT_IMAGES.iterdir() if p.is_dir())
-    per_class = -(-count // len(classes))
-    files = [f for folder in classes for f in sorted(folder.glob("*.jpg"))[:per_class]]
-    return files[:count]
+    """`count` sample images, about as many of each class: the first ones by name."""
+    listing = list_local_folder(DEFAULT_IMAGES)
+    per_class = -(-count // len({image.label for image in listing.accepted}))
+    sample = first_per_label(listing, per_class)
+    return [Path(sample.path_of(image.relative)) for image in sample.accepted[:count]]
 
 
 def plain_keras_images_per_second(files: list[Path], batch_size: int = 32) -> float:

@@ -8,6 +8,7 @@ Usage:
     listing = classify_listed("s3://b/images/x", [("s3://b/images/x/Apple/1.jpg", 5120), ...])
     listing.accepted  -> [InputFile(relative="Apple/1.jpg", label="Apple", size=5120)]
     listing.rejected  -> [Rejection(relative, label, reason)];  listing.path_of(relative)
+    first_per_label(listing, 30).accepted  -> the first 30 images (by name) of each label
 
 Rules (README, "Bad files do not fail a run"): an image is ROOT/LABEL/NAME with a .jpg/.jpeg/.png
 suffix and a size between 1 byte and the limit; its label is LABEL. Rejected, each with its
@@ -124,6 +125,18 @@ def list_local_folder(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) 
         raise FruitsError(f"cannot read the images folder {root}: {_describe(error)}") from None
     _walk(listing, entries, "", {real_root: ""}, real_root, max_file_bytes)
     return listing
+
+
+def first_per_label(listing: Listing, per_label: int | None, labels: int | None = None) -> Listing:
+    """A sample of `listing`: the first `per_label` accepted files (by name) of each of its first
+    `labels` labels (by name); None takes them all. Same root; the rejected entries are left out."""
+    taken = dict.fromkeys(sorted({file.label for file in listing.accepted})[:labels], 0)
+    sample = Listing(listing.root)
+    for file in sorted(listing.accepted):
+        if file.label in taken and (per_label is None or taken[file.label] < per_label):
+            taken[file.label] += 1
+            sample.accepted.append(file)
+    return sample
 
 
 def _sorted_entries(folder: str) -> list[os.DirEntry]:

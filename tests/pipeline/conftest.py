@@ -1,4 +1,6 @@
-"""One SparkSession (embedded, local[2]) for the pipeline tests, and sample subsets."""
+"""One SparkSession (embedded, local[2]) for the pipeline tests, and sample subsets. Every test
+that uses it is marked slow (the JVM's start alone takes about 15 s here), so that `make check`
+(`pytest -m "not slow"`) never starts Spark."""
 from __future__ import annotations
 
 import pytest
@@ -6,6 +8,12 @@ import pytest
 from fruits.session import build_session
 
 from .images import copy_subset
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fruits.input_files import first_per_label, list_local_folder
+
 
 def copy_subset(sample: Path, destination: Path, per_class: int, classes: int | None = None) -> Path:
-    """The first `per_class` images (sorted by name) of each class folder, copied."""
-    folders = sorted(p for p in sample.iterdir() if p.is_dir())[:classes]
-    for folder in folders:
-        target = destination / folder.name
-        target.mkdir(parents=True, exist_ok=True)
-        for image in sorted(folder.glob("*.jpg"))[:per_class]:
-            shutil.copy(image, target / image.name)
+    """The first `per_class` images (sorted by name) of each of the first `classes` class folders, copied."""
+    listing = first_per_label(list_local_folder(sample), per_class, labels=classes)
+    for image in listing.accepted:
+        (destination / image.label).mkdir(parents=True, exist_ok=True)
+        shutil.copy(listing.path_of(image.relative), destination / image.relative)
     return destination
 
 

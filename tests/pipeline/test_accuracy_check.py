@@ -36,7 +36,7 @@ def test_the_same_images_give_the_same_split_wherever_they_are_stored(spark):
     splits = {(check["train_images"], check["test_images"], tuple(sorted((label, c["test_images"]) for label, c in check["by_class"].items())))
               for check in checks}
     assert len(splits) == 1, splits
-    assert 20 <= checks[0]["test_images"] <= 52  # about 20 % of 180
+    assert checks[0]["test_images"] == held_out_count(spark, [f"{label}/{name}" for label, name in NAMES])  # about 20 %
 
 
 def test_the_split_follows_the_path_below_the_root_not_the_root(spark):
@@ -48,6 +48,12 @@ def test_the_split_follows_the_path_below_the_root_not_the_root(spark):
     other = nearest_centroid_accuracy(matrix_under(spark, "file:/tmp/a", renamed, CENTRES), images_root="/tmp/a")
     assert here["by_class"] == there["by_class"]
     assert other["by_class"] != here["by_class"]
+
+
+def held_out_count(spark, relative_paths: list[str], test_percent: int = 20) -> int:
+    """How many of these paths below the images root the split's own rule holds out."""
+    paths = spark.createDataFrame([(path,) for path in relative_paths], "relative string")
+    return paths.where(is_test(test_percent, F.col("relative"))).count()
 
 
 def held_out_name(spark, label: str) -> str:

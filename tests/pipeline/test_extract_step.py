@@ -107,17 +107,3 @@ def test_rerun_replaces_the_output_whole_and_a_failed_rerun_keeps_it(spark, smal
         extract(spark, tmp_path / "empty", output, weights_file)
     assert spark.read.parquet(str(output / "features")).count() == 4  # the previous output is intact
     assert not [p.name for p in output.iterdir() if p.name.startswith("_staging")]
-
-
-def test_keras_imagenet_weights_load_or_fail_with_a_clear_message(spark, tmp_path):
-    """With internet Keras's own download works; without it (as on our CI) the error says what
-    to do instead of showing a traceback. Either way the outcome is checked."""
-    from fruits.steps.extract_step import fetch_weights
-    from fruits.storage import Storage
-
-    try:
-        arrays, info = fetch_weights(Storage(spark), "imagenet")
-    except FruitsError as error:
-        assert "needs internet" in str(error) and "--weights FILE.h5" in str(error)
-    else:
-        assert len(arrays) == 260 and info["source"] == "imagenet" and len(info["sha256_of_arrays"]) == 64

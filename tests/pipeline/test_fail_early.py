@@ -23,7 +23,6 @@ from fruits.steps.reduce_step import ReduceArgs, run_reduce
 
 from .images import copy_subset, without_root_privileges
 
-pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
 NO_WEIGHTS = "/nonexistent/weights.h5"  # loading them fails: a check that reports something else ran first
 
@@ -78,6 +77,7 @@ def spark_does_not_start(tmp_path):
     return ["--conf", "spark.driver.memory=lots"], {}  # the JVM refuses it; its own lines come first
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("setup", "code", "message"), [
     (output_is_a_file, 1, "is a file, not a folder"),
     (output_in_proc, 1, "cannot write in /proc"),
@@ -97,6 +97,7 @@ def test_run_local_refuses_bad_settings_in_one_line_before_any_work(setup, code,
         assert (tmp_path / "taken").read_text() == "keep me"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("per_class", "k", "message"), [
     (1, None, "PCA needs at least 2 images, found 1 under"),
     (3, 4, "--k 4 is more than the 3 images under"),
@@ -108,6 +109,7 @@ def test_counts_are_checked_after_the_listing_before_the_weights(spark, sample_i
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_local_output_that_cannot_be_written_is_refused_before_the_weights(spark, two_images, tmp_path):
     (tmp_path / "taken").write_text("keep me")
     with pytest.raises(FruitsError, match="is a file, not a folder"):
@@ -133,6 +135,7 @@ EXTRACT_ON_S3 = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_an_s3_output_that_cannot_be_written_is_refused_before_the_weights(two_images):
     from fruits.rehearsal.emulator import MotoServer
     from fruits.s3a import JARS_DIR
@@ -149,6 +152,7 @@ def test_an_s3_output_that_cannot_be_written_is_refused_before_the_weights(two_i
     assert "error: cannot write to the output s3://no-such-bucket/results/r/: bucket not found" in result.stderr
 
 
+@pytest.mark.slow
 def test_images_and_outputs_with_glob_characters_are_read_as_they_are(spark, small_sample, weights_file, tmp_path):
     images = tmp_path / "photos [1]"
     for label in ("Banana 1", "Kiwi 1"):
@@ -174,6 +178,7 @@ def six_rows(spark, tmp_path):
     return output, summary
 
 
+@pytest.mark.slow
 def test_k_above_the_images_with_features_is_refused_before_the_fit(spark, six_rows):
     output, _ = six_rows
     with pytest.raises(FruitsError, match="--k 7 is more than the 6 images with features"):
@@ -181,6 +186,7 @@ def test_k_above_the_images_with_features_is_refused_before_the_fit(spark, six_r
     assert not (output / "pca").exists() and not (output / "manifest.json").exists()
 
 
+@pytest.mark.slow
 def test_components_beyond_the_data_s_rank_are_a_warning_in_the_manifest_and_the_summary(spark, six_rows):
     output, summary = six_rows
     within = run_reduce(spark, ReduceArgs(output=str(output), k=5))
@@ -197,6 +203,7 @@ def thirty_images(sample_images, tmp_path_factory):
     return copy_subset(sample_images, tmp_path_factory.mktemp("thirty-images"), per_class=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", ["Extracting features from", "Checking the features"])
 def test_ctrl_c_exits_130_in_one_line_and_removes_the_run_s_staging_folders(phase, thirty_images, weights_file, tmp_path):
     run = tmp_path / "out" / "r"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from fruits.input_files import classify_listed, list_local_folder
+from fruits.input_files import classify_listed, first_per_label, list_local_folder
 
 from .images import awkward_input, without_root_privileges
 
@@ -84,7 +84,7 @@ LIST_AS_A_USER = textwrap.dedent("""
 
 def list_as_a_user(folder) -> dict:
     result = subprocess.run(without_root_privileges([sys.executable, "-c", LIST_AS_A_USER, str(folder)]),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -123,3 +123,16 @@ def test_an_object_store_listing_gets_the_same_answers_as_a_folder(sample_images
     remote = classify_listed("s3://bucket/images/", objects)
     assert remote.accepted == plain
     assert sorted(remote.rejected) == sorted(regular)
+
+
+def test_first_per_label_keeps_the_first_accepted_files_by_name_of_each_label():
+    listing = classify_listed("s3://bucket/images", [(f"s3://bucket/images/{name}", 10) for name in (
+        "Kiwi/b.jpg", "Apple/2.jpg", "Apple/10.jpg", "Apple/notes.txt", "Apple/.1.jpg", "Apple/1.jpg", "Kiwi/a.png",
+        "Cherry/only.jpeg", "loose.jpg")])
+
+    two = first_per_label(listing, 2)
+    assert [file.relative for file in two.accepted] == ["Apple/1.jpg", "Apple/10.jpg", "Cherry/only.jpeg", "Kiwi/a.png",
+                                                        "Kiwi/b.jpg"]
+    assert (two.root, two.rejected) == ("s3://bucket/images", [])
+    assert [file.relative for file in first_per_label(listing, 1, labels=2).accepted] == ["Apple/1.jpg", "Cherry/only.jpeg"]
+    assert first_per_label(listing, None).accepted == sorted(listing.accepted)

@@ -20,8 +20,6 @@ from fruits.storage import Storage
 
 from .images import copy_subset
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def four_images(sample_images, tmp_path_factory):
@@ -48,6 +46,7 @@ def matrix_paths(spark, output) -> set[str]:
     return {row.path for row in spark.read.parquet(str(output / "pca" / "matrix.parquet")).select("path").collect()}
 
 
+@pytest.mark.slow
 def test_step_1_over_a_complete_run_leaves_it_visibly_incomplete_until_step_2_succeeds(spark, four_images, weights_file, tmp_path):
     output = tmp_path / "run"
     complete_run(spark, output)
@@ -64,6 +63,7 @@ def test_step_1_over_a_complete_run_leaves_it_visibly_incomplete_until_step_2_su
     assert matrix_paths(spark, output) == {row.path for row in spark.read.parquet(str(output / "features")).collect()}
 
 
+@pytest.mark.slow
 def test_a_step_1_that_fails_before_writing_leaves_a_complete_run_complete(spark, weights_file, tmp_path):
     output = tmp_path / "run"
     manifest = complete_run(spark, output)
@@ -85,6 +85,7 @@ def fail_when_replacing(monkeypatch, name: str) -> None:
     monkeypatch.setattr(Storage, "replace", replace)
 
 
+@pytest.mark.slow
 def test_a_step_2_that_crashes_while_replacing_pca_leaves_no_manifest(spark, tmp_path, monkeypatch):
     output = tmp_path / "run"
     complete_run(spark, output)
@@ -94,6 +95,7 @@ def test_a_step_2_that_crashes_while_replacing_pca_leaves_no_manifest(spark, tmp
     assert not (output / "manifest.json").exists()
 
 
+@pytest.mark.slow
 def test_a_step_1_that_crashes_after_replacing_features_is_not_taken_for_a_finished_step_1(
         spark, four_images, weights_file, tmp_path, monkeypatch):
     """New features with the old summary must not go on to step 2 as if step 1 had finished."""
@@ -145,6 +147,7 @@ def test_run_local_refuses_a_folder_that_is_not_a_run_s_even_with_replace(four_i
     assert (mine / "thesis.tex").read_text() == "mine" and (mine / "features").is_dir()
 
 
+@pytest.mark.slow
 def test_run_local_with_replace_runs_again_over_a_complete_run(four_images, weights_file, tmp_path):
     run = tmp_path / "out" / "run-1"
     (run / "features").mkdir(parents=True)
@@ -152,7 +155,7 @@ def test_run_local_with_replace_runs_again_over_a_complete_run(four_images, weig
     (run / "manifest.json").write_text('{"run_id": "run-1", "featurized": 40}')
     result = subprocess.run([sys.executable, "-m", "fruits", "run-local", "--quiet", "--images", str(four_images),
                              "--weights", str(weights_file), "--output", str(tmp_path / "out"), "--run-id", "run-1",
-                             "--replace", "--k", "2"], capture_output=True, text=True, timeout=900)
+                             "--replace", "--k", "2"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((run / "manifest.json").read_text())
     assert (manifest["run_id"], manifest["featurized"], manifest["k"]) == ("run-1", 4, 2)

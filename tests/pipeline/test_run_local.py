@@ -1,6 +1,7 @@
 """`fruits run-local` end to end, as a user runs it (a separate process with its own embedded
-Spark): the accuracy check passes with the real weights and fails with random ones, and wrong
-input ends with a clear message, a non-zero exit and no output."""
+Spark): the accuracy check passes with the real weights and fails when the labels say nothing of
+the images, and wrong input ends with a clear message, a non-zero exit and no output. (What broken
+weights give, constant features, is stopped in step 2: tests/pipeline/test_reduce.py.)"""
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 def run_local(*arguments, cwd=None):
     return subprocess.run([sys.executable, "-m", "fruits", "run-local", "--quiet", *arguments],
-                          capture_output=True, text=True, cwd=cwd, timeout=900)
+                          capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +42,6 @@ def test_real_weights_separate_the_fruits(sample_300, weights_file, tmp_path):
 def sample_100(sample_images, tmp_path_factory):
     """10 real images of each of the 10 classes."""
     return copy_subset(sample_images, tmp_path_factory.mktemp("sample-100"), per_class=10)
-
-
-def test_random_weights_give_no_usable_features(sample_100, weights_file, tmp_path):
-    """Gaussian weights at the real weights' per-array scale saturate the network: every image
-    gets the same features, and the run stops with a clear message instead of a fake result.
-    (Measured: Keras's own random initialisation, or random convolution kernels, still score
-    98-100 % here, because these 10 fruits differ by colour alone.)"""
-    import keras
-    import numpy as np
-
-    network = keras.applications.MobileNetV2(input_shape=(224, 224, 3), include_top=False, weights=None, pooling="avg")
-    network.load_weights(str(weights_file))
-    rng = np.random.default_rng(1)
-    network.set_weights([rng.normal(0, w.std(), size=w.shape).astype(np.float32) for w in network.get_weights()])
-    random_weights = tmp_path / "random.weights.h5"
-    network.save_weights(random_weights)
-    result = run_local("--images", str(sample_100), "--weights", str(random_weights), "--output", str(tmp_path), "--run-id", "random")
-    assert result.returncode == 1
-    assert "features are (nearly) constant across images" in result.stderr
-    assert not (tmp_path / "random" / "manifest.json").exists()
 
 
 def test_accuracy_check_fails_when_labels_do_not_match_the_images(sample_100, weights_file, tmp_path):

@@ -47,7 +47,7 @@ RUN_STEPS = textwrap.dedent("""
 def run_steps(endpoint, images, output, weights):
     """In a process of its own: the S3A jars must be on the JVM's class path from its start."""
     return subprocess.run([sys.executable, "-c", RUN_STEPS, endpoint, str(JARS_DIR), images, output,
-                           str(weights)], capture_output=True, text=True, timeout=600,
+                           str(weights)], capture_output=True, text=True,
                           env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
 
 

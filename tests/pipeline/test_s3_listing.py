@@ -58,7 +58,7 @@ def test_s3_keys_follow_the_same_rules_and_accepted_ones_are_read(sample_images,
             s3.put_object(Bucket="fruits-listing", Key=f"images/{key}", Body=data)
         s3.put_object(Bucket="fruits-listing", Key="images/Kiwi/folder-marker/", Body=b"")  # a folder, not a file
         result = subprocess.run([sys.executable, "-c", LIST_AND_READ, moto.endpoint, str(JARS_DIR), "s3://fruits-listing/images/"],
-                                capture_output=True, text=True, timeout=600, env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
+                                capture_output=True, text=True, env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
 
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
