@@ -17,9 +17,9 @@ from contextlib import contextmanager
 import numpy as np
 
 from fruits.decode import IMAGE_SIZE
+from fruits.settings import KERAS_IMAGENET
 
 FEATURE_SIZE = 1280
-KERAS_IMAGENET = "imagenet"
 
 
 # absl's log line prefix: severity letter, MMDD, time (before absl is initialised: 00:00:<epoch

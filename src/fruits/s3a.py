@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fruits.errors import FruitsError
+from fruits.project import checkout_path
 
 S3A_JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
-JARS_DIR = Path(__file__).resolve().parents[2] / ".tools" / "jars"  # where `make .tools/jars/.installed` puts them
+JARS_DIR = checkout_path(".tools/jars")  # where `make .tools/jars/.installed` puts them
 
 
 def s3a_conf(endpoint_url: str, jars_dir: str | Path, access_key: str = "testing", secret_key: str = "testing",

@@ -10,14 +10,13 @@ import os
 from pathlib import Path
 
 from fruits.errors import FruitsError
+from fruits.project import shared_path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHARED = PROJECT_ROOT.parent / "shared"
-DEFAULT_IMAGES = SHARED / "data" / "fruits-360-sample"
-DEFAULT_WEIGHTS = SHARED / "models" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+DEFAULT_IMAGES = shared_path("data", "fruits-360-sample")
+DEFAULT_WEIGHTS = shared_path("models", "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5")
 IMAGES_ENV = "FRUITS_IMAGES"
 WEIGHTS_ENV = "FRUITS_WEIGHTS"
-KERAS_IMAGENET = "imagenet"
+KERAS_IMAGENET = "imagenet"  # the weights Keras downloads itself
 REMOTE_SCHEMES = ("s3://", "s3a://", "s3n://", "hdfs://", "file:")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # what the pipeline reads; upload and rehearse send only these
 

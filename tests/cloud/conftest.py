@@ -1,6 +1,7 @@
-"""A moto server with what `terraform apply` would create (KMS key, encrypted bucket, the state
-machine rendered by the offline Terraform), and a runner for the real `fruits` CLI in its own
-process, talking to the server over HTTP on 127.0.0.1 through FRUITS_AWS_ENDPOINT_URL.
+"""A moto server with what `terraform apply` would create, made by the rehearsal's own
+create_platform (KMS key, encrypted bucket, roles, subnet, the state machine rendered by the
+offline Terraform, and the platform file with every output), and a runner for the real `fruits`
+CLI in its own process, talking to the server over HTTP on 127.0.0.1 through FRUITS_AWS_ENDPOINT_URL.
 
 Not reproduced by the emulator: IAM and KMS key policies, bucket-policy conditions (TLS, key
 only), real EMR provisioning and timing (clusters start at once, so the cost shown is ~0)."""
@@ -15,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from fruits.rehearsal.emulator import MotoServer
-from tests.support.render_definition import FAST_TIMEOUTS, create_state_machine
+from fruits.rehearsal.platform import create_platform
+from tests.support.render_definition import FAST_TIMEOUTS
 
-BUCKET = "fruits-123456789012-eu-west-3"
+BUCKET = "fruits-123456789012-eu-west-3"  # the name create_platform gives it, as the storage module does
+NO_PLATFORM = "none"  # fruits(..., platform=NO_PLATFORM): no $FRUITS_PLATFORM, and no output/platform.json where it runs
 
 
 @pytest.fixture(scope="package")
@@ -28,17 +31,8 @@ def moto():
 
 @pytest.fixture(scope="package")
 def platform_file(moto, tmp_path_factory) -> Path:
-    kms, s3 = moto.client("kms"), moto.client("s3")
-    key = kms.create_key(Description="fruits test key")["KeyMetadata"]["Arn"]
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": moto.region})
-    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}, "BucketKeyEnabled": True}]})
-    state_machine_arn = create_state_machine(moto, tmp_path_factory.mktemp("definition"), {**FAST_TIMEOUTS, "step_retries": 1})
-    outputs = {"region": moto.region, "bucket_name": BUCKET, "kms_key_arn": key,
-               "state_machine_arn": state_machine_arn, "prefixes": {"images": "images/", "artifacts": "artifacts/",
-                                                                            "results": "results/", "logs": "logs/", "tmp": "tmp/"}}
-    path = tmp_path_factory.mktemp("platform") / "platform.json"
-    path.write_text(json.dumps({name: {"value": value, "sensitive": False} for name, value in outputs.items()}))
+    path, outputs = create_platform(moto, tmp_path_factory.mktemp("platform"), timeouts={**FAST_TIMEOUTS, "step_retries": 1})
+    assert outputs["bucket_name"] == BUCKET
     return path
 
 
@@ -51,24 +45,30 @@ def staged_weights(tmp_path_factory) -> Path:
 
 
 def edited_platform(platform_file: Path, folder: Path, **changes) -> Path:
+    """A copy of the platform file with some outputs changed (a value None: that output left out)."""
     outputs = json.loads(platform_file.read_text())
     outputs.update({name: {"value": value} for name, value in changes.items()})
+    outputs = {name: entry for name, entry in outputs.items() if entry["value"] is not None}
     path = folder / "platform-edited.json"
     path.write_text(json.dumps(outputs))
     return path
 
 
 @pytest.fixture
-def fruits(moto, platform_file):
+def fruits(moto, platform_file, tmp_path_factory):
     """fruits(*arguments, platform=..., endpoint=...) -> CompletedProcess of the real CLI."""
     def run(*arguments, platform=None, endpoint=None, timeout=180, credentials=True):
         environment = {**os.environ, "FRUITS_AWS_ENDPOINT_URL": endpoint or moto.endpoint, "FRUITS_PLATFORM": str(platform or platform_file),
                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        where = None
+        if platform == NO_PLATFORM:
+            environment.pop("FRUITS_PLATFORM")
+            where = tmp_path_factory.mktemp("no-platform")
         if not credentials:  # nowhere for botocore to find any
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
                 environment.pop(name, None)
             environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
                                AWS_EC2_METADATA_DISABLED="true")
         return subprocess.run([sys.executable, "-m", "fruits", *arguments], capture_output=True, text=True,
-                              env=environment, timeout=timeout)
+                              env=environment, timeout=timeout, cwd=where)
     return run

@@ -16,23 +16,22 @@ import json
 
 import pytest
 
+from fruits.cloud.demo_cluster import ClusterSettings, build_run_job_flow
+from fruits.cloud.execution_input import build_execution_input
+from fruits.cloud.platform import Platform
 from fruits.cloud.wheelhouse import checkout_wheelhouse_prefix
+from fruits.layout import DEFAULT_LAYOUT, DEFAULT_PREFIXES
 from tests.cloud.conftest import BUCKET, edited_platform
+from tests.support.render_definition import TEST_SETTINGS, render_test_definition
 
 LIVE = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
-NOTEBOOK_KEY = "jupyter/jovyan/fruits_pipeline.ipynb"
+NOTEBOOK_KEY = DEFAULT_LAYOUT.notebook_key("jovyan", "fruits_pipeline.ipynb")
 
 
 @pytest.fixture
-def demo_platform(moto, platform_file, tmp_path):
-    """The platform file plus the pipeline's EMR outputs, with a real (moto) subnet."""
-    ec2 = moto.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.0.0/24")["Subnet"]["SubnetId"]
-    return edited_platform(platform_file, tmp_path, emr_release_label="emr-7.13.0", emr_service_role_name="fruits-emr-service",
-                           emr_instance_profile_name="fruits-emr-nodes", emr_demo_instance_profile_name="fruits-emr-demo-nodes",
-                           emr_security_configuration_name="fruits-at-rest",
-                           emr_log_uri=f"s3://{BUCKET}/logs/emr/", subnet_id=subnet)
+def demo_platform(platform_file):
+    """The platform file: it has the pipeline's EMR outputs, with a real (moto) subnet."""
+    return platform_file
 
 
 @pytest.fixture
@@ -100,7 +99,7 @@ def test_dry_run_prints_the_request_and_calls_nothing(demo):
     (bootstrap,) = request["BootstrapActions"]  # the lock, then its wheelhouse: the nodes install with no index
     lock, wheelhouse = bootstrap["ScriptBootstrapAction"]["Args"]
     assert lock.startswith(f"s3://{BUCKET}/artifacts/") and lock.endswith("/requirements/cluster.lock")
-    assert wheelhouse == f"s3://{BUCKET}/{checkout_wheelhouse_prefix()}"
+    assert wheelhouse == f"s3://{BUCKET}/{checkout_wheelhouse_prefix(DEFAULT_LAYOUT)}"
 
 
 def test_start_asks_emr_for_the_pipelines_setup_and_says_how_to_open_it(demo, moto, platform_file, run_job_flow_requests):
@@ -113,7 +112,7 @@ def test_start_asks_emr_for_the_pipelines_setup_and_says_how_to_open_it(demo, mo
     assert cluster["SecurityConfiguration"] == "fruits-at-rest" and cluster["ReleaseLabel"] == "emr-7.13.0"
     # its own instance profile: Session Manager and jupyter/ are the demo's, never the pipeline nodes'
     assert cluster["ServiceRole"] == "fruits-emr-service" and cluster["Ec2InstanceAttributes"]["IamInstanceProfile"] == "fruits-emr-demo-nodes"
-    assert cluster["Ec2InstanceAttributes"]["Ec2SubnetId"].startswith("subnet-") and cluster["LogUri"] == f"s3://{BUCKET}/logs/emr/"
+    assert cluster["Ec2InstanceAttributes"]["Ec2SubnetId"].startswith("subnet-") and cluster["LogUri"] == f"s3://{BUCKET}/{DEFAULT_LAYOUT.emr_logs_prefix}"
     assert "Ec2KeyName" not in cluster["Ec2InstanceAttributes"]
     assert {"Classification": "jupyter-s3-conf", "Properties": {"s3.persistence.enabled": "true", "s3.persistence.bucket": BUCKET}} in cluster["Configurations"]
 
@@ -200,6 +199,62 @@ def test_code_that_is_not_staged_starts_nothing(demo, moto, tmp_path):
     assert live_demo_clusters(moto.client("emr")) == []
 
 
-def test_a_platform_without_the_emr_outputs_is_one_clear_line(fruits, staged_weights):
-    result = fruits("demo-start", "--weights", str(staged_weights))
+def test_a_platform_without_the_emr_outputs_is_one_clear_line(fruits, platform_file, staged_weights, tmp_path):
+    older = edited_platform(platform_file, tmp_path, emr_release_label=None, emr_demo_instance_profile_name=None)
+    result = fruits("demo-start", "--weights", str(staged_weights), platform=older)
     assert result.returncode == 1 and "lack emr_release_label" in result.stderr and "terraform apply" in result.stderr
+
+
+def resolved(value, execution_input: dict):
+    """A state's Parameters with their `$.name` and `States.Array($.a, $.b)` paths read from the input."""
+    def path(text: str):
+        if text.startswith("States.Array("):
+            return [execution_input[item.strip().removeprefix("$.")] for item in text[len("States.Array("):-1].split(",")]
+        return execution_input.get(text.removeprefix("$."), text)
+    if isinstance(value, dict):
+        return {key.removesuffix(".$"): path(item) if key.endswith(".$") else resolved(item, execution_input) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolved(item, execution_input) for item in value]
+    return value
+
+
+def test_the_demo_cluster_starts_as_the_pipelines_does(tmp_path):
+    """Everything the state machine's "Create EMR cluster" asks for, the demo's RunJobFlow asks for
+    alike (release, roles, logs and their key, Python, the bootstrap, the managed-policy tag), but
+    what makes it the demo: its name, JupyterHub and Livy, its own instance profile, its idle
+    timeout, its notebook settings, its tags and its one small instance group."""
+    create = json.loads(render_test_definition(tmp_path))["States"]["Create EMR cluster"]["Parameters"]
+    uris = build_execution_input(bucket=BUCKET, run_id="notebook", artifacts_prefix="artifacts/0123456789ab/", weights_key=None)
+    pipeline = resolved(create, uris)
+    platform = Platform(region="eu-west-3", bucket=BUCKET, kms_key_arn=TEST_SETTINGS["log_encryption_key_arn"],
+                        state_machine_arn="arn:aws:states:eu-west-3:123456789012:stateMachine:fruits-pipeline", prefixes=DEFAULT_PREFIXES)
+    settings = ClusterSettings(release_label=create["ReleaseLabel"], service_role=TEST_SETTINGS["emr_service_role"],
+                               instance_profile="fruits-emr-demo-nodes", security_configuration=TEST_SETTINGS["security_configuration"],
+                               subnet_id=TEST_SETTINGS["subnet_id"], log_uri=TEST_SETTINGS["log_uri"])
+    demo = build_run_job_flow(platform, settings, uris)
+
+    demo_only = {"Name", "Applications", "JobFlowRole", "AutoTerminationPolicy", "Configurations", "Tags", "Instances"}
+    assert {key: demo.get(key) for key in set(pipeline) - demo_only} == {key: pipeline[key] for key in set(pipeline) - demo_only}
+    assert pipeline["BootstrapActions"][0]["ScriptBootstrapAction"]["Path"].endswith("/bootstrap/install-python-deps.sh")
+    assert {app["Name"] for app in pipeline["Applications"]} <= {app["Name"] for app in demo["Applications"]}
+    assert [c for c in demo["Configurations"] if c["Classification"] == "spark-env"] == pipeline["Configurations"]
+    fixed_tags = [tag for tag in create["Tags"] if "Value" in tag]  # not the run's id
+    assert fixed_tags and all(tag in demo["Tags"] for tag in fixed_tags)
+    shared = ("KeepJobFlowAliveWhenNoSteps", "TerminationProtected")
+    assert {key: demo["Instances"][key] for key in shared} == {key: pipeline["Instances"][key] for key in shared}
+    assert [demo["Instances"]["Ec2SubnetId"]] == pipeline["Instances"]["Ec2SubnetIds"]
+
+
+def test_a_notebook_that_cannot_be_read_starts_no_cluster(demo, moto, platform_file, staged_weights, monkeypatch, capsys):
+    """The notebook comes from the checkout: read before RunJobFlow, so a missing one is one line and no cluster."""
+    from fruits.cli import main
+    from fruits.cloud import demo_cluster
+
+    monkeypatch.setattr(demo_cluster, "NOTEBOOK", "notebooks/not-here.ipynb")
+    for name, value in {"FRUITS_AWS_ENDPOINT_URL": moto.endpoint, "FRUITS_PLATFORM": str(platform_file),
+                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["demo-start", "--weights", str(staged_weights)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("fruits: error: `fruits demo-start` needs a checkout of the project") and "notebooks/not-here.ipynb" in error
+    assert live_demo_clusters(moto.client("emr")) == []

@@ -107,12 +107,19 @@ def test_start_refuses_the_id_of_a_complete_run_unless_told_to_replace_it(fruits
         assert fruits("watch", "run-done", "--interval", "0.5").returncode == 0
 
 
-@pytest.mark.parametrize("dataset", ["..", "../results", "a/./b", ""])
-def test_start_refuses_a_dataset_that_is_not_a_plain_folder_under_images(fruits, staged_weights, dataset):
-    """Hadoop resolves `images/../x/` to `x/`: the jobs would read outside images/."""
-    result = fruits("start", "--dry-run", "--weights", str(staged_weights), "--dataset", dataset, endpoint="http://127.0.0.1:9")
-    assert result.returncode == 1
-    assert result.stderr.startswith("fruits: error: images prefix ") and "must be plain folder names" in result.stderr
+@pytest.mark.parametrize("dataset", ["..", "../results", "a/./b", "", "/abs"])
+@pytest.mark.parametrize("command", [["start", "--dry-run"], ["demo-start", "--dry-run"], ["upload"]])
+def test_a_dataset_that_is_not_a_plain_folder_under_images_is_a_wrong_argument(fruits, moto, staged_weights, tmp_path, command, dataset):
+    """Hadoop resolves `images/../x/` to `x/`: the jobs would read outside images/, and S3 would
+    store `images/../x/...` as it is. Refused by argparse, before anything is read or sent."""
+    (tmp_path / "photos" / "apple").mkdir(parents=True)
+    (tmp_path / "photos" / "apple" / "1.jpg").write_bytes(b"a photo, as far as upload can tell")
+    folder = [str(tmp_path / "photos")] if command == ["upload"] else ["--weights", str(staged_weights)]
+    result = fruits(*command, *folder, "--dataset", dataset, endpoint="http://127.0.0.1:9")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        f"error: argument --dataset: dataset must be one or more folder names joined by '/' (none empty, '.' or '..': "
+        f"it is a folder under the images prefix), got {dataset!r}")
 
 
 def test_a_fetch_that_cannot_be_put_in_place_leaves_the_previous_one(tmp_path, monkeypatch):

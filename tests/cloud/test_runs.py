@@ -3,11 +3,19 @@ the state machine executed by moto's interpreter and EMR's part played by the st
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from tests.cloud.conftest import BUCKET
+from fruits.cloud import prices
+from fruits.layout import DEFAULT_LAYOUT
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
+from tests.cloud.conftest import BUCKET, NO_PLATFORM, edited_platform
+from tests.conftest import PROJECT_ROOT
+
+# Not the defaults (m5.xlarge, 1 + 2): what a platform applied with its own var.emr runs.
+BIGGER = {"primary_instance_type": "m5.2xlarge", "core_instance_type": "c5.xlarge", "core_instance_count": 5, "core_use_spot": True}
+BIGGER_CLUSTER = (("m5.2xlarge", 1), ("c5.xlarge", 5))
 
 
 @pytest.fixture
@@ -65,7 +73,9 @@ def test_a_failed_run_exits_non_zero_with_the_cause(fruits, staged):
     assert watched.returncode == 1
     assert "run run-cli-bad FAILED" in watched.stderr and "Fruits.PipelineFailed" in watched.stderr
     assert "step 'Reduce dimensions' FAILED" in watched.stderr  # the cause is read, not EMR's JSON
-    assert "retrying" in watched.stdout or "  2  " in watched.stdout.split("Reduce dimensions")[-1][:30]
+    reduce_row = next(line for line in watched.stdout.split("Run run-cli-bad:")[-1].splitlines()
+                      if line.startswith("  Reduce dimensions "))
+    assert reduce_row.split()[2:4] == ["failed", "2"]  # status, tries: the retry failed too (step_retries 1)
     assert driver.clusters()[-1].state == "TERMINATED"
 
 
@@ -76,7 +86,7 @@ def test_status_of_an_unknown_run_is_one_clear_line(fruits):
 
 def test_results_fetches_the_summary_and_the_matrix(fruits, moto, tmp_path):
     s3 = moto.client("s3")
-    prefix = "results/run-with-results/"
+    prefix = DEFAULT_LAYOUT.run_prefix("run-with-results")
     manifest = {"featurized": 6, "rejected": 0, "k": 3, "accuracy": 1.0}
     s3.put_object(Bucket=BUCKET, Key=prefix + "manifest.json", Body=json.dumps(manifest).encode())
     s3.put_object(Bucket=BUCKET, Key=prefix + "pca/matrix.csv", Body=b"path,label,pc1\na.jpg,apple,0.5\n")
@@ -90,8 +100,62 @@ def test_results_fetches_the_summary_and_the_matrix(fruits, moto, tmp_path):
     assert missing.returncode == 1 and "has no results yet" in missing.stderr
 
 
-def test_cost_scales_with_the_images(fruits):
+def test_cost_scales_with_the_images(fruits, platform_file):
     small, large = fruits("cost", "--images", "10000"), fruits("cost", "--images", "1000000")
-    assert small.returncode == 0 and "USD" in small.stdout and "prices of" in small.stdout
-    usd = [float(r.stdout.split(" USD at")[0].rsplit(" ", 1)[1]) for r in (small, large)]
-    assert usd[1] > 10 * usd[0] / 2 and usd[0] > 0
+    cluster = prices.platform_cluster({name: entry["value"] for name, entry in json.loads(platform_file.read_text()).items()})
+    expected = [prices.estimate_run(images, cluster) for images in (10000, 1000000)]
+    for result, estimate in zip((small, large), expected):
+        assert result.returncode == 0, result.stderr
+        assert (f"{estimate['usd']:.2f} USD at {estimate['hourly_usd']:.3f} USD/h on-demand "
+                f"(prices of {prices.PRICES_DATE}, eu-west-3") in result.stdout
+    assert expected[1]["processing_minutes"] == pytest.approx(100 * expected[0]["processing_minutes"])  # in proportion
+    assert expected[1]["usd"] - expected[0]["usd"] == pytest.approx(
+        expected[0]["hourly_usd"] * 99 * expected[0]["processing_minutes"] / 60)  # the rest is fixed
+
+
+def test_the_default_cluster_is_terraforms():
+    """`fruits cost` without a platform file prices var.emr's defaults."""
+    text = (PROJECT_ROOT / "terraform" / "variables.tf").read_text()
+    default = {name: re.search(rf"{name}\s*=\s*optional\(\w+, \"?([\w.]+)\"?\)", text).group(1)
+               for name in ("primary_instance_type", "core_instance_type", "core_instance_count")}
+    assert prices.DEFAULT_CLUSTER == ((default["primary_instance_type"], 1), (default["core_instance_type"], int(default["core_instance_count"])))
+
+
+def test_status_prices_the_cluster_the_platform_runs(fruits, platform_file, staged, tmp_path):
+    with EmrStepDriver():
+        assert fruits("start", "--weights", str(staged), "--run-id", "run-priced").returncode == 0
+        assert fruits("watch", "run-priced", "--interval", "0.5").returncode == 0
+    bigger = edited_platform(platform_file, tmp_path, emr_instances=BIGGER)
+    shown = fruits("status", "run-priced", platform=bigger)
+    assert shown.returncode == 0, shown.stderr
+    assert f"({prices.hourly_cost(BIGGER_CLUSTER):.3f} USD/h on-demand)" in shown.stdout
+    default = fruits("status", "run-priced")
+    assert f"({prices.hourly_cost(prices.DEFAULT_CLUSTER):.3f} USD/h on-demand)" in default.stdout
+    older = edited_platform(platform_file, tmp_path, emr_instances=None)
+    unknown = fruits("status", "run-priced", platform=older)
+    assert unknown.returncode == 0 and "cost so far unknown: the platform outputs lack emr_instances" in unknown.stdout
+
+
+def test_cost_prices_the_platforms_cluster_and_terraforms_before_any_apply(fruits, platform_file, tmp_path):
+    bigger = fruits("cost", "--images", "10000", platform=edited_platform(platform_file, tmp_path, emr_instances=BIGGER))
+    assert bigger.returncode == 0, bigger.stderr
+    expected = prices.estimate_run(10000, BIGGER_CLUSTER)
+    assert f"10000 images on 1 m5.2xlarge + 5 c5.xlarge (the platform's cluster): about {expected['minutes']:.0f} min" in bigger.stdout
+    assert f"{expected['usd']:.2f} USD at {expected['hourly_usd']:.3f} USD/h" in bigger.stdout
+    more = fruits("cost", "--images", "10000", "--core-nodes", "9", platform=edited_platform(platform_file, tmp_path, emr_instances=BIGGER))
+    assert "on 1 m5.2xlarge + 9 c5.xlarge (the platform's cluster, 9 core nodes)" in more.stdout
+
+    no_platform = fruits("cost", "--images", "10000", platform=tmp_path / "never-applied.json")
+    assert no_platform.returncode == 1 and "no platform file" in no_platform.stderr  # named, so it must exist
+    before_apply = fruits("cost", "--images", "10000", platform=NO_PLATFORM)
+    expected = prices.estimate_run(10000, prices.DEFAULT_CLUSTER)
+    assert before_apply.returncode == 0, before_apply.stderr
+    assert (f"10000 images on 1 m5.xlarge + 2 m5.xlarge (Terraform's default cluster: no platform file): "
+            f"about {expected['minutes']:.0f} min") in before_apply.stdout
+
+
+def test_cost_names_an_instance_type_it_has_no_price_for(fruits, platform_file, tmp_path):
+    graviton = edited_platform(platform_file, tmp_path, emr_instances={**BIGGER, "core_instance_type": "m6g.xlarge"})
+    result = fruits("cost", "--images", "10000", platform=graviton)
+    assert result.returncode == 1 and "no price for m6g.xlarge" in result.stderr and "Traceback" not in result.stderr
+

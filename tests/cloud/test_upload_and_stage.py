@@ -10,13 +10,14 @@ import pytest
 
 from fruits.cloud.platform import load_platform
 from fruits.cloud.wheelhouse import MANIFEST, TARGET, lock_digest, open_wheelhouse, stage_wheelhouse
+from fruits.layout import DEFAULT_LAYOUT
 from tests.bootstrap.wheels import isolate_pip, small_wheelhouse, wheelhouse_for_lock
 from tests.cloud.conftest import BUCKET, edited_platform
 from tests.conftest import PROJECT_ROOT
 from fruits.settings import DEFAULT_IMAGES as SAMPLE_IMAGES
 
 LOCK = PROJECT_ROOT / "requirements" / "cluster.lock"
-WHEELHOUSE_PREFIX = f"artifacts/wheelhouse/{TARGET}/{lock_digest(LOCK)}/"
+WHEELHOUSE_PREFIX = DEFAULT_LAYOUT.wheelhouse_prefix(TARGET, lock_digest(LOCK))
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,7 @@ def test_stage_uploads_under_a_content_hash_and_marks_it_complete_last(fruits, m
     first = fruits("stage", "--weights", str(weights))
     assert first.returncode == 0, first.stderr
     prefix = first.stdout.split(f"s3://{BUCKET}/")[1].split()[0]
-    assert prefix.startswith("artifacts/") and len(prefix.split("/")[1]) == 12
+    assert prefix.startswith(DEFAULT_LAYOUT.artifacts) and len(prefix.split("/")[1]) == 12
     s3 = moto.client("s3")
     keys = {o["Key"][len(prefix):] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]}
     assert {"fruits.zip", "jobs/extract_features.py", "jobs/reduce_dimensions.py", "bootstrap/install-python-deps.sh",
@@ -136,33 +137,35 @@ def test_a_wheelhouse_is_uploaded_once_under_its_locks_hash_with_its_manifest_la
     platform, s3 = load_platform(str(platform_file)), moto.client("s3")
     small = small_wheelhouse(tmp_path, {"fruits-probe": "1.0", "fruits-other": "2.0"})
     house = open_wheelhouse(small.folder, small.lock)
+    prefix = platform.layout.wheelhouse_prefix(TARGET, lock_digest(small.lock))
 
     first = stage_wheelhouse(s3, platform, house, show=False)
-    stored = {o["Key"][len(house.prefix):] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=house.prefix)["Contents"]}
+    assert first["uri"] == f"s3://{BUCKET}/{prefix}"
+    stored = {o["Key"][len(prefix):] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]}
     assert first["uploaded"] == 3 and stored == {*house.files, MANIFEST}
-    assert s3.get_object(Bucket=BUCKET, Key=house.prefix + MANIFEST)["Body"].read() == (small.folder / MANIFEST).read_bytes()
+    assert s3.get_object(Bucket=BUCKET, Key=prefix + MANIFEST)["Body"].read() == (small.folder / MANIFEST).read_bytes()
 
     second = stage_wheelhouse(s3, platform, house, show=False)
     assert second["already_there"] and second["uploaded"] == 0
 
-    s3.delete_object(Bucket=BUCKET, Key=house.prefix + MANIFEST)  # a stage stopped before its last write
+    s3.delete_object(Bucket=BUCKET, Key=prefix + MANIFEST)  # a stage stopped before its last write
     resumed = stage_wheelhouse(s3, platform, house, show=False)
     assert not resumed["already_there"] and resumed["uploaded"] == 0 and resumed["skipped"] == 3
-    assert s3.get_object(Bucket=BUCKET, Key=house.prefix + MANIFEST)["Body"].read() == (small.folder / MANIFEST).read_bytes()
+    assert s3.get_object(Bucket=BUCKET, Key=prefix + MANIFEST)["Body"].read() == (small.folder / MANIFEST).read_bytes()
 
-    s3.delete_object(Bucket=BUCKET, Key=house.prefix + "fruits_other-2.0-py3-none-any.whl")  # the manifest alone proves nothing
+    s3.delete_object(Bucket=BUCKET, Key=prefix + "fruits_other-2.0-py3-none-any.whl")  # the manifest alone proves nothing
     repaired = stage_wheelhouse(s3, platform, house, show=False)
     assert not repaired["already_there"] and repaired["uploaded"] == 1
 
     changed = small_wheelhouse(tmp_path, {"fruits-probe": "1.1", "fruits-other": "2.0"}, name="changed")
     other = stage_wheelhouse(s3, platform, open_wheelhouse(changed.folder, changed.lock), show=False)
-    assert other["uri"] != first["uri"] and other["uri"].startswith(f"s3://{BUCKET}/artifacts/wheelhouse/{TARGET}/")
+    assert other["uri"] == f"s3://{BUCKET}/{platform.layout.wheelhouse_prefix(TARGET, lock_digest(changed.lock))}" != first["uri"]
     assert other["uploaded"] == 3
 
 
 def test_stage_refuses_a_wheelhouse_built_for_another_lock_and_uploads_nothing(fruits, moto, tmp_path, staged_weights):
     def keys():
-        pages = moto.client("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="artifacts/")
+        pages = moto.client("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=DEFAULT_LAYOUT.artifacts)
         return {(o["Key"], o["ETag"]) for page in pages for o in page.get("Contents", [])}
     before = keys()
     other = small_wheelhouse(tmp_path, {"fruits-probe": "1.0"})

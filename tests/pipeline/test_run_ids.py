@@ -10,7 +10,7 @@ import pytest
 
 from fruits.cli import main
 from fruits.cloud.execution_input import build_execution_input
-from fruits.run_ids import new_run_id, validate_run_id
+from fruits.layout import new_run_id, validate_run_id
 from fruits.steps import extract_step, reduce_step
 
 BAD_IDS = ["..", ".", "a/b", "../escape", "", "run 1", "run\n", "a.b", "-rm", "_hidden", "x" * 81, "café", "a:b", "a*", 'q"']

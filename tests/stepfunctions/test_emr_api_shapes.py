@@ -12,8 +12,9 @@ import pytest
 
 from compliance.emr_api_shapes import check_definition, check_request, emr_api_shape_results, emr_tasks
 from fruits.cloud.demo_cluster import ClusterSettings, build_run_job_flow
-from fruits.cloud.execution_input import PREFIXES, build_execution_input
+from fruits.cloud.execution_input import build_execution_input
 from fruits.cloud.platform import Platform
+from fruits.layout import DEFAULT_PREFIXES as PREFIXES
 from tests.conftest import PROJECT_ROOT
 from tests.support.render_definition import TEST_SETTINGS, render_test_definition
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fruits.layout import DEFAULT_LAYOUT
 from fruits.rehearsal.definition import render_definition
 
 TEST_SETTINGS = {
     "emr_service_role": "fruits-emr-service",
     "emr_instance_profile": "fruits-emr-nodes",
     "security_configuration": "fruits-at-rest",
-    "log_uri": "s3://fruits-test-bucket/logs/emr/",
+    "log_uri": f"s3://fruits-test-bucket/{DEFAULT_LAYOUT.emr_logs_prefix}",
     "subnet_id": "subnet-0123456789abcdef0",
     "log_encryption_key_arn": "arn:aws:kms:eu-west-3:123456789012:key/11111111-2222-3333-4444-555555555555",
 }

@@ -3,10 +3,12 @@ names exactly the code, bootstrap, lock and weights it ran; and the lock's wheel
 the lock's own hash (fruits.cloud.wheelhouse), which the nodes install from.
 
 Usage:
-    plan = plan_artifacts(weights=Path("mobilenet.h5"))   # local only: files and their hash
+    plan = plan_artifacts(platform.layout, Path("mobilenet.h5"), scratch)   # local only: files and their hash
     stage_artifacts(s3, platform, plan, wheelhouse)      # wheelhouse, files, then STAGED.json last
     plan.prefix  ->  "artifacts/3f9a1c2b7d40/"
     plan.wheelhouse_prefix  ->  "artifacts/wheelhouse/cp311-manylinux_2_34_x86_64/b471d13aaae391ab/"
+The names under the prefix, and the prefix itself, are the bucket's layout (fruits.layout); the
+files come from the checkout (fruits.project), the package zip from the package itself.
 """
 from __future__ import annotations
 
@@ -20,15 +22,15 @@ from pathlib import Path
 from fruits import __version__
 from fruits.checksums import sha256_of_file
 from fruits.cloud.aws import aws_errors
-from fruits.cloud.execution_input import BOOTSTRAP_SCRIPT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK
-from fruits.cloud.transfer import upload_files
+from fruits.cloud.job_package import job_package_files
+from fruits.cloud.transfer import object_exists, upload_files
 from fruits.cloud.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
 from fruits.cloud.wheelhouse import Wheelhouse, stage_wheelhouse, wheelhouse_prefix
 from fruits.errors import FruitsError
+from fruits.layout import (
+    BOOTSTRAP_SCRIPT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK, STAGED_MARKER, WEIGHTS_FOLDER, BucketLayout)
+from fruits.project import PACKAGE, checkout_file
 
-PROJECT = Path(__file__).resolve().parents[3]
-PACKAGE = Path(__file__).resolve().parents[1]
-MARKER = "STAGED.json"
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries get a fixed date: same code, same hash
 
 
@@ -36,13 +38,10 @@ FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries get a fixed date: same code, s
 class ArtifactPlan:
     files: dict[str, Path]          # name under the prefix -> local file
     weights_name: str | None
+    prefix: str                     # ARTIFACTS/DIGEST/
     wheelhouse_prefix: str
     digest: str = ""
     sha256: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def prefix(self) -> str:
-        return f"artifacts/{self.digest}/"
 
     @property
     def weights_key(self) -> str | None:
@@ -50,10 +49,12 @@ class ArtifactPlan:
 
 
 def package_zip(target: Path) -> Path:
-    """The `fruits` package as a zip for spark-submit --py-files, byte-identical for the same code."""
+    """What the two jobs need of the `fruits` package (fruits.cloud.job_package: the modules they
+    import, the package data) as a zip for spark-submit --py-files, byte-identical for the same code."""
+    jobs = [checkout_file(job, "`fruits stage`") for job in (EXTRACT_JOB, REDUCE_JOB)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(PACKAGE.rglob("*.py")):
+        for path in job_package_files(PACKAGE, jobs):
             entry = zipfile.ZipInfo(str(path.relative_to(PACKAGE.parent)), FIXED_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, path.read_bytes())
@@ -61,43 +62,27 @@ def package_zip(target: Path) -> Path:
     return target
 
 
-def plan_artifacts(weights: Path | None, staging: Path) -> ArtifactPlan:
-    """What `stage` uploads, and the content hash that names its prefix (no AWS call)."""
-    sources = {name: PROJECT / name for name in (EXTRACT_JOB, REDUCE_JOB, BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK)}
-    missing = [str(path) for path in sources.values() if not path.is_file()]
-    if missing:
-        raise FruitsError(f"cannot stage from here, missing {', '.join(missing)}: run from a checkout of the project")
+def plan_artifacts(layout: BucketLayout, weights: Path | None, staging: Path) -> ArtifactPlan:
+    """What `stage` uploads, and the content hash that names its prefix in `layout` (no AWS call)."""
+    sources = {name: checkout_file(name, "`fruits stage`") for name in (EXTRACT_JOB, REDUCE_JOB, BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK)}
     staging.mkdir(parents=True, exist_ok=True)
     files = {PACKAGE_FILE: package_zip(staging / PACKAGE_FILE), **sources}
     weights_name = None
     if weights is not None:
         if not weights.is_file():
             raise FruitsError(f"weights file not found: {weights}")
-        weights_name = f"weights/{weights.name}"
+        weights_name = f"{WEIGHTS_FOLDER}{weights.name}"
         files[weights_name] = weights
     sha256 = {name: sha256_of_file(path) for name, path in sorted(files.items())}
     digest = hashlib.sha256(json.dumps(sha256, sort_keys=True).encode()).hexdigest()[:12]
-    return ArtifactPlan(files=files, weights_name=weights_name, wheelhouse_prefix=wheelhouse_prefix(sources[REQUIREMENTS_LOCK]),
-                        digest=digest, sha256=sha256)
-
-
-def exists(s3, platform, key: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    with aws_errors(f"look for s3://{platform.bucket}/{key}"):
-        try:
-            s3.head_object(Bucket=platform.bucket, Key=key)
-            return True
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
+    return ArtifactPlan(files=files, weights_name=weights_name, prefix=layout.artifacts_prefix(digest),
+                        wheelhouse_prefix=wheelhouse_prefix(layout, sources[REQUIREMENTS_LOCK]), digest=digest, sha256=sha256)
 
 
 def require_staged(s3, platform, plan: ArtifactPlan) -> None:
     """A FruitsError saying to run `fruits stage` unless this code and its wheelhouse are staged complete."""
-    for key in (plan.prefix + MARKER, plan.wheelhouse_prefix + WHEELHOUSE_MANIFEST):
-        if not exists(s3, platform, key):
+    for key in (plan.prefix + STAGED_MARKER, plan.wheelhouse_prefix + WHEELHOUSE_MANIFEST):
+        if not object_exists(s3, platform.bucket, key):
             raise FruitsError(f"this code is not staged (no s3://{platform.bucket}/{key}): run `fruits stage` first")
 
 
@@ -107,7 +92,7 @@ def stage_artifacts(s3, platform, plan: ArtifactPlan, wheelhouse: Wheelhouse, sh
     wheels = stage_wheelhouse(s3, platform, wheelhouse, show=show)
     summary = upload_files(s3, platform, [(path, plan.prefix + name) for name, path in sorted(plan.files.items())], show=show)
     marker = {"fruits_version": __version__, "files": plan.sha256, "wheelhouse": plan.wheelhouse_prefix}
-    with aws_errors(f"write s3://{platform.bucket}/{plan.prefix}{MARKER}"):
-        s3.put_object(Bucket=platform.bucket, Key=plan.prefix + MARKER, Body=json.dumps(marker, indent=1).encode(),
+    with aws_errors(f"write s3://{platform.bucket}/{plan.prefix}{STAGED_MARKER}"):
+        s3.put_object(Bucket=platform.bucket, Key=plan.prefix + STAGED_MARKER, Body=json.dumps(marker, indent=1).encode(),
                       ServerSideEncryption="aws:kms", SSEKMSKeyId=platform.kms_key_arn)
     return {**summary, "uri": f"s3://{platform.bucket}/{plan.prefix}", "wheelhouse": wheels}

@@ -4,6 +4,7 @@ Usage:
     s3 = aws_client("s3", platform.region)          # refuses a non-EU region before any call
     with aws_errors("upload images to s3://bucket/images/"):
         s3.put_object(...)
+    is_not_found(client_error)      # S3's "no such key", however the call says it (404, NoSuchKey, NotFound)
 Set FRUITS_AWS_ENDPOINT_URL to point every client at an emulator (the tests use a moto server).
 """
 from __future__ import annotations
@@ -27,6 +28,12 @@ HINTS = {
     "ExpiredToken": "your AWS session has expired: log in again",
     "InvalidClientTokenId": "your AWS credentials are not valid",
 }
+NOT_FOUND = ("404", "NoSuchKey", "NotFound")  # HEAD answers a bare 404, GET names the error
+
+
+def is_not_found(error) -> bool:
+    """A botocore ClientError for an object that is not there."""
+    return error.response.get("Error", {}).get("Code") in NOT_FOUND
 
 
 def aws_client(service: str, region: str):

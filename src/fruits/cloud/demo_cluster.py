@@ -8,6 +8,8 @@ Usage:
     request = build_run_job_flow(platform, settings, uris, idle_minutes=30)   # pure
     cluster_id = start_demo(emr, request)                 # refuses while a demo cluster lives
     views = [read_demo(emr, c) for c in live_demo_clusters(emr)];  stop_demos(emr, clusters)
+What every cluster of the platform is started with (Python, tags, the bootstrap) is in
+PIPELINE_CLUSTER below, the same as stepfunctions/pipeline.asl.json asks for: a test compares them.
 """
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ import copy
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from fruits.cloud.aws import aws_errors
-from fruits.cloud.execution_input import BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK
 from fruits.cloud.prices import hourly_cost
+from fruits.cloud.transfer import object_exists
 from fruits.errors import FruitsError
+from fruits.project import checkout_file
 
 MAX_IDLE_MINUTES = 30
 INSTANCE_TYPE = "m5.xlarge"
@@ -30,7 +32,17 @@ LIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 ENDED_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
 JUPYTERHUB_PORT = 9443
 JUPYTER_USER = "jovyan"  # EMR's default JupyterHub user (password `jupyter`)
-NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "fruits_pipeline.ipynb"
+NOTEBOOK_NAME = "fruits_pipeline.ipynb"
+NOTEBOOK = f"notebooks/{NOTEBOOK_NAME}"  # in the checkout
+# As the state machine's "Create EMR cluster" asks for them (tests/cloud/test_demo_cluster.py
+# checks them against the rendered definition): the nodes' Python, EMR's managed-policy tag, and
+# the bootstrap that installs the lock from its wheelhouse.
+PIPELINE_CLUSTER = {
+    "spark_env": {"Classification": "spark-env",
+                  "Configurations": [{"Classification": "export", "Properties": {"PYSPARK_PYTHON": "/usr/bin/python3.11"}}]},
+    "managed_policy_tag": {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"},
+    "bootstrap_name": "Install the pinned Python dependencies",
+}
 OUTPUTS = {"release_label": "emr_release_label", "service_role": "emr_service_role_name",
            "instance_profile": "emr_demo_instance_profile_name", "security_configuration": "emr_security_configuration_name",
            "subnet_id": "subnet_id", "log_uri": "emr_log_uri"}
@@ -84,7 +96,13 @@ def idle_timeout_seconds(idle_minutes: int) -> int:
 
 def notebook_key(platform) -> str:
     """Where EMR's JupyterHub S3 persistence keeps the default user's notebooks (`jupyter/USER/`)."""
-    return f"{platform.prefixes.get('notebooks', 'jupyter/')}{JUPYTER_USER}/{NOTEBOOK.name}"
+    return platform.layout.notebook_key(JUPYTER_USER, NOTEBOOK_NAME)
+
+
+def bootstrap_action(uris: dict) -> dict:
+    """The pipeline's bootstrap action, with the execution input's URIs as the state machine passes them."""
+    return {"Name": PIPELINE_CLUSTER["bootstrap_name"], "ScriptBootstrapAction": {
+        "Path": uris["bootstrap_uri"], "Args": [uris["requirements_uri"], uris["wheelhouse_uri"]]}}
 
 
 def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_minutes: int = MAX_IDLE_MINUTES,
@@ -107,8 +125,7 @@ def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_min
         "VisibleToAllUsers": True,
         "AutoTerminationPolicy": {"IdleTimeout": idle_timeout_seconds(idle_minutes)},
         "Configurations": [
-            {"Classification": "spark-env",
-             "Configurations": [{"Classification": "export", "Properties": {"PYSPARK_PYTHON": "/usr/bin/python3.11"}}]},
+            PIPELINE_CLUSTER["spark_env"],
             # An open notebook kernel is a Livy session, i.e. a running YARN application, and EMR never
             # calls a cluster with one idle: Livy ends sessions idle this long (default 1 h) first.
             {"Classification": "livy-conf", "Properties": {"livy.server.session.timeout-check": "true",
@@ -116,18 +133,16 @@ def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_min
             {"Classification": "jupyter-s3-conf",  # notebooks saved to s3://BUCKET/jupyter/USER/, with the bucket's key
              "Properties": {"s3.persistence.enabled": "true", "s3.persistence.bucket": platform.bucket}},
         ],
-        "BootstrapActions": [{"Name": "Install the pinned Python dependencies", "ScriptBootstrapAction": {
-            "Path": uris["artifacts_uri"] + BOOTSTRAP_SCRIPT, "Args": [uris["artifacts_uri"] + REQUIREMENTS_LOCK, uris["wheelhouse_uri"]]}}],
+        "BootstrapActions": [bootstrap_action(uris)],
         "Instances": {"InstanceGroups": groups, "Ec2SubnetId": settings.subnet_id,
                       "KeepJobFlowAliveWhenNoSteps": True, "TerminationProtected": False},
-        "Tags": [{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"},
-                 {"Key": DEMO_TAG, "Value": "true"}, {"Key": IDLE_TAG, "Value": str(idle_minutes)}],
+        "Tags": [PIPELINE_CLUSTER["managed_policy_tag"], {"Key": DEMO_TAG, "Value": "true"}, {"Key": IDLE_TAG, "Value": str(idle_minutes)}],
     }
 
 
 def demo_notebook(uris: dict) -> bytes:
     """The project's notebook for EMR's PySpark kernel, its first cell pointing at this platform."""
-    notebook = json.loads(NOTEBOOK.read_text())
+    notebook = json.loads(checkout_file(NOTEBOOK, "`fruits demo-start`").read_text())
     settings = {"FRUITS_IMAGES": uris["images_uri"], "FRUITS_WEIGHTS": uris["weights_uri"],
                 "FRUITS_OUTPUT": uris["output_uri"], "FRUITS_PACKAGE_URI": uris["package_uri"]}
     source = ["# Written by `fruits demo-start` for this platform\n", "import os\n\n",
@@ -138,20 +153,13 @@ def demo_notebook(uris: dict) -> bytes:
     return json.dumps(notebook, indent=1).encode()
 
 
-def put_notebook(s3, platform, uris: dict, replace: bool = False) -> str:
-    """Upload the notebook unless a saved copy is there (replace=True overwrites it); says which."""
-    from botocore.exceptions import ClientError
-
+def put_notebook(s3, platform, notebook: bytes, replace: bool = False) -> str:
+    """Upload the notebook (demo_notebook's) unless a saved copy is there (replace=True overwrites it); says which."""
     key = notebook_key(platform)
+    if not replace and object_exists(s3, platform.bucket, key):
+        return f"kept your saved notebook s3://{platform.bucket}/{key} (--replace-notebook puts the project's back)"
     with aws_errors(f"upload the notebook to s3://{platform.bucket}/{key}"):
-        if not replace:
-            try:
-                s3.head_object(Bucket=platform.bucket, Key=key)
-                return f"kept your saved notebook s3://{platform.bucket}/{key} (--replace-notebook puts the project's back)"
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                    raise
-        s3.put_object(Bucket=platform.bucket, Key=key, Body=demo_notebook(uris),
+        s3.put_object(Bucket=platform.bucket, Key=key, Body=notebook,
                       ServerSideEncryption="aws:kms", SSEKMSKeyId=platform.kms_key_arn)
     return f"notebook -> s3://{platform.bucket}/{key}"
 
@@ -204,7 +212,7 @@ def read_demo(emr, cluster: dict) -> DemoView:
     fleet = [(g["InstanceType"], g.get("RequestedInstanceCount") or 1) for g in groups]
     try:
         hourly = hourly_cost(fleet or [(INSTANCE_TYPE, 1)])
-    except KeyError:
+    except FruitsError:
         hourly = float("nan")  # an instance type outside the price table
     tags = {tag["Key"]: tag["Value"] for tag in cluster.get("Tags", [])}
     return DemoView(cluster_id=cluster["Id"], state=status["State"], reason=status.get("StateChangeReason", {}).get("Message", ""),

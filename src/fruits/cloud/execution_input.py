@@ -1,20 +1,17 @@
 """Builds the input of one Step Functions execution: the contract between `fruits start`, the
-state machine (`stepfunctions/pipeline.asl.json`) and the jobs' arguments.
+state machine (`stepfunctions/pipeline.asl.json`) and the jobs' arguments. Every key is where the
+bucket's layout (fruits.layout) puts it.
 
-Usage (`new_run_id` from fruits.run_ids; a bad run id, images prefix, k or variance raises a ValueError):
+Usage (a bad run id, images prefix, k or variance raises a ValueError):
     build_execution_input(bucket="b", run_id=new_run_id(), artifacts_prefix="artifacts/<hash>/",
-                          weights_key="artifacts/<hash>/weights/x.h5")
+                          weights_key="artifacts/<hash>/weights/x.h5", layout=platform.layout,
+                          images_prefix=platform.layout.images_prefix("fruits-360"))
 """
 from __future__ import annotations
 
-from fruits.run_ids import validate_run_id
-
-PREFIXES = {"images": "images/", "artifacts": "artifacts/", "results": "results/", "logs": "logs/", "tmp": "tmp/"}
-PACKAGE_FILE = "fruits.zip"
-EXTRACT_JOB = "jobs/extract_features.py"
-REDUCE_JOB = "jobs/reduce_dimensions.py"
-BOOTSTRAP_SCRIPT = "bootstrap/install-python-deps.sh"
-REQUIREMENTS_LOCK = "requirements/cluster.lock"
+from fruits.layout import (
+    BOOTSTRAP_SCRIPT, DEFAULT_LAYOUT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK, BucketLayout, plain_folders)
+from fruits.settings import KERAS_IMAGENET
 
 
 def pca_option(k: int | None = None, variance: float | None = None) -> dict[str, str]:
@@ -36,32 +33,35 @@ def build_execution_input(
     run_id: str,
     artifacts_prefix: str,
     weights_key: str | None,
-    images_prefix: str = PREFIXES["images"],
+    layout: BucketLayout = DEFAULT_LAYOUT,
+    images_prefix: str | None = None,
     k: int | None = None,
     variance: float | None = 0.95,
     wheelhouse_prefix: str | None = None,
 ) -> dict:
-    """The execution input (all S3 URIs absolute). `weights_key=None` means Keras's own
-    `imagenet` download on the cluster; `k` given overrides the variance target;
-    `wheelhouse_prefix=None` means the wheelhouse of this checkout's lock, which `fruits stage` uploads."""
+    """The execution input (all S3 URIs absolute): the run's output under `layout`'s results
+    prefix, the images under `images_prefix` (default: the layout's whole images prefix).
+    `weights_key=None` means Keras's own `imagenet` download on the cluster; `k` given overrides
+    the variance target; `wheelhouse_prefix=None` means the wheelhouse of this checkout's lock,
+    which `fruits stage` uploads."""
     from fruits.cloud.wheelhouse import checkout_wheelhouse_prefix
 
-    validate_run_id(run_id)  # it becomes the output prefix and the execution's name
-    if any(part in ("", ".", "..") for part in images_prefix.removesuffix("/").split("/")):
+    images_prefix = images_prefix or layout.images
+    if not plain_folders(images_prefix.removesuffix("/")):
         # Hadoop resolves "images/../x/" to "x/": the jobs would read outside images/.
         raise ValueError(f"images prefix {images_prefix!r} must be plain folder names (no '.', '..' or empty part)")
     artifacts = f"s3://{bucket}/{artifacts_prefix.rstrip('/')}/"
     return {
         "run_id": run_id,
         "images_uri": f"s3://{bucket}/{images_prefix.rstrip('/')}/",
-        "output_uri": f"s3://{bucket}/{PREFIXES['results']}{run_id}/",
+        "output_uri": f"s3://{bucket}/{layout.run_prefix(run_id)}",  # the run id becomes its folder and execution name
         "artifacts_uri": artifacts,
         "package_uri": artifacts + PACKAGE_FILE,
         "extract_job_uri": artifacts + EXTRACT_JOB,
         "reduce_job_uri": artifacts + REDUCE_JOB,
         "bootstrap_uri": artifacts + BOOTSTRAP_SCRIPT,
         "requirements_uri": artifacts + REQUIREMENTS_LOCK,
-        "wheelhouse_uri": f"s3://{bucket}/{wheelhouse_prefix or checkout_wheelhouse_prefix()}",
-        "weights_uri": f"s3://{bucket}/{weights_key}" if weights_key else "imagenet",
+        "wheelhouse_uri": f"s3://{bucket}/{wheelhouse_prefix or checkout_wheelhouse_prefix(layout)}",
+        "weights_uri": f"s3://{bucket}/{weights_key}" if weights_key else KERAS_IMAGENET,
         "pca": pca_option(k=k, variance=None) if k is not None else pca_option(variance=variance),
     }

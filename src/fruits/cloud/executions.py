@@ -3,6 +3,7 @@
 Usage:
     arn = start_run(sfn, platform, execution_input)
     view = read_run(sfn, emr, platform, run_id)   # -> RunView with states, cluster, cost so far
+The cost so far prices the cluster the platform's state machine starts (its `emr_instances` output).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from fruits.cloud.aws import aws_errors
-from fruits.cloud.prices import hourly_cost
+from fruits.cloud.prices import platform_hourly_cost
 
 
 def execution_arn(platform, run_id: str) -> str:
@@ -54,10 +55,12 @@ class RunView:
     cluster_id: str | None = None
     cluster_state: str = "not created"
     cluster_hours: float = 0.0
+    hourly_usd: float | None = None   # None: the cluster cannot be priced, for the reason in price_note
+    price_note: str = ""
 
     @property
-    def cost_so_far(self) -> float:
-        return self.cluster_hours * hourly_cost()
+    def cost_so_far(self) -> float | None:
+        return None if self.hourly_usd is None else self.cluster_hours * self.hourly_usd
 
 
 def history(sfn, arn: str) -> list[dict]:
@@ -103,6 +106,7 @@ def read_run(sfn, emr, platform, run_id: str) -> RunView:
     view = RunView(run_id=run_id, status=execution["status"], started=execution["startDate"],
                    ended=execution.get("stopDate"), error=execution.get("error", ""),
                    cause=readable_cause(execution.get("cause", "")), states=states, cluster_id=cluster_id)
+    view.hourly_usd, view.price_note = platform_hourly_cost(platform.outputs)
     if view.status != "RUNNING":  # a Fail or Succeed state has no exit event
         for state in states:
             if state.status == "running":

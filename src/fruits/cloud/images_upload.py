@@ -32,7 +32,7 @@ def labelled_images(folder: Path) -> Listing:
 
 
 def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -> dict:
-    prefix = f"{platform.prefixes['images']}{dataset}/"
+    prefix = platform.layout.images_prefix(dataset)
     listing = labelled_images(folder)
     files = [(Path(listing.path_of(image.relative)), prefix + image.relative) for image in listing.accepted]
     summary = upload_files(s3, platform, files, show=show)

@@ -1,4 +1,5 @@
-"""What `terraform apply` created, as the CLI needs it: region, bucket, key, state machine.
+"""What `terraform apply` created, as the CLI needs it: region, bucket, key, state machine, and the
+bucket's layout (`platform.layout`, from the `prefixes` output: see fruits.layout).
 
 Usage:
     platform = load_platform(path)   # `terraform output -json` saved to a file, or
@@ -16,9 +17,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fruits.cloud.execution_input import PREFIXES
 from fruits.cloud.regions import require_eu_region
 from fruits.errors import FruitsError
+from fruits.layout import DEFAULT_PREFIXES, BucketLayout
 
 PLATFORM_ENV = "FRUITS_PLATFORM"
 DEFAULT_PLATFORM_FILE = "output/platform.json"
@@ -31,8 +32,12 @@ class Platform:
     bucket: str
     kms_key_arn: str
     state_machine_arn: str
-    prefixes: dict
+    prefixes: dict                  # the `prefixes` output, checked by load_platform
     outputs: dict = field(default_factory=dict, compare=False)  # every output's value, for commands that need more
+
+    @property
+    def layout(self) -> BucketLayout:
+        return BucketLayout.from_prefixes(self.prefixes)
 
 
 def load_platform(path: str | None = None, terraform_dir: str | None = None) -> Platform:
@@ -45,17 +50,21 @@ def load_platform(path: str | None = None, terraform_dir: str | None = None) -> 
         outputs = read_outputs_file(path)
     if not isinstance(outputs, dict):
         raise FruitsError(f"{source} is not `terraform output -json` output: a JSON {json_type(outputs)}, not an object")
-    values = {name: (entry.get("value") if isinstance(entry, dict) else entry) for name, entry in outputs.items()}
+    # terraform wraps each output ({"value": ..., "type": ...}); a file of bare values works too,
+    # maps included (a bare map has no "value" key).
+    values = {name: (entry["value"] if isinstance(entry, dict) and "value" in entry else entry) for name, entry in outputs.items()}
     missing = [name for name in REQUIRED if not values.get(name)]
     if missing:
         raise FruitsError(f"{source} lacks the outputs {', '.join(missing)}: is it the Fruits! platform's terraform output?")
     not_text = [name for name in REQUIRED if not isinstance(values[name], str)]
     if not_text:
         raise FruitsError(f"{source}: the outputs {', '.join(not_text)} are not text: is it the Fruits! platform's terraform output?")
-    prefixes = values.get("prefixes") or dict(PREFIXES)
-    if not (isinstance(prefixes, dict) and all(isinstance(prefixes.get(name), str) for name in PREFIXES)):
-        raise FruitsError(f"{source}: the output prefixes is not a map of the {', '.join(list(PREFIXES)[:-1])} and "
-                          f"{list(PREFIXES)[-1]} prefixes: is it the Fruits! platform's terraform output?")
+    prefixes = values.get("prefixes") or dict(DEFAULT_PREFIXES)  # no output at all: the storage module's own
+    try:
+        BucketLayout.from_prefixes(prefixes)
+    except ValueError as error:
+        raise FruitsError(f"{source}: the output prefixes is not the platform's layout: {error}: "
+                          "is it the Fruits! platform's terraform output?") from None
     return Platform(region=require_eu_region(values["region"]), bucket=values["bucket_name"],
                     kms_key_arn=values["kms_key_arn"], state_machine_arn=values["state_machine_arn"],
                     prefixes=prefixes, outputs=values)

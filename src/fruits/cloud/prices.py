@@ -3,8 +3,14 @@
 On-demand list prices in USD per hour, noted 2026-11-24 for eu-west-3 (Paris): EC2 instance +
 EMR fee. Check https://aws.amazon.com/emr/pricing/ before relying on them; Spot core nodes
 usually cost less, so on-demand is an upper bound.
+
+Usage: `cluster = platform_cluster(platform.outputs)` (the cluster the state machine starts, from
+the `emr_instances` output; None without it), `hourly_cost(cluster)`, `estimate_run(images, cluster)`.
+A cluster is ((primary type, 1), (core type, count)); an instance type the table lacks is a FruitsError.
 """
 from __future__ import annotations
+
+from fruits.errors import FruitsError
 
 PRICES_DATE = "2026-11-24"
 HOURLY_USD = {  # instance type -> (EC2 on-demand, EMR fee), eu-west-3
@@ -13,7 +19,9 @@ HOURLY_USD = {  # instance type -> (EC2 on-demand, EMR fee), eu-west-3
     "c5.xlarge": (0.202, 0.051),
     "r5.xlarge": (0.296, 0.063),
 }
-DEFAULT_CLUSTER = (("m5.xlarge", 1), ("m5.xlarge", 2))  # primary, core (terraform defaults)
+# Terraform's var.emr defaults (a test keeps them equal): the estimate before any `terraform apply`.
+DEFAULT_CLUSTER = (("m5.xlarge", 1), ("m5.xlarge", 2))  # primary, core
+INSTANCES_OUTPUT = "emr_instances"
 
 # Whole pipeline measured here: 5,107 images in 169 s on 2 cores (docs/benchmarks.md), i.e.
 # about 15 images per second per vCPU; m5.xlarge has 4 vCPUs.
@@ -36,12 +44,48 @@ CLUSTER_START_MINUTES = EMR_PROVISIONING_MINUTES + BOOTSTRAP_MINUTES
 FIXED_STEP_MINUTES = 3.0  # not measured here: steps' start-up and the PCA step
 
 
+def platform_cluster(outputs: dict) -> tuple | None:
+    """The pipeline's cluster from the platform's `emr_instances` output, or None if it has none."""
+    instances = outputs.get(INSTANCES_OUTPUT)
+    if instances is None:
+        return None
+    try:
+        primary, core, count = instances["primary_instance_type"], instances["core_instance_type"], instances["core_instance_count"]
+    except (TypeError, KeyError):
+        primary = core = count = None
+    if not (isinstance(primary, str) and isinstance(core, str) and isinstance(count, (int, float)) and count >= 1 and count == int(count)):
+        raise FruitsError(f"the output {INSTANCES_OUTPUT} is not the pipeline cluster's primary_instance_type, core_instance_type "
+                          f"and core_instance_count ({instances!r}): is it the Fruits! platform's terraform output?")
+    return ((primary, 1), (core, int(count)))
+
+
+def require_prices(cluster) -> None:
+    unknown = sorted({kind for kind, _ in cluster if kind not in HOURLY_USD or kind not in VCPUS})
+    if unknown:
+        raise FruitsError(f"no price for {', '.join(unknown)} in the table of {PRICES_DATE} (src/fruits/cloud/prices.py: "
+                          f"HOURLY_USD and VCPUS): add its eu-west-3 prices")
+
+
 def hourly_cost(cluster=DEFAULT_CLUSTER) -> float:
+    require_prices(cluster)
     return sum(sum(HOURLY_USD[kind]) * count for kind, count in cluster)
+
+
+def platform_hourly_cost(outputs: dict) -> tuple[float | None, str]:
+    """(USD per hour of the platform's cluster, "") or (None, why it cannot be priced)."""
+    try:
+        cluster = platform_cluster(outputs)
+        if cluster is None:
+            return None, (f"the platform outputs lack {INSTANCES_OUTPUT} (run `terraform apply` with this version, then "
+                          f"save `terraform output -json` again)")
+        return hourly_cost(cluster), ""
+    except FruitsError as error:
+        return None, str(error)
 
 
 def estimate_run(images: int, cluster=DEFAULT_CLUSTER) -> dict:
     """Hours and USD for one run over `images` images; workers are the core nodes (the last group)."""
+    require_prices(cluster)
     core_type, core_count = cluster[-1]
     processing_minutes = images / (IMAGES_PER_VCPU_SECOND * VCPUS[core_type] * core_count) / 60
     minutes = CLUSTER_START_MINUTES + FIXED_STEP_MINUTES + processing_minutes

@@ -2,7 +2,8 @@
 and the check that `fruits start` makes before it reuses a run id.
 
 Usage: `files = fetch_results(s3, platform, "run-...", Path("output/run-..."))`;
-`refuse_complete_run(s3, platform, run_id)` raises if results/RUN/manifest.json exists.
+`refuse_complete_run(s3, platform, run_id)` raises if RESULTS/RUN/manifest.json exists (the
+platform's layout: fruits.layout).
 Spark's own outputs (features/, the Parquet matrix, the PCA model) stay in the bucket: their URIs
 are in manifest.json. Every key fetched must map to a plain path inside the target folder, else
 nothing is written. The files go to a hidden folder beside the target, which then replaces the
@@ -17,10 +18,10 @@ from pathlib import Path
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.transfer import existing_sizes
 from fruits.errors import FruitsError
+from fruits.layout import EXPLAINED_VARIANCE, EXTRACT_SUMMARY, MANIFEST, MATRIX_CSV, PCA_FOLDER, PLOTS
 
-MANIFEST = "manifest.json"
-FILES = (MANIFEST, "extract_summary.json", "pca/matrix.csv", "pca/explained_variance.csv")
-FOLDERS = ("pca/plots/",)
+FILES = (MANIFEST, EXTRACT_SUMMARY, f"{PCA_FOLDER}/{MATRIX_CSV}", f"{PCA_FOLDER}/{EXPLAINED_VARIANCE}")
+FOLDERS = (f"{PCA_FOLDER}/{PLOTS}/",)
 
 
 def is_wanted(name: str) -> bool:
@@ -29,14 +30,14 @@ def is_wanted(name: str) -> bool:
 
 
 def refuse_complete_run(s3, platform, run_id: str) -> None:
-    key = f"{platform.prefixes['results']}{run_id}/{MANIFEST}"
+    key = platform.layout.run_prefix(run_id) + MANIFEST
     if key in existing_sizes(s3, platform.bucket, key):
         raise FruitsError(f"run {run_id} is already complete (s3://{platform.bucket}/{key}): pass --replace to run it "
                           f"again (its results will be replaced), or choose another --run-id")
 
 
 def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
-    prefix = f"{platform.prefixes['results']}{run_id}/"
+    prefix = platform.layout.run_prefix(run_id)
     names = sorted(key[len(prefix):] for key in existing_sizes(s3, platform.bucket, prefix) if is_wanted(key[len(prefix):]))
     if MANIFEST not in names:
         raise FruitsError(f"run {run_id} has no results yet (no s3://{platform.bucket}/{prefix}{MANIFEST}): "

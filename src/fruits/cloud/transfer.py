@@ -6,6 +6,7 @@ Usage:
     summary = upload_files(s3, platform, [(Path("a/b.jpg"), "images/apple/b.jpg")], show=True)
     # {"uploaded": 1, "skipped": 0, "bytes": 5123}
     require_images(s3, bucket, "images/fruits-360/")   # FruitsError if the prefix holds no photo
+    object_exists(s3, bucket, key); read_object(s3, bucket, key)   # False / None when it is not there
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from fruits.checksums import sha256_of_file
-from fruits.cloud.aws import aws_errors
+from fruits.cloud.aws import aws_errors, is_not_found
 from fruits.errors import FruitsError
 from fruits.settings import IMAGE_SUFFIXES
 
@@ -39,6 +40,32 @@ def existing_sizes(s3, bucket: str, prefix: str) -> dict[str, int]:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             sizes.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
     return sizes
+
+
+def object_exists(s3, bucket: str, key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"look for s3://{bucket}/{key}"):
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            return True
+        except ClientError as error:
+            if is_not_found(error):
+                return False
+            raise
+
+
+def read_object(s3, bucket: str, key: str) -> bytes | None:
+    """The object's bytes, or None when there is no such key."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"read s3://{bucket}/{key}"):
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if is_not_found(error):
+                return None
+            raise
 
 
 def require_images(s3, bucket: str, prefix: str, k: int | None = None) -> None:

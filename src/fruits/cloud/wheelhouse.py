@@ -4,12 +4,12 @@ that the bootstrap installs with `pip install --no-index` and no node contacts P
 Usage:
     house = local_wheelhouse(lock)                # --wheelhouse / $FRUITS_WHEELHOUSE, else the cache
     house = build_wheelhouse(lock, CACHE)         # pip download, once per lock: CACHE/TARGET/LOCKHASH/
-    stage_wheelhouse(s3, platform, house)         # -> s3://BUCKET/artifacts/wheelhouse/TARGET/LOCKHASH/
+    stage_wheelhouse(s3, platform, house)         # -> s3://BUCKET/ARTIFACTS/wheelhouse/TARGET/LOCKHASH/ (fruits.layout)
     python -m fruits.cloud.wheelhouse [LOCK]      # fills the cache (`make wheelhouse`), prints the folder
 
 A wheelhouse folder holds the wheels, the lock they are for (cluster.lock) and SHA256SUMS
 (`sha256sum` format, every other file), written last: without it a folder is not a wheelhouse,
-in the cache as in the bucket. The cache is .tools/wheelhouse/ in the checkout.
+in the cache as in the bucket. The cache is .tools/wheelhouse/ in the checkout (fruits.project).
 """
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from pathlib import Path
 
 from fruits.checksums import sha256_of_file
 from fruits.errors import FruitsError
+from fruits.layout import REQUIREMENTS_LOCK, BucketLayout
+from fruits.project import checkout_file, checkout_path
 
-PROJECT = Path(__file__).resolve().parents[3]
-CACHE = PROJECT / ".tools" / "wheelhouse"
+CACHE = checkout_path(".tools/wheelhouse")
 WHEELHOUSE_ENV = "FRUITS_WHEELHOUSE"
 MANIFEST = "SHA256SUMS"
 LOCK_NAME = "cluster.lock"
@@ -38,21 +39,21 @@ NODES = "Linux x86_64, CPython 3.11, glibc 2.34 (Amazon Linux 2023)"
 TARGET = "cp311-manylinux_2_34_x86_64"
 PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(34, 4, -1)),
              "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
-PREFIX = "artifacts/wheelhouse/"
+DIGEST_LENGTH = 16
 
 
 def lock_digest(lock: Path) -> str:
     """The first 16 hex digits of the lock's SHA-256: the wheelhouse's name, here and in the bucket."""
-    return sha256_of_file(lock)[:16]
+    return sha256_of_file(lock)[:DIGEST_LENGTH]
 
 
-def wheelhouse_prefix(lock: Path) -> str:
-    return f"{PREFIX}{TARGET}/{lock_digest(lock)}/"
+def wheelhouse_prefix(layout: BucketLayout, lock: Path) -> str:
+    return layout.wheelhouse_prefix(TARGET, lock_digest(lock))
 
 
-def checkout_wheelhouse_prefix() -> str:
+def checkout_wheelhouse_prefix(layout: BucketLayout) -> str:
     """The bucket prefix of the wheelhouse of this checkout's requirements/cluster.lock."""
-    return wheelhouse_prefix(PROJECT / "requirements" / LOCK_NAME)
+    return wheelhouse_prefix(layout, checkout_file(REQUIREMENTS_LOCK, "the wheelhouse of the checkout's lock"))
 
 
 def canonical(name: str) -> str:
@@ -81,8 +82,12 @@ def missing_wheels(pins: list[str], file_names) -> list[str]:
 @dataclass(frozen=True)
 class Wheelhouse:
     folder: Path
-    prefix: str                 # where it goes in the bucket
     files: dict[str, str]       # file name -> SHA-256, as SHA256SUMS lists them (wheels and cluster.lock)
+
+    @property
+    def lock_digest(self) -> str:
+        """The digest of the lock it was built for: its name, here and in the bucket."""
+        return self.files[LOCK_NAME][:DIGEST_LENGTH]
 
     @property
     def wheels(self) -> list[str]:
@@ -118,7 +123,7 @@ def seal_wheelhouse(folder: Path, lock: Path) -> Wheelhouse:
     scratch = folder / f".{MANIFEST}.writing"
     scratch.write_text(manifest_text(files))
     scratch.replace(folder / MANIFEST)
-    return Wheelhouse(folder=folder, prefix=wheelhouse_prefix(lock), files=files)
+    return Wheelhouse(folder=folder, files=files)
 
 
 def open_wheelhouse(folder: Path, lock: Path) -> Wheelhouse:
@@ -138,7 +143,7 @@ def open_wheelhouse(folder: Path, lock: Path) -> Wheelhouse:
     lacking = missing_wheels(lock_pins(lock), files)
     if lacking:
         raise FruitsError(f"the wheelhouse {folder} has no wheel for {', '.join(lacking)}")
-    return Wheelhouse(folder=folder, prefix=wheelhouse_prefix(lock), files=files)
+    return Wheelhouse(folder=folder, files=files)
 
 
 def download_wheels(lock: Path, folder: Path) -> None:
@@ -196,41 +201,28 @@ def local_wheelhouse(lock: Path, folder: str | None = None, show: bool = True) -
     return build_wheelhouse(lock, CACHE, show)
 
 
-def stored_manifest(s3, platform, key: str) -> bytes | None:
-    from botocore.exceptions import ClientError
-
-    from fruits.cloud.aws import aws_errors
-
-    with aws_errors(f"read s3://{platform.bucket}/{key}"):
-        try:
-            return s3.get_object(Bucket=platform.bucket, Key=key)["Body"].read()
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
-
-
 def stage_wheelhouse(s3, platform, house: Wheelhouse, show: bool = True) -> dict:
-    """Upload the wheelhouse under its prefix, SHA256SUMS last; nothing at all when the bucket
-    already holds this manifest and every file it lists, at its size."""
+    """Upload the wheelhouse under its prefix in the platform's layout, SHA256SUMS last; nothing at
+    all when the bucket already holds this manifest and every file it lists, at its size."""
     from fruits.cloud.aws import aws_errors
-    from fruits.cloud.transfer import existing_sizes, upload_files
+    from fruits.cloud.transfer import existing_sizes, read_object, upload_files
 
-    uri = f"s3://{platform.bucket}/{house.prefix}"
-    sizes = existing_sizes(s3, platform.bucket, house.prefix)
-    complete = all(sizes.get(house.prefix + name) == (house.folder / name).stat().st_size for name in house.files)
-    if complete and stored_manifest(s3, platform, house.prefix + MANIFEST) == house.manifest:
+    prefix = platform.layout.wheelhouse_prefix(TARGET, house.lock_digest)
+    uri = f"s3://{platform.bucket}/{prefix}"
+    sizes = existing_sizes(s3, platform.bucket, prefix)
+    complete = all(sizes.get(prefix + name) == (house.folder / name).stat().st_size for name in house.files)
+    if complete and read_object(s3, platform.bucket, prefix + MANIFEST) == house.manifest:
         return {"uploaded": 0, "skipped": len(house.files), "bytes": 0, "already_there": True, "uri": uri}
-    summary = upload_files(s3, platform, [(house.folder / name, house.prefix + name) for name in sorted(house.files)], show=show)
+    summary = upload_files(s3, platform, [(house.folder / name, prefix + name) for name in sorted(house.files)], show=show)
     with aws_errors(f"write {uri}{MANIFEST}"):
-        s3.put_object(Bucket=platform.bucket, Key=house.prefix + MANIFEST, Body=house.manifest,
+        s3.put_object(Bucket=platform.bucket, Key=prefix + MANIFEST, Body=house.manifest,
                       ServerSideEncryption="aws:kms", SSEKMSKeyId=platform.kms_key_arn)
     return {**summary, "already_there": False, "uri": uri}
 
 
 def main(arguments: list[str]) -> int:
-    lock = Path(arguments[0]) if arguments else PROJECT / "requirements" / LOCK_NAME
     try:
+        lock = Path(arguments[0]) if arguments else checkout_file(REQUIREMENTS_LOCK, "`make wheelhouse`")
         if not lock.is_file():
             raise FruitsError(f"no lock file {lock}")
         house = build_wheelhouse(lock)

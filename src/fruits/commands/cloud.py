@@ -7,11 +7,14 @@ Usage:
     fruits stage                            # code, bootstrap, lock, weights -> artifacts/HASH/
     fruits start [--dry-run] [--k 50]       # prints the run id and the console link
     fruits watch RUN  |  fruits status RUN  |  fruits runs  |  fruits results RUN  |  fruits cost
+Every key is where the platform's `prefixes` output puts it (platform.layout, fruits.layout), and
+the cost is the cluster's in its `emr_instances` output.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -20,8 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fruits.errors import FruitsError
+from fruits.layout import MANIFEST, dataset_name, new_run_id, validate_run_id
 from fruits.options import add_pca_arguments, positive_int, positive_seconds, require_writable_folder
-from fruits.run_ids import new_run_id, validate_run_id
+from fruits.settings import KERAS_IMAGENET
 
 DEFAULT_DATASET = "fruits-360"
 
@@ -41,7 +45,7 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser("upload", parents=[common], help="upload labelled images to the bucket")
     parser.add_argument("folder", nargs="?", help="one sub-folder per fruit (default: the shared sample)")
-    parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"name under images/ (default {DEFAULT_DATASET})")
+    parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET, help=f"name under images/ (default {DEFAULT_DATASET})")
     parser.set_defaults(handler=upload)
 
     parser = subparsers.add_parser("stage", parents=[common], help="stage the jobs, bootstrap, lock, its wheelhouse and weights")
@@ -51,7 +55,7 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=stage)
 
     parser = subparsers.add_parser("start", parents=[common], help="start a run of the pipeline")
-    parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"images/DATASET/ to process (default {DEFAULT_DATASET})")
+    parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET, help=f"images/DATASET/ to process (default {DEFAULT_DATASET})")
     parser.add_argument("--weights", help="the weights staged with `fruits stage` (same default)")
     parser.add_argument("--run-id", type=validate_run_id, help="letters, digits, '-', '_' (default: a new unique id)")
     parser.add_argument("--replace", action="store_true", help="run again under the id of a complete run, replacing its results")
@@ -74,9 +78,9 @@ def register(subparsers) -> None:
     parser.add_argument("--to", default="output", help="local parent folder (default ./output)")
     parser.set_defaults(handler=results)
 
-    parser = subparsers.add_parser("cost", help="estimate a run's cost before starting it")
+    parser = subparsers.add_parser("cost", parents=[common], help="estimate a run's cost before starting it")
     parser.add_argument("--images", type=positive_int, required=True, help="number of images the run will process")
-    parser.add_argument("--core-nodes", type=positive_int, default=2, help="core nodes (default 2, as in terraform)")
+    parser.add_argument("--core-nodes", type=positive_int, help="core nodes (default: the platform's, else 2 as in terraform)")
     parser.set_defaults(handler=cost)
 
 
@@ -110,20 +114,20 @@ def upload(args) -> int:
 def weights_path(value):
     from fruits.settings import resolve_weights
     weights = resolve_weights(value)
-    if weights == "imagenet":
+    if weights == KERAS_IMAGENET:
         return None
     return Path(weights)
 
 
 def stage(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, stage_artifacts
-    from fruits.cloud.execution_input import REQUIREMENTS_LOCK
     from fruits.cloud.wheelhouse import local_wheelhouse
+    from fruits.layout import REQUIREMENTS_LOCK
 
     platform = platform_of(args)
     (s3,) = clients(platform, "s3")
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(weights_path(args.weights), Path(scratch))
+        plan = plan_artifacts(platform.layout, weights_path(args.weights), Path(scratch))
         wheelhouse = local_wheelhouse(plan.files[REQUIREMENTS_LOCK], args.wheelhouse, show=not args.quiet)
         summary = stage_artifacts(s3, platform, plan, wheelhouse, show=not args.quiet)
     print(f"Staged {len(plan.files)} files -> {summary['uri']} ({summary['uploaded']} uploaded, {summary['skipped']} unchanged)")
@@ -141,13 +145,14 @@ def start(args) -> int:
     from fruits.cloud.transfer import require_images
 
     platform = platform_of(args)
+    layout = platform.layout
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(weights_path(args.weights), Path(scratch))
+        plan = plan_artifacts(layout, weights_path(args.weights), Path(scratch))
     try:
         execution_input = build_execution_input(
             bucket=platform.bucket, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,
-            weights_key=plan.weights_key, images_prefix=f"{platform.prefixes['images']}{args.dataset}/",
-            k=args.k, variance=args.variance)
+            weights_key=plan.weights_key, layout=layout, images_prefix=layout.images_prefix(args.dataset),
+            k=args.k, variance=args.variance, wheelhouse_prefix=plan.wheelhouse_prefix)
     except ValueError as error:
         raise FruitsError(str(error)) from None
     if args.dry_run:
@@ -157,7 +162,7 @@ def start(args) -> int:
     if not args.replace:
         refuse_complete_run(s3, platform, execution_input["run_id"])
     require_staged(s3, platform, plan)
-    require_images(s3, platform.bucket, f"{platform.prefixes['images']}{args.dataset}/", k=args.k)
+    require_images(s3, platform.bucket, layout.images_prefix(args.dataset), k=args.k)
     arn = start_run(sfn, platform, execution_input)
     print(f"Started {execution_input['run_id']}\n  {console_link(platform, arn)}\n  follow it: fruits watch {execution_input['run_id']}")
     return 0
@@ -171,8 +176,10 @@ def format_duration(seconds: float) -> str:
 def render(view) -> str:
     now = datetime.now(timezone.utc)
     elapsed = ((view.ended or now) - view.started).total_seconds()
+    cost = (f"cost so far ~{view.cost_so_far:.2f} USD ({view.hourly_usd:.3f} USD/h on-demand)" if view.hourly_usd is not None
+            else f"cost so far unknown: {view.price_note}")
     lines = [f"Run {view.run_id}: {view.status}   elapsed {format_duration(elapsed)}   "
-             f"cluster {view.cluster_id or '-'} {view.cluster_state}   cost so far ~{view.cost_so_far:.2f} USD",
+             f"cluster {view.cluster_id or '-'} {view.cluster_state}   {cost}",
              f"  {'state':<34} {'status':<9} {'tries':>5}  {'started':<8} {'duration':>9}"]
     for state in view.states:
         took = ((state.ended or now) - state.started).total_seconds() if state.started else 0
@@ -240,7 +247,7 @@ def results(args) -> int:
     target = Path(args.to) / args.run_id
     require_writable_folder(str(target), "--to")
     files = fetch_results(s3, platform, args.run_id, target)
-    manifest = fetched_manifest(target / "manifest.json")
+    manifest = fetched_manifest(target / MANIFEST)
     print(f"{len(files)} files -> {target}\n  images {manifest.get('featurized')} featurized, {manifest.get('rejected')} rejected; "
           f"k = {manifest.get('k')}; accuracy check {manifest.get('accuracy')}")
     for warning in manifest.get("warnings") or []:
@@ -258,13 +265,30 @@ def fetched_manifest(path: Path) -> dict:
     return manifest
 
 
+def cost_cluster(args) -> tuple[tuple, str]:
+    """The cluster to price and where it comes from: the platform's (its emr_instances output), or
+    Terraform's defaults when there is no platform file yet (none named, none at the default path)."""
+    from fruits.cloud.platform import DEFAULT_PLATFORM_FILE, PLATFORM_ENV
+    from fruits.cloud.prices import DEFAULT_CLUSTER, INSTANCES_OUTPUT, platform_cluster
+
+    if not (args.platform or args.terraform_dir or os.environ.get(PLATFORM_ENV) or Path(DEFAULT_PLATFORM_FILE).exists()):
+        return DEFAULT_CLUSTER, "Terraform's default cluster: no platform file"
+    cluster = platform_cluster(platform_of(args).outputs)
+    if cluster is None:
+        return DEFAULT_CLUSTER, f"Terraform's default cluster: the platform outputs lack {INSTANCES_OUTPUT}"
+    return cluster, "the platform's cluster"
+
+
 def cost(args) -> int:
     from fruits.cloud.prices import BOOTSTRAP_MINUTES, EMR_PROVISIONING_MINUTES, PRICES_DATE, estimate_run
 
-    if args.images < 1 or args.core_nodes < 1:
-        raise FruitsError("--images and --core-nodes must be at least 1")
-    estimate = estimate_run(args.images, (("m5.xlarge", 1), ("m5.xlarge", args.core_nodes)))
-    print(f"{args.images} images on 1 + {args.core_nodes} m5.xlarge: about {estimate['minutes']:.0f} min, "
+    cluster, source = cost_cluster(args)
+    (primary, _), (core, count) = cluster
+    if args.core_nodes:
+        count, cluster = args.core_nodes, ((primary, 1), (core, args.core_nodes))
+        source += f", {count} core nodes"
+    estimate = estimate_run(args.images, cluster)
+    print(f"{args.images} images on 1 {primary} + {count} {core} ({source}): about {estimate['minutes']:.0f} min, "
           f"{estimate['start_minutes']:.1f} of them the cluster's start ({EMR_PROVISIONING_MINUTES:.1f} min EMR's, assumed; "
           f"{BOOTSTRAP_MINUTES:.1f} min our bootstrap, measured) and {estimate['processing_minutes']:.1f} of processing; "
           f"{estimate['usd']:.2f} USD at "

@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fruits.commands.cloud import clients, format_duration, platform_of, platform_options, weights_path
+from fruits.commands.cloud import DEFAULT_DATASET, clients, format_duration, platform_of, platform_options, weights_path
+from fruits.layout import dataset_name
 
 
 def register(subparsers) -> None:
@@ -24,7 +25,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("demo-start", parents=[common], help="start the demo cluster (JupyterHub; stops itself when idle)")
     parser.add_argument("--idle-minutes", type=int, default=30, help="terminate after this many idle minutes, 1 to 30 (default 30)")
     parser.add_argument("--core-nodes", type=int, choices=(0, 1), default=0, help="core nodes besides the primary (default 0)")
-    parser.add_argument("--dataset", default="fruits-360", help="images/DATASET/ the notebook reads (default fruits-360)")
+    parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET,
+                        help=f"images/DATASET/ the notebook reads (default {DEFAULT_DATASET})")
     parser.add_argument("--weights", help="the weights staged with `fruits stage` (same default)")
     parser.add_argument("--replace-notebook", action="store_true", help="overwrite your saved copy of the notebook")
     parser.add_argument("--wait", action="store_true", help="wait until JupyterHub is up, then print how to open it")
@@ -41,17 +43,20 @@ def register(subparsers) -> None:
 
 def demo_start(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, require_staged
-    from fruits.cloud.demo_cluster import build_run_job_flow, cluster_settings, idle_timeout_seconds, put_notebook, start_demo
+    from fruits.cloud.demo_cluster import (
+        build_run_job_flow, cluster_settings, demo_notebook, idle_timeout_seconds, put_notebook, start_demo)
     from fruits.cloud.execution_input import build_execution_input
 
     idle_timeout_seconds(args.idle_minutes)  # refused before anything is read or called
     platform = platform_of(args)
-    settings = cluster_settings(platform)
+    settings, layout = cluster_settings(platform), platform.layout
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(weights_path(args.weights), Path(scratch))
+        plan = plan_artifacts(layout, weights_path(args.weights), Path(scratch))
     uris = build_execution_input(bucket=platform.bucket, run_id="notebook", artifacts_prefix=plan.prefix, weights_key=plan.weights_key,
-                                 images_prefix=f"{platform.prefixes['images']}{args.dataset}/")
+                                 layout=layout, images_prefix=layout.images_prefix(args.dataset),
+                                 wheelhouse_prefix=plan.wheelhouse_prefix)
     request = build_run_job_flow(platform, settings, uris, args.idle_minutes, args.core_nodes)
+    notebook = demo_notebook(uris)  # read before a cluster starts
     if args.dry_run:
         print(json.dumps(request, indent=2))
         return 0
@@ -60,7 +65,7 @@ def demo_start(args) -> int:
     cluster_id = start_demo(emr, request)
     print(f"Started demo cluster {cluster_id}: terminates itself after {args.idle_minutes} idle minutes; "
           f"`fruits demo-stop` stops it now.", flush=True)  # before anything else can fail
-    print(f"  {put_notebook(s3, platform, uris, args.replace_notebook)}")
+    print(f"  {put_notebook(s3, platform, notebook, args.replace_notebook)}")
     return show_demos(args, platform, emr, wait=args.wait)
 
 
@@ -95,7 +100,7 @@ def show_demos(args, platform, emr, wait: bool = False) -> int:
 
 
 def render(region: str, view) -> str:
-    from fruits.cloud.demo_cluster import JUPYTER_USER, JUPYTERHUB_PORT, NOTEBOOK, session_command
+    from fruits.cloud.demo_cluster import JUPYTER_USER, JUPYTERHUB_PORT, NOTEBOOK_NAME, session_command
     from fruits.cloud.prices import PRICES_DATE
 
     lines = [f"Demo cluster {view.cluster_id}: {view.state}   idle timeout {view.idle_minutes} min   "
@@ -105,7 +110,7 @@ def render(region: str, view) -> str:
         lines += ["  Open the notebook (needs the Session Manager plugin of the AWS CLI):",
                   f"    {session_command(region, view.primary_instance_id)}",
                   f"    then https://localhost:{JUPYTERHUB_PORT} (self-signed certificate), user {JUPYTER_USER}, "
-                  f"password jupyter: {JUPYTER_USER}/{NOTEBOOK.name}, PySpark kernel"]
+                  f"password jupyter: {JUPYTER_USER}/{NOTEBOOK_NAME}, PySpark kernel"]
     else:
         lines.append("  Not ready yet (about 10 minutes): `fruits demo-status` prints how to open it once it is WAITING.")
     return "\n".join(lines)

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from fruits.layout import new_run_id, validate_run_id
 from fruits.options import add_inference_arguments, add_pca_arguments, positive_int, require_writable_folder, spark_master
-from fruits.run_ids import new_run_id, validate_run_id
 from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, resolve_images, resolve_weights
 
 DEFAULT_OUTPUT = "output"

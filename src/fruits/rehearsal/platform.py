@@ -1,23 +1,31 @@
 """Creates on the emulator what `terraform apply` creates (same names as name_prefix "fruits"),
-and writes the platform file, in the `terraform output -json` format the CLI reads.
+and writes the platform file, in the `terraform output -json` format the CLI reads, with the
+outputs terraform/outputs.tf declares. The rehearsal and the cloud tests both start from it.
 
-Usage: `platform_file, outputs = create_platform(moto, work_dir / "platform", retry_interval_seconds=5)`
-The state machine's definition is rendered by the offline Terraform (definition.py). Not
-reproduced: IAM policies and the bucket policy (moto does not enforce conditions; its "deny
-unless SSE-KMS" even blocks every put), the Step Functions log group, the budget alarm.
+Usage: `platform_file, outputs = create_platform(moto, work_dir / "platform", timeouts={"retry_interval_seconds": 5})`
+(`timeouts`: the state-machine-definition module's; `layout`: the bucket's prefixes, the storage
+module's by default). The state machine's definition is rendered by the offline Terraform
+(definition.py). Not reproduced: IAM policies and the bucket policy (moto does not enforce
+conditions; its "deny unless SSE-KMS" even blocks every put), the Step Functions log group, the
+budget alarm.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from fruits.cloud.execution_input import PREFIXES
+from fruits.cloud.prices import DEFAULT_CLUSTER
+from fruits.layout import DEFAULT_LAYOUT, BucketLayout
 from fruits.rehearsal.definition import render_definition
 
 NAME_PREFIX = "fruits"
 ACCOUNT = "123456789012"  # moto's account
 TRUSTED_SERVICES = {"step-functions": "states.amazonaws.com", "emr-service": "elasticmapreduce.amazonaws.com",
-                    "emr-nodes": "ec2.amazonaws.com"}
+                    "emr-nodes": "ec2.amazonaws.com", "emr-demo-nodes": "ec2.amazonaws.com"}
+INSTANCE_PROFILES = ("emr-nodes", "emr-demo-nodes")
+# terraform/variables.tf's var.emr defaults, as prices.DEFAULT_CLUSTER holds them (a test keeps them equal)
+EMR_INSTANCES = {"primary_instance_type": DEFAULT_CLUSTER[0][0], "core_instance_type": DEFAULT_CLUSTER[1][0],
+                 "core_instance_count": DEFAULT_CLUSTER[1][1], "core_use_spot": True}
 
 
 def trust_policy(service: str) -> str:
@@ -43,14 +51,16 @@ def create_key_and_bucket(moto) -> tuple[str, str]:
 
 
 def create_roles(moto) -> dict[str, str]:
-    """The iam module's three roles and the nodes' instance profile. Returns role name -> ARN."""
+    """The iam module's four roles and the instance profiles of the pipeline's and the demo's
+    nodes. Returns role name -> ARN."""
     iam, arns = moto.client("iam"), {}
     for role, service in TRUSTED_SERVICES.items():
         name = f"{NAME_PREFIX}-{role}"
         arns[name] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(service))["Role"]["Arn"]
-    profile = f"{NAME_PREFIX}-emr-nodes"
-    iam.create_instance_profile(InstanceProfileName=profile)
-    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=profile)
+    for role in INSTANCE_PROFILES:
+        profile = f"{NAME_PREFIX}-{role}"
+        iam.create_instance_profile(InstanceProfileName=profile)
+        iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=profile)
     return arns
 
 
@@ -70,20 +80,27 @@ def create_security_configuration(moto, key: str) -> str:
     return name
 
 
-def create_platform(moto, folder: Path, retry_interval_seconds: int = 5) -> tuple[Path, dict]:
+def create_platform(moto, folder: Path, timeouts: dict | None = None, layout: BucketLayout = DEFAULT_LAYOUT) -> tuple[Path, dict]:
     """Everything above plus the state machine; returns the platform file's path and its outputs."""
     folder.mkdir(parents=True, exist_ok=True)
     bucket, key = create_key_and_bucket(moto)
     roles = create_roles(moto)
+    subnet, security_configuration = create_network(moto), create_security_configuration(moto, key)
+    log_uri = f"s3://{bucket}/{layout.emr_logs_prefix}"
     definition = render_definition(
-        folder / "terraform", emr_service_role=f"{NAME_PREFIX}-emr-service", emr_instance_profile=f"{NAME_PREFIX}-emr-nodes",
-        security_configuration=create_security_configuration(moto, key), log_uri=f"s3://{bucket}/{PREFIXES['logs']}emr/",
-        subnet_id=create_network(moto), log_encryption_key_arn=key, timeouts={"retry_interval_seconds": retry_interval_seconds})
+        folder / "terraform", emr_service_role=f"{NAME_PREFIX}-emr-service",
+        emr_instance_profile=f"{NAME_PREFIX}-emr-nodes", security_configuration=security_configuration, log_uri=log_uri,
+        subnet_id=subnet, log_encryption_key_arn=key, instances=EMR_INSTANCES, timeouts=timeouts or {})
     name = f"{NAME_PREFIX}-pipeline"
     state_machine = moto.client("stepfunctions").create_state_machine(
         name=name, definition=definition, roleArn=roles[f"{NAME_PREFIX}-step-functions"])["stateMachineArn"]
-    outputs = {"region": moto.region, "bucket_name": bucket, "prefixes": dict(PREFIXES), "kms_key_arn": key,
-               "state_machine_arn": state_machine, "state_machine_name": name}
+    outputs = {"region": moto.region, "bucket_name": bucket, "prefixes": layout.as_dict(), "kms_key_arn": key,
+               "state_machine_arn": state_machine, "state_machine_name": name, "subnet_id": subnet,
+               "emr_release_label": json.loads(definition)["States"]["Create EMR cluster"]["Parameters"]["ReleaseLabel"],
+               "emr_service_role_name": f"{NAME_PREFIX}-emr-service",
+               "emr_instance_profile_name": f"{NAME_PREFIX}-emr-nodes",
+               "emr_demo_instance_profile_name": f"{NAME_PREFIX}-emr-demo-nodes",
+               "emr_security_configuration_name": security_configuration, "emr_log_uri": log_uri, "emr_instances": EMR_INSTANCES}
     path = folder / "platform.json"
     path.write_text(json.dumps({name: {"value": value, "sensitive": False} for name, value in outputs.items()}, indent=2))
     return path, outputs

@@ -41,18 +41,13 @@ class Rehearsal:
 def select_images(source: Path, per_class: int | None, target: Path) -> int:
     """Links the first `per_class` images (by name) of each label into target/LABEL/: only files the
     pipeline's input rules accept (fruits.input_files), so every linked file is featurized."""
-    from fruits.input_files import list_local_folder
+    from fruits.input_files import first_per_label, list_local_folder
 
-    listing = list_local_folder(source)
-    chosen: dict[str, list] = {}
-    for image in sorted(listing.accepted, key=lambda entry: entry.relative):
-        if per_class is None or len(chosen.setdefault(image.label, [])) < per_class:
-            chosen.setdefault(image.label, []).append(image)
-    for label, images in chosen.items():
-        (target / label).mkdir(parents=True, exist_ok=True)
-        for image in images:
-            (target / image.relative).symlink_to(Path(listing.path_of(image.relative)).resolve())
-    count = sum(len(images) for images in chosen.values())
+    listing = first_per_label(list_local_folder(source), per_class)
+    for image in listing.accepted:
+        (target / image.label).mkdir(parents=True, exist_ok=True)
+        (target / image.relative).symlink_to(Path(listing.path_of(image.relative)).resolve())
+    count = len(listing.accepted)
     if count == 0:
         raise FruitsError(f"no images in {source}: expected one sub-folder per fruit with .jpg/.jpeg/.png files")
     return count
@@ -96,7 +91,7 @@ class Cli:
 
 
 def rehearse(options: Rehearsal) -> int:
-    from fruits.run_ids import new_run_id
+    from fruits.layout import new_run_id
     from fruits.rehearsal.emr_step_driver import EmrStepDriver
     from fruits.rehearsal.emulator import MotoServer
     from fruits.rehearsal.local_steps import Emulator, LocalSteps
@@ -119,7 +114,7 @@ def rehearse(options: Rehearsal) -> int:
     with MotoServer(tls=(cert, key)) as moto:
         print(f"AWS emulator on {moto.endpoint} (TLS); creating what `terraform apply` creates "
               "(key, bucket, roles, network, state machine rendered by the offline Terraform)")
-        platform_file, outputs = create_platform(moto, work / "platform", options.retry_interval_seconds)
+        platform_file, outputs = create_platform(moto, work / "platform", {"retry_interval_seconds": options.retry_interval_seconds})
         emulator = Emulator(moto.endpoint, java_truststore(cert, work / "tls"), outputs["kms_key_arn"], moto.region)
         with LocalSteps(emulator, moto.client("s3"), work / "steps", options.master) as steps, \
                 EmrStepDriver(run_step=steps) as driver:
@@ -129,16 +124,18 @@ def rehearse(options: Rehearsal) -> int:
                 steps.stop()
                 record["steps"] = steps.ran
                 record["clusters"] = {cluster.id: cluster.state for cluster in driver.clusters()}
-                record["bucket"] = bucket_contents(moto.client("s3"), outputs["bucket_name"], run_id)
+                record["bucket"] = bucket_contents(moto.client("s3"), outputs, run_id)
                 record["seconds"] = round(time.monotonic() - started, 1)
                 (work / "rehearsal.json").write_text(json.dumps(record, indent=2))
     return report(record, work)
 
 
-def bucket_contents(s3, bucket: str, run_id: str) -> dict:
+def bucket_contents(s3, outputs: dict, run_id: str) -> dict:
     """What the run left in the emulated bucket (its results and the logs): key -> size, encryption."""
-    contents = {}
-    for prefix in (f"results/{run_id}/", "logs/"):
+    from fruits.layout import BucketLayout
+
+    contents, bucket, layout = {}, outputs["bucket_name"], BucketLayout.from_prefixes(outputs["prefixes"])
+    for prefix in (layout.run_prefix(run_id), layout.logs):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 head = s3.head_object(Bucket=bucket, Key=item["Key"])

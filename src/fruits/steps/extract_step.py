@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import secrets
-import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
@@ -28,17 +26,15 @@ from pyspark.sql import functions as F
 from fruits.errors import FruitsError
 from fruits.features import InferenceSettings, extract_features
 from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, read_images, unread_files
-from fruits.checksums import sha256_of_file
-from fruits.model import KERAS_IMAGENET, import_tensorflow, load_weights, sha256_of_arrays
+from fruits.layout import EXTRACT_SUMMARY as SUMMARY, FEATURES, REJECTED, validate_run_id
+from fruits.model import import_tensorflow
 from fruits.options import add_inference_arguments, positive_int, require_writable_folder
-from fruits.run_ids import validate_run_id
 from fruits.settings import is_remote
+from fruits.steps.extract_summary import build_extract_summary, reason_category
 from fruits.steps.run_folder import MANIFEST
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
-
-FEATURES, REJECTED, SUMMARY = "features", "rejected", "extract_summary.json"
-EXAMPLES_KEPT = 10
+from fruits.weights import fetch_weights
 
 
 @dataclass
@@ -75,29 +71,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[ExtractArgs, int]:
     ), args.arrow_batch_size
 
 
-def fetch_weights(storage: Storage, source: str) -> tuple[list, dict]:
-    """Loads the weights on the driver; returns (arrays, {"source", "sha256"})."""
-    if source == KERAS_IMAGENET:
-        try:
-            arrays = load_weights(KERAS_IMAGENET)
-        except Exception as error:  # network errors surface as several exception types
-            raise FruitsError(f"could not get Keras's imagenet weights (they are downloaded, which needs internet): "
-                              f"{error}. Pass --weights FILE.h5 instead") from None
-        return arrays, {"source": KERAS_IMAGENET, "sha256_of_arrays": sha256_of_arrays(arrays)}
-    with tempfile.TemporaryDirectory(prefix="fruits-weights-") as folder:
-        local = source
-        if is_remote(source) or source.startswith("file:"):
-            local = os.path.join(folder, os.path.basename(source))
-            storage.copy_to_local(source, local)
-        if not os.path.isfile(local):
-            raise FruitsError(f"weights file not found: {source}")
-        try:
-            arrays = load_weights(local)
-        except Exception as error:  # Keras raises many types for a wrong or corrupt file
-            raise FruitsError(f"cannot load MobileNetV2 weights from {source}: {error}") from None
-        return arrays, {"source": source, "sha256": sha256_of_file(local)}
-
-
 def check_output_writable(storage: Storage, output: str) -> None:
     """Refuses an output that cannot be written now rather than after the extraction. A local one
     is tried in Python; on S3 a small marker is written and removed: a handful of requests."""
@@ -112,10 +85,6 @@ def check_output_writable(storage: Storage, output: str) -> None:
         raise FruitsError(f"cannot write to the output {output}: {error}") from None
     except Py4JJavaError as error:
         raise FruitsError(f"cannot write to the output {output}: {error.java_exception.getMessage()}") from None
-
-
-def reason_category(reason: str) -> str:
-    return reason.split(":", 1)[0]
 
 
 def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
@@ -153,24 +122,14 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         rejected = results.where(F.col("error").isNotNull()).select("path", "label", F.col("error").alias("reason"))
         rejected_rows = rejected.collect()  # runs the model on every image (results are cached); rejects are few
         rejected_rows += listing_rejections(listing) + unread_files(listing, results)
-        featurized = files_found - len(rejected_rows)
-        if featurized == 0:
+        if len(rejected_rows) == files_found:
             examples = "; ".join(f"{row.path}: {row.reason}" for row in rejected_rows[:3])
             raise FruitsError(f"none of the {image_count} images could be read ({examples}): nothing written")
         _phase(progress, "Writing features")
-        summary = {
-            "run_id": args.run_id,
-            "images_uri": args.images,
-            "files_found": files_found,
-            "images": files_found,
-            "featurized": featurized,
-            "rejected": len(rejected_rows),
-            "rejected_by_reason": dict(Counter(reason_category(row.reason) for row in rejected_rows)),
-            "rejected_examples": [{"path": row.path, "reason": row.reason} for row in rejected_rows[:EXAMPLES_KEPT]],
-            "weights": weights_info,
-            "settings": {**asdict(args.inference), "partitions": partitions, "images_per_partition": args.images_per_partition},
-            "versions": package_versions(spark),
-        }
+        summary = build_extract_summary(
+            run_id=args.run_id, images_uri=args.images, listing=listing, rejected=rejected_rows, weights=weights_info,
+            inference=args.inference, partitions=partitions, images_per_partition=args.images_per_partition,
+            versions=package_versions(spark))
         _write_outputs(spark, storage, args.output, features, rejected_rows, summary, started)
     finally:
         results.unpersist()

@@ -24,21 +24,18 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from fruits.errors import FruitsError
+from fruits.layout import EXPLAINED_VARIANCE as CURVE, EXTRACT_SUMMARY as SUMMARY
+from fruits.layout import FEATURES, MATRIX_CSV, MATRIX_PARQUET, MODEL, PCA_FOLDER, PLOTS, REJECTED, validate_run_id
 from fruits.literal_paths import literal_path
 from fruits.options import add_pca_arguments
 from fruits.quality import nearest_centroid_accuracy
 from fruits.reduce import PcaFit, fit_pca, project, to_vectors
-from fruits.run_ids import validate_run_id
-from fruits.steps.extract_step import FEATURES, REJECTED, SUMMARY
 from fruits.steps.run_folder import MANIFEST
+from fruits.steps.run_manifest import build_manifest
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
 
-PCA_FOLDER = "pca"
-MATRIX_PARQUET, MATRIX_CSV, MODEL, CURVE = "matrix.parquet", "matrix.csv", "model", "explained_variance.csv"
-PLOTS = "plots"
 SCATTER_POINTS = 5000  # at most this many images in the PC1/PC2 picture
-RANK_TOLERANCE = 1e-9  # a component with a smaller share of the variance is rounding noise
 # RFC 4180, which pandas and Python's csv module read back exactly. Spark's defaults differ:
 # a quote inside a value is escaped as \" and values lose their leading and trailing spaces.
 CSV_OPTIONS = {
@@ -99,7 +96,10 @@ def run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
         vectors.unpersist()
     storage.delete(join_uri(args.output, MANIFEST))  # the run is incomplete until the new manifest
     storage.replace(staged, join_uri(args.output, PCA_FOLDER))
-    manifest = build_manifest(args, summary, fit, accuracy, rows, round(time.monotonic() - started, 1), package_versions(spark))
+    manifest = build_manifest(run_id=args.run_id, summary=summary, fit=fit, accuracy=accuracy, rows=rows,
+                              reduce_seconds=round(time.monotonic() - started, 1), versions=package_versions(spark),
+                              outputs=run_outputs(args.output),
+                              created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     storage.write_text(join_uri(args.output, MANIFEST), json.dumps(manifest, indent=2))
     return manifest
 
@@ -148,49 +148,16 @@ def _write_plots(storage: Storage, staged: str, fit: PcaFit, matrix, accuracy: d
         storage.write_bytes(join_uri(folder, "accuracy_by_class.png"), plots.accuracy_by_class_png(accuracy["by_class"]))
 
 
-def rank_warnings(fit: PcaFit) -> list[str]:
-    """Components that carry no variance: k is beyond the data's rank (k images or fewer, or
-    duplicates), so the last columns of the matrix are rounding noise."""
-    empty = [index for index, ratio in enumerate(fit.explained_variance[: fit.k], start=1) if ratio < RANK_TOLERANCE]
-    if not empty:
-        return []
-    rank = fit.k - len(empty)
-    which = f"component {empty[0]} carries" if len(empty) == 1 else f"components {empty[0]} to {empty[-1]} carry"
-    return [f"k = {fit.k} is beyond the data's rank ({rank}): {which} no variance, only rounding noise; use --k {rank} or fewer"]
-
-
-def build_manifest(args: ReduceArgs, summary: dict, fit: PcaFit, accuracy: dict, rows: int, reduce_seconds: float,
-                   versions: dict) -> dict:
-    output = args.output
+def run_outputs(output: str) -> dict:
+    """Where the manifest says each output of the run is."""
     return {
-        "run_id": args.run_id,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "images_uri": summary["images_uri"],
-        "images": summary["images"],
-        "featurized": rows,
-        "rejected": summary["rejected"],
-        "rejected_by_reason": summary["rejected_by_reason"],
-        "weights": summary["weights"],
-        "k": fit.k,
-        "variance_target": fit.variance_target,
-        "variance_reached": round(fit.variance_reached, 6),
-        "standardize": fit.standardize,
-        "pca_fits": fit.fits,
-        "warnings": rank_warnings(fit),
-        "accuracy": accuracy["accuracy"],
-        "accuracy_check": accuracy,
-        "durations_seconds": {"extract": summary.get("duration_seconds"), "reduce": reduce_seconds},
-        "versions": {**summary.get("versions", {}), **versions},
-        "inference_settings": summary.get("settings", {}),
-        "outputs": {
-            "features": join_uri(output, FEATURES),
-            "rejected": join_uri(output, REJECTED),
-            "matrix_csv": join_uri(output, PCA_FOLDER, MATRIX_CSV),
-            "matrix_parquet": join_uri(output, PCA_FOLDER, MATRIX_PARQUET),
-            "model": join_uri(output, PCA_FOLDER, MODEL),
-            "explained_variance": join_uri(output, PCA_FOLDER, CURVE),
-            "plots": join_uri(output, PCA_FOLDER, PLOTS),
-        },
+        "features": join_uri(output, FEATURES),
+        "rejected": join_uri(output, REJECTED),
+        "matrix_csv": join_uri(output, PCA_FOLDER, MATRIX_CSV),
+        "matrix_parquet": join_uri(output, PCA_FOLDER, MATRIX_PARQUET),
+        "model": join_uri(output, PCA_FOLDER, MODEL),
+        "explained_variance": join_uri(output, PCA_FOLDER, CURVE),
+        "plots": join_uri(output, PCA_FOLDER, PLOTS),
     }
 
 

@@ -28,11 +28,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fruits.errors import FruitsError
-
-MANIFEST = "manifest.json"
-# What the steps write in a run folder; names starting with "_" (staging) or "." (Hadoop's
-# checksums) are theirs too.
-RUN_ENTRIES = frozenset({"features", "rejected", "extract_summary.json", "pca", MANIFEST})
+# RUN_ENTRIES: what the steps write in a run folder; names starting with "_" (staging) or "."
+# (Hadoop's checksums) are theirs too.
+from fruits.layout import MANIFEST, RUN_ENTRIES
 
 
 def check_run_folder(folder: Path, run_id: str, replace: bool = False) -> None:

@@ -1,0 +1,135 @@
+"""The layout of the platform's bucket and of a run's folder, and run ids: one contract between
+Terraform (the storage module's `prefixes` output), the CLI, the rehearsal, the jobs and the tests.
+
+Usage:
+    layout = platform.layout                      # the platform's `prefixes` output (fruits.cloud.platform)
+    layout.images_prefix("fruits-360")            # "images/fruits-360/"
+    layout.artifacts_prefix(digest)               # "artifacts/3f9a1c2b7d40/", holding PACKAGE_FILE, EXTRACT_JOB, ...
+    layout.wheelhouse_prefix(target, lock_digest) # "artifacts/wheelhouse/TARGET/LOCKHASH/"
+    layout.run_prefix(run_id)                     # "results/RUN/", holding FEATURES, ..., MANIFEST
+    run_id = new_run_id(); parser.add_argument("--run-id", type=validate_run_id)   # a bad id exits 2
+    parser.add_argument("--dataset", type=dataset_name)
+BucketLayout.from_prefixes(dict) raises a ValueError saying which prefix is wrong: the rule is the
+one the Terraform modules validate. DEFAULT_LAYOUT is the storage module's (a test keeps them
+equal), for a platform file that has no `prefixes` output only.
+Imports only the standard library: the jobs import it on EMR from the package zip.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import secrets
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+
+# --- the bucket: one prefix per kind of object --------------------------------------------------
+DEFAULT_PREFIXES = {"images": "images/", "artifacts": "artifacts/", "results": "results/", "logs": "logs/", "tmp": "tmp/",
+                    "notebooks": "jupyter/"}
+EMR_LOGS_FOLDER = "emr/"  # EMR's cluster logs, under the logs prefix (terraform/modules/pipeline)
+WHEELHOUSE_FOLDER = "wheelhouse/"  # under the artifacts prefix: wheelhouse/TARGET/LOCKHASH/, once per lock
+
+# --- what `fruits stage` puts under ARTIFACTS/HASH/: the package zip, and the checkout's files at the same paths
+PACKAGE_FILE = "fruits.zip"
+EXTRACT_JOB = "jobs/extract_features.py"
+REDUCE_JOB = "jobs/reduce_dimensions.py"
+BOOTSTRAP_SCRIPT = "bootstrap/install-python-deps.sh"
+REQUIREMENTS_LOCK = "requirements/cluster.lock"
+WEIGHTS_FOLDER = "weights/"
+STAGED_MARKER = "STAGED.json"  # written last: the prefix is complete
+
+# --- a run's folder: OUTPUT/RUN/ locally, RESULTS/RUN/ in the bucket ------------------------------
+FEATURES, REJECTED, EXTRACT_SUMMARY = "features", "rejected", "extract_summary.json"
+PCA_FOLDER = "pca"
+MATRIX_CSV, MATRIX_PARQUET, MODEL, EXPLAINED_VARIANCE, PLOTS = "matrix.csv", "matrix.parquet", "model", "explained_variance.csv", "plots"
+MANIFEST = "manifest.json"  # written last: the run is complete
+RUN_ENTRIES = frozenset({FEATURES, REJECTED, EXTRACT_SUMMARY, PCA_FOLDER, MANIFEST})
+
+# --- run ids: a run's folder name and its Step Functions execution name -------------------------
+MAX_RUN_ID_LENGTH = 80  # Step Functions' limit for an execution name
+# The characters AWS recommends for execution names (CloudWatch logging needs them), first one
+# alphanumeric: no dots or slashes, so an id is one folder; no leading '-' or '_', so it is
+# neither taken for an option nor hidden from Spark's readers.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,%d}" % (MAX_RUN_ID_LENGTH - 1))
+PREFIX = re.compile(r"([^/]+/)+")  # Terraform's rule (modules/iam, modules/pipeline): plain folders, each with its "/"
+
+
+class InvalidName(argparse.ArgumentTypeError, ValueError):
+    """A bad run id or dataset name. argparse shows its message (exit 2); as a ValueError, a
+    builder's caller can report it in one line."""
+
+
+def plain_folders(text: str) -> bool:
+    """`text` is folder names joined by "/": none empty, none "." or ".." (Hadoop would resolve them)."""
+    return all(part not in ("", ".", "..") for part in text.split("/"))
+
+
+@dataclass(frozen=True)
+class BucketLayout:
+    images: str
+    artifacts: str
+    results: str
+    logs: str
+    tmp: str
+    notebooks: str  # EMR JupyterHub's S3 persistence: jupyter/USER/, a path EMR does not let us choose
+
+    @classmethod
+    def from_prefixes(cls, prefixes) -> "BucketLayout":
+        """The layout of a `prefixes` output (name -> prefix), checked; ValueError says what is wrong."""
+        if not isinstance(prefixes, dict):
+            raise ValueError(f"not a map of the {', '.join(DEFAULT_PREFIXES)} prefixes")
+        for name in DEFAULT_PREFIXES:
+            if name not in prefixes:
+                raise ValueError(f"it lacks the {name} prefix")
+            prefix = prefixes[name]
+            if not isinstance(prefix, str):
+                raise ValueError(f"the {name} prefix is not text: {prefix!r}")
+            if PREFIX.fullmatch(prefix) is None or not plain_folders(prefix[:-1]):
+                raise ValueError(f"the {name} prefix {prefix!r} must end in '/', with no leading '/' and no empty, '.' or '..' folder")
+        return cls(**{name: prefixes[name] for name in DEFAULT_PREFIXES})
+
+    def as_dict(self) -> dict[str, str]:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+    def images_prefix(self, dataset: str) -> str:
+        return f"{self.images}{dataset_name(dataset)}/"
+
+    def artifacts_prefix(self, digest: str) -> str:
+        return f"{self.artifacts}{digest}/"
+
+    def wheelhouse_prefix(self, target: str, lock_digest: str) -> str:
+        return f"{self.artifacts}{WHEELHOUSE_FOLDER}{target}/{lock_digest}/"
+
+    def run_prefix(self, run_id: str) -> str:
+        return f"{self.results}{validate_run_id(run_id)}/"
+
+    @property
+    def emr_logs_prefix(self) -> str:
+        return f"{self.logs}{EMR_LOGS_FOLDER}"
+
+    def notebook_key(self, user: str, name: str) -> str:
+        return f"{self.notebooks}{user}/{name}"
+
+
+DEFAULT_LAYOUT = BucketLayout(**DEFAULT_PREFIXES)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id such as `run-20261124T134500Z-3f9a1c`."""
+    now = now or datetime.now(timezone.utc)
+    return f"run-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def validate_run_id(text: str) -> str:
+    """`text` if it is a valid run id, else InvalidName saying what a run id may hold."""
+    if RUN_ID.fullmatch(text) is None:
+        raise InvalidName(f"run id must be 1-{MAX_RUN_ID_LENGTH} letters, digits, '-' or '_', starting with a letter or a digit "
+                           f"(it names the run's folder and its Step Functions execution), got {text!r}")
+    return text
+
+
+def dataset_name(text: str) -> str:
+    """`text` if it names a folder under the images prefix (e.g. `fruits-360`, `2026/apples`)."""
+    if not text or text.startswith("/") or not plain_folders(text):
+        raise InvalidName(f"dataset must be one or more folder names joined by '/' (none empty, '.' or '..': it is a "
+                          f"folder under the images prefix), got {text!r}")
+    return text

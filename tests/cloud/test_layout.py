@@ -1,0 +1,111 @@
+"""fruits.layout, in process: the bucket's prefixes come from the platform's `prefixes` output and
+are checked as Terraform checks them; the default layout (used only when a platform file has no
+`prefixes`) is the storage module's; every key a command builds is under the prefix it belongs to."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from fruits.cloud.platform import load_platform
+from fruits.layout import DEFAULT_LAYOUT, DEFAULT_PREFIXES, EMR_LOGS_FOLDER, BucketLayout, dataset_name
+from tests.conftest import PROJECT_ROOT
+
+MOVED = {"images": "photos/", "artifacts": "code/", "results": "outputs/", "logs": "journal/", "tmp": "scratch/",
+         "notebooks": "notes/"}
+
+
+def test_the_default_layout_is_the_storage_modules():
+    text = (PROJECT_ROOT / "terraform" / "modules" / "storage" / "main.tf").read_text()
+    block = re.search(r"^\s*prefixes\s*=\s*\{([^}]*)\}", text, re.M).group(1)
+    assert dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', block)) == DEFAULT_PREFIXES
+
+
+def test_emr_logs_go_where_the_pipeline_module_puts_them():
+    text = (PROJECT_ROOT / "terraform" / "modules" / "pipeline" / "main.tf").read_text()
+    assert re.findall(r"\$\{var\.prefixes\.logs\}([^\"]*)\"", text) == [EMR_LOGS_FOLDER]
+    assert BucketLayout(**MOVED).emr_logs_prefix == "journal/" + EMR_LOGS_FOLDER
+
+
+def test_every_key_is_under_its_prefix():
+    layout = BucketLayout.from_prefixes(MOVED)
+    assert layout.images_prefix("fruits-360") == "photos/fruits-360/"
+    assert layout.artifacts_prefix("3f9a1c2b7d40") == "code/3f9a1c2b7d40/"
+    assert layout.wheelhouse_prefix("cp311-manylinux_2_34_x86_64", "b471d13aaae391ab") == "code/wheelhouse/cp311-manylinux_2_34_x86_64/b471d13aaae391ab/"
+    assert layout.run_prefix("run-1") == "outputs/run-1/"
+    assert layout.notebook_key("jovyan", "fruits_pipeline.ipynb") == "notes/jovyan/fruits_pipeline.ipynb"
+
+
+@pytest.mark.parametrize("prefix", ["results", "/results/", "a//b/", "../results/", "results/./", ""])
+def test_a_prefix_terraform_would_refuse_is_refused(prefix):
+    with pytest.raises(ValueError, match=re.escape(f"the results prefix {prefix!r} must end in '/', with no leading '/'")):
+        BucketLayout.from_prefixes({**DEFAULT_PREFIXES, "results": prefix})
+
+
+@pytest.mark.parametrize("prefix", [5, None, ["results/"]])
+def test_a_prefix_that_is_not_text_is_refused(prefix):
+    with pytest.raises(ValueError, match=re.escape(f"the results prefix is not text: {prefix!r}")):
+        BucketLayout.from_prefixes({**DEFAULT_PREFIXES, "results": prefix})
+
+
+def test_a_missing_prefix_is_named():
+    with pytest.raises(ValueError, match="lacks the notebooks prefix"):
+        BucketLayout.from_prefixes({name: prefix for name, prefix in DEFAULT_PREFIXES.items() if name != "notebooks"})
+
+
+def write_platform(tmp_path, **outputs):
+    values = {"region": "eu-west-3", "bucket_name": "b", "kms_key_arn": "k", "state_machine_arn": "s", **outputs}
+    path = tmp_path / "platform.json"
+    path.write_text(json.dumps({name: {"value": value} for name, value in values.items()}))
+    return str(path)
+
+
+def test_the_platform_layout_is_its_prefixes_output_and_the_default_only_without_one(tmp_path):
+    assert load_platform(write_platform(tmp_path, prefixes=MOVED)).layout == BucketLayout(**MOVED)
+    assert load_platform(write_platform(tmp_path)).layout == DEFAULT_LAYOUT
+
+
+def test_a_platform_file_of_bare_values_keeps_its_map_outputs(tmp_path):
+    """`{"prefixes": {...}}` as well as terraform's `{"prefixes": {"value": {...}}}`: a map output
+    written bare is the value itself, never taken for a missing one (and the default layout)."""
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"region": "eu-west-3", "bucket_name": "b", "kms_key_arn": "k", "state_machine_arn": "s",
+                                "prefixes": MOVED, "emr_instances": {"core_instance_count": 3}}))
+    platform = load_platform(str(bare))
+    assert platform.layout == BucketLayout(**MOVED) and platform.outputs["emr_instances"] == {"core_instance_count": 3}
+
+
+def test_a_platform_with_a_bad_prefix_is_one_clear_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "fruits", "runs", "--platform",
+                             write_platform(tmp_path, prefixes={**DEFAULT_PREFIXES, "results": "/results"})],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"fruits: error: {tmp_path / 'platform.json'}: the output prefixes is not the platform's layout: the results prefix "
+        "'/results' must end in '/', with no leading '/' and no empty, '.' or '..' folder: is it the Fruits! platform's terraform output?"]
+
+
+@pytest.mark.parametrize("name", ["fruits-360", "a/b", "Fruits_360.v2"])
+def test_a_dataset_is_one_or_more_plain_folder_names(name):
+    assert dataset_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "..", "../images", "a/../b", "a//b", "/abs", "a/", "."])
+def test_a_dataset_that_would_leave_its_prefix_is_refused(name):
+    with pytest.raises(ValueError, match="dataset must be"):
+        dataset_name(name)
+
+
+def test_the_layout_imports_only_the_standard_library():
+    """The jobs import it on EMR from the package zip: no boto3, no checkout, nothing of fruits.cloud."""
+    check = ("import sys; before = set(sys.modules); import fruits.layout; "
+             "print(sorted(m.split('.')[0] for m in set(sys.modules) - before if not m.startswith('fruits')))")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    loaded = set(eval(result.stdout))
+    assert loaded <= set(sys.stdlib_module_names), loaded - set(sys.stdlib_module_names)
+    importer = "import sys, fruits.layout; print(sorted(m for m in sys.modules if m.startswith('fruits')))"
+    assert eval(subprocess.run([sys.executable, "-c", importer], capture_output=True, text=True).stdout) == ["fruits", "fruits.layout"]
