@@ -14,6 +14,7 @@ TEST_SETUP := $(VENV)/.installed
 help:
 	@echo "make demo   run the pipeline on the sample images (local Spark)"
 	@echo "make test   install what the tests need and run them"
+	@echo "make check  the fast loop (about 1 min): unit tests, definition checks, the compliance scan"
 	@echo "make rehearse ARGS=\"--per-class 30\"   the whole cloud run offline (AWS emulated, local Spark)"
 
 venv: $(VENV)/.installed

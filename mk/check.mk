@@ -7,7 +7,7 @@
 # venvs): `make test` runs them. The set-up is the tests' own, but the 450 MB wheelhouse, which
 # only the bootstrap's full install needs. The compliance tests (two thirds of the time, in
 # checkov and Terraform processes) run beside the others, each shown when it ends.
-CHECK_SUITES := tests/pipeline tests/stepfunctions tests/docs
+CHECK_SUITES := tests/architecture tests/pipeline tests/stepfunctions tests/docs
 
 .PHONY: check check-compliance-tests check-suites
 check:
