@@ -1,6 +1,7 @@
-# Where the transient clusters run: one subnet with a route to the internet (the bootstrap
-# installs the pinned wheels from PyPI) and a free S3 gateway endpoint, so bucket traffic stays
-# on AWS's network. No NAT gateway: it would cost money every hour, cluster or not. Nothing
+# Where the transient clusters run: one subnet with a route to the internet gateway and a free S3
+# gateway endpoint, so bucket traffic stays on AWS's network. The nodes need no package index:
+# the bootstrap installs the lock from the wheelhouse staged in the bucket, and Amazon Linux
+# 2023's own dnf repositories are S3 buckets too, reached through the same endpoint. No NAT gateway: it would cost money every hour, cluster or not. Nothing
 # listens from outside: EMR manages the security groups and its block-public-access setting
 # stays on. docs.aws.amazon.com/emr/latest/ManagementGuide/emr-vpc-launching-job-flows.html
 #
