@@ -20,6 +20,7 @@ from fruits.commands.local import format_summary
 from fruits.errors import FruitsError
 from fruits.steps.extract_step import ExtractArgs, run_extract
 from fruits.steps.reduce_step import ReduceArgs, run_reduce
+from tests.support.cli_errors import assert_one_error_line
 
 from .images import copy_subset, without_root_privileges
 
@@ -32,18 +33,6 @@ def fruits(*arguments, env=None, as_any_user=False):
     command = [sys.executable, "-m", "fruits", *arguments]
     return subprocess.run(without_root_privileges(command) if as_any_user else command, capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
-
-
-def assert_one_error_line(result, code: int, message: str) -> None:
-    """Exit `code`; no traceback; exit 1 has one `fruits: error:` line, exit 2 ends with argparse's."""
-    assert result.returncode == code, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    if code == 1:
-        errors = [line for line in result.stderr.splitlines() if line.startswith("fruits: error:")]
-        assert len(errors) == 1 and message in errors[0], result.stderr[-3000:]
-    else:
-        last = result.stderr.strip().splitlines()[-1]
-        assert ": error: argument " in last and message in last, result.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
