@@ -1,7 +1,9 @@
 """MobileNetV2 (alpha 1.0, 224x224, no top, global average pooling: 1280 features per image).
 
 Usage on the driver: `weights = load_weights(local_path_or_"imagenet")` (a list of arrays to
-broadcast); on a worker: `model = build_model(weights)`, then `featurize(model, pixels)`.
+broadcast) and `sha256_of_arrays(weights)` (their fingerprint, the feature store's key); on a
+worker: `model = build_model(weights)` (or `build_model(weights, input_size=160)`: the same
+weights fit any input size), then `featurize(model, pixels)`.
 `import_tensorflow(notices=False)` first keeps TensorFlow's start-up notices (oneDNN, absl's
 "before InitializeLog" warning) off stderr; its warnings and errors still get through.
 """
@@ -86,12 +88,12 @@ def configure_tensorflow(threads: int, notices: bool = True) -> None:
         pass  # TF already initialised in this process: its pools are set for good
 
 
-def new_network(weights: str | None = None):
+def new_network(weights: str | None = None, input_size: int = IMAGE_SIZE):
     """A fresh Keras MobileNetV2 feature extractor; `weights` is None or "imagenet"."""
     import keras
 
     return keras.applications.MobileNetV2(
-        input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), alpha=1.0, include_top=False, weights=weights, pooling="avg"
+        input_shape=(input_size, input_size, 3), alpha=1.0, include_top=False, weights=weights, pooling="avg"
     )
 
 
@@ -104,28 +106,37 @@ def load_weights(source: str) -> list[np.ndarray]:
     return network.get_weights()
 
 
-def build_model(weights: list[np.ndarray]):
-    """The network with the given (e.g. broadcast) weights."""
-    network = new_network()
+def build_model(weights: list[np.ndarray], input_size: int = IMAGE_SIZE):
+    """The network with the given (e.g. broadcast) weights, for images of input_size x input_size."""
+    network = new_network(input_size=input_size)
     network.set_weights(weights)
     return network
 
 
 def featurize(model, pixels: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """(n, 224, 224, 3) RGB values 0..255 -> (n, 1280) float32, in chunks of `batch_size`."""
+    """(n, size, size, 3) RGB values 0..255 -> (n, 1280) float32, in chunks of `batch_size`.
+    Every predict_on_batch call gets exactly `batch_size` images (the last chunk is padded with
+    black images, whose outputs are dropped): TensorFlow's CPU kernels give other bits for another
+    batch shape, while the batch's other images change nothing. So an image's features are the
+    same in any call, which lets a run reuse stored features and still equal a full run exactly."""
     from keras.applications.mobilenet_v2 import preprocess_input
 
     if len(pixels) == 0:
         return np.zeros((0, FEATURE_SIZE), dtype=np.float32)
-    chunks = [
-        np.asarray(model.predict_on_batch(preprocess_input(pixels[start : start + batch_size].copy())))
-        for start in range(0, len(pixels), batch_size)
-    ]
+    chunks = []
+    for start in range(0, len(pixels), batch_size):
+        chunk = pixels[start : start + batch_size]
+        padding = batch_size - len(chunk)
+        if padding:
+            chunk = np.concatenate([chunk, np.zeros((padding, *chunk.shape[1:]), dtype=chunk.dtype)])
+        outputs = np.asarray(model.predict_on_batch(preprocess_input(chunk.copy())))
+        chunks.append(outputs[: batch_size - padding])
     return np.concatenate(chunks).astype(np.float32)
 
 
 def sha256_of_arrays(weights: list[np.ndarray]) -> str:
-    """A fingerprint of weights that came from no file (Keras's download)."""
+    """A fingerprint of the weights themselves, whatever file (or Keras's download) they came
+    from: a file saved again with the same weights keeps it."""
     digest = hashlib.sha256()
     for array in weights:
         digest.update(np.ascontiguousarray(array).tobytes())
