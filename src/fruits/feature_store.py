@@ -4,8 +4,10 @@ only the images no earlier run has seen, and a renamed or copied image is featur
 
 Usage (DataFrames in and out; the caller's session, none built here; ROOT a folder, s3:// or s3a://):
     key = feature_key(weights_sha256)
+    store = open_store(spark, ROOT, key)                      # refuses a store it cannot write, early
     images = images.withColumn("content_sha256", content_sha256())        # of the `content` bytes
     todo = unstored(spark, ROOT, key, images)                # one row per hash not stored yet
+    flagged = with_stored_flag(spark, ROOT, key, images)     # or: every row, and `stored` (boolean)
     append(spark, ROOT, key, featurized_todo, batch_name=run_id)   # -> how many were not stored yet
     features = images.join(read(spark, ROOT, key), "content_sha256")     # stored and new, one row per hash
     purge(spark, ROOT, key, keep=images.select("content_sha256"))       # erases every other hash: -> count
@@ -71,6 +73,15 @@ def content_sha256(content: str = "content") -> Column:
     return F.sha2(F.col(content), 256)
 
 
+def open_store(spark: SparkSession, root: str, key: FeatureKey) -> str:
+    """The store's folder for `key`, with its key.json written now: a store that cannot be
+    written, or holds another key under this id, is refused before any expensive work."""
+    storage = Storage(spark)
+    store = checked_store(storage, root, key)
+    write_key(storage, store, key)
+    return store
+
+
 def read(spark: SparkSession, root: str, key: FeatureKey) -> DataFrame:
     """Every stored row of `key`: content_sha256, features; one row per hash."""
     store = checked_store(Storage(spark), root, key)
@@ -85,6 +96,17 @@ def unstored(spark: SparkSession, root: str, key: FeatureKey, images: DataFrame)
     shuffled: select the columns featurizing needs)."""
     store = checked_store(Storage(spark), root, key)
     return images.join(_stored_hashes(spark, store), "content_sha256", "left_anti").dropDuplicates(["content_sha256"])
+
+
+def with_stored_flag(spark: SparkSession, root: str, key: FeatureKey, images: DataFrame) -> DataFrame:
+    """Every row of `images` (which has content_sha256) with a boolean `stored`: its hash is
+    stored. No row of `images` is shuffled when the stored hashes are few enough to broadcast."""
+    store = checked_store(Storage(spark), root, key)
+    commits, rows = _committed_rows(spark, store, origin=False)
+    hashes = rows.select("content_sha256").distinct().withColumn("stored", F.lit(True))
+    if sum(commit.rows for commit in commits) <= BROADCAST_HASHES:
+        hashes = F.broadcast(hashes)
+    return images.join(hashes, "content_sha256", "left").withColumn("stored", F.coalesce("stored", F.lit(False)))
 
 
 def append(spark: SparkSession, root: str, key: FeatureKey, features: DataFrame, batch_name: str) -> int:

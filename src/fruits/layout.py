@@ -7,6 +7,7 @@ Usage:
     layout.artifacts_prefix(digest)               # "artifacts/3f9a1c2b7d40/", holding PACKAGE_FILE, EXTRACT_JOB, ...
     layout.wheelhouse_prefix(target, lock_digest) # "artifacts/wheelhouse/TARGET/LOCKHASH/"
     layout.run_prefix(run_id)                     # "results/RUN/", holding FEATURES, ..., MANIFEST
+    layout.feature_store_prefix(images_prefix)    # "feature-store/fruits-360/": that dataset's feature store
     run_id = new_run_id(); parser.add_argument("--run-id", type=validate_run_id)   # a bad id exits 2
     parser.add_argument("--dataset", type=dataset_name)
 BucketLayout.from_prefixes(dict) raises a ValueError saying which prefix is wrong: the rule is the
@@ -24,7 +25,7 @@ from datetime import datetime, timezone
 
 # --- the bucket: one prefix per kind of object --------------------------------------------------
 DEFAULT_PREFIXES = {"images": "images/", "artifacts": "artifacts/", "results": "results/", "logs": "logs/", "tmp": "tmp/",
-                    "notebooks": "jupyter/"}
+                    "notebooks": "jupyter/", "feature_store": "feature-store/"}
 EMR_LOGS_FOLDER = "emr/"  # EMR's cluster logs, under the logs prefix (terraform/modules/pipeline)
 WHEELHOUSE_FOLDER = "wheelhouse/"  # under the artifacts prefix: wheelhouse/TARGET/LOCKHASH/, once per lock
 
@@ -43,6 +44,8 @@ PCA_FOLDER = "pca"
 MATRIX_CSV, MATRIX_PARQUET, MODEL, EXPLAINED_VARIANCE, PLOTS = "matrix.csv", "matrix.parquet", "model", "explained_variance.csv", "plots"
 MANIFEST = "manifest.json"  # written last: the run is complete
 RUN_ENTRIES = frozenset({FEATURES, REJECTED, EXTRACT_SUMMARY, PCA_FOLDER, MANIFEST})
+# Beside the run folders of `fruits run-local`: OUTPUT/feature-store/NAME/, one store per images folder name.
+LOCAL_FEATURE_STORE = "feature-store"
 
 # --- run ids: a run's folder name and its Step Functions execution name -------------------------
 MAX_RUN_ID_LENGTH = 80  # Step Functions' limit for an execution name
@@ -71,6 +74,7 @@ class BucketLayout:
     logs: str
     tmp: str
     notebooks: str  # EMR JupyterHub's S3 persistence: jupyter/USER/, a path EMR does not let us choose
+    feature_store: str  # features kept between runs, one store per dataset (fruits.feature_store); never expires
 
     @classmethod
     def from_prefixes(cls, prefixes) -> "BucketLayout":
@@ -101,6 +105,14 @@ class BucketLayout:
 
     def run_prefix(self, run_id: str) -> str:
         return f"{self.results}{validate_run_id(run_id)}/"
+
+    def feature_store_prefix(self, images_prefix: str) -> str:
+        """The store of the images under `images_prefix`: the same folders below the feature_store
+        prefix ("images/fruits-360/" -> "feature-store/fruits-360/"). One store per dataset, so that
+        a purge, which keeps only the features of the run's input, never erases another dataset's."""
+        if not images_prefix.startswith(self.images):
+            raise ValueError(f"images prefix {images_prefix!r} is not under the images prefix {self.images!r}")
+        return f"{self.feature_store}{images_prefix.removeprefix(self.images)}"
 
     @property
     def emr_logs_prefix(self) -> str:

@@ -15,7 +15,7 @@ from fruits.layout import DEFAULT_LAYOUT, DEFAULT_PREFIXES, EMR_LOGS_FOLDER, Buc
 from tests.conftest import PROJECT_ROOT
 
 MOVED = {"images": "photos/", "artifacts": "code/", "results": "outputs/", "logs": "journal/", "tmp": "scratch/",
-         "notebooks": "notes/"}
+         "notebooks": "notes/", "feature_store": "kept/features/"}
 
 
 def test_the_default_layout_is_the_storage_modules():
@@ -37,6 +37,13 @@ def test_every_key_is_under_its_prefix():
     assert layout.wheelhouse_prefix("cp311-manylinux_2_34_x86_64", "b471d13aaae391ab") == "code/wheelhouse/cp311-manylinux_2_34_x86_64/b471d13aaae391ab/"
     assert layout.run_prefix("run-1") == "outputs/run-1/"
     assert layout.notebook_key("jovyan", "fruits_pipeline.ipynb") == "notes/jovyan/fruits_pipeline.ipynb"
+    assert layout.feature_store_prefix(layout.images_prefix("fruits-360")) == "kept/features/fruits-360/"
+    assert layout.feature_store_prefix(layout.images) == "kept/features/"  # the whole images prefix: the whole store prefix
+
+
+def test_a_feature_store_is_only_for_images_under_the_images_prefix():
+    with pytest.raises(ValueError, match="images prefix 'results/x/' is not under the images prefix 'images/'"):
+        DEFAULT_LAYOUT.feature_store_prefix("results/x/")
 
 
 @pytest.mark.parametrize("prefix", ["results", "/results/", "a//b/", "../results/", "results/./", ""])

@@ -72,6 +72,25 @@ def test_outputs_and_logs_are_in_the_emulated_bucket_encrypted_with_the_platform
         assert stored[name]["sse"] == "aws:kms" and stored[name]["kms_key"] == key, name
 
 
+def test_the_second_run_featurizes_only_the_images_the_first_lacked(rehearsal):
+    """Two runs as the image base grows (18, then 20 images of each fruit), their counts read
+    from their manifests; the features are kept in the dataset's store, encrypted with the key."""
+    work, result = rehearsal
+    record = json.loads((work / "rehearsal.json").read_text())
+    first, second = record["runs"]
+    assert (first["images"], second["images"], second["run_id"]) == (180, 200, record["run_id"])
+    assert (first["feature_store"]["featurized_now"], first["feature_store"]["from_store"]) == (180, 0)
+    assert (second["feature_store"]["featurized_now"], second["feature_store"]["from_store"]) == (20, 180)
+    assert first["feature_store"]["key_id"] == second["feature_store"]["key_id"]
+    manifest = json.loads((work / "results" / second["run_id"] / "manifest.json").read_text())
+    assert manifest["feature_store"]["root"].endswith("/feature-store/rehearsal") and manifest["featurized"] == 200
+    assert f"run {second['run_id']}: SUCCEEDED, 200 images, 20 featurized now, 180 from the feature store" in result.stdout
+    key = json.loads((work / "platform" / "platform.json").read_text())["kms_key_arn"]["value"]
+    stored = {name: item for name, item in record["bucket"].items() if name.startswith("feature-store/rehearsal/")}
+    assert [name for name in stored if name.endswith(".parquet")] and f"feature-store/rehearsal/{manifest['feature_store']['key_id']}/key.json" in stored
+    assert {(item["sse"], item["kms_key"]) for item in stored.values()} == {("aws:kms", key)}
+
+
 def test_the_rehearsal_gives_the_local_run_s_matrix(rehearsal, weights_file, tmp_path):
     work, _ = rehearsal
     record = json.loads((work / "rehearsal.json").read_text())

@@ -25,9 +25,9 @@ def state_machine(moto, tmp_path_factory) -> str:
     return create_state_machine(moto, tmp_path_factory.mktemp("definition"))
 
 
-def run(moto, state_machine, name: str, seconds: float = 90) -> dict:
+def run(moto, state_machine, name: str, seconds: float = 90, **store_choices) -> dict:
     execution_input = build_execution_input(bucket="fruits-test-bucket", run_id=name, artifacts_prefix="artifacts/abc123/",
-                                            weights_key="artifacts/abc123/weights/mobilenet.h5")
+                                            weights_key="artifacts/abc123/weights/mobilenet.h5", **store_choices)
     sfn = moto.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=state_machine, name=name, input=json.dumps(execution_input))["executionArn"]
     deadline = time.monotonic() + seconds
@@ -57,6 +57,20 @@ def test_all_good_succeeds_and_terminates_the_cluster(moto, state_machine):
     assert driver.finished == [("Extract features", "COMPLETED"), ("Reduce dimensions", "COMPLETED")]
     assert driver.clusters()[-1].state == "TERMINATED"
     assert_nothing_left_running(driver)
+
+
+@pytest.mark.parametrize("choices", [{}, {"full_recompute": True, "purge": True}], ids=["incremental", "recompute-and-purge"])
+def test_the_extract_job_gets_the_datasets_feature_store_and_the_choices(moto, state_machine, choices):
+    """The step's arguments, as the state machine assembles them, parsed by the job's own parser."""
+    from fruits.steps.extract_step import parse_args
+    from fruits.steps.featurize_with_store import StoreOptions
+
+    with EmrStepDriver() as driver:
+        assert run(moto, state_machine, "store-" + "-".join(choices or ["default"]).replace("_", "-"), **choices)["status"] == "SUCCEEDED"
+    step = next(step for step in driver.clusters()[-1].steps if step.name == "Extract features")
+    job_arguments = list(step.args)[list(step.args).index("s3://fruits-test-bucket/artifacts/abc123/jobs/extract_features.py") + 1:]
+    args, _ = parse_args(job_arguments)
+    assert args.store == StoreOptions(root="s3://fruits-test-bucket/feature-store/", full_recompute=bool(choices), purge=bool(choices))
 
 
 def test_extraction_failing_once_is_retried_and_succeeds(moto, state_machine):

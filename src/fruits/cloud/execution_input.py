@@ -5,7 +5,11 @@ bucket's layout (fruits.layout) puts it.
 Usage (a bad run id, images prefix, k or variance raises a ValueError):
     build_execution_input(bucket="b", run_id=new_run_id(), artifacts_prefix="artifacts/<hash>/",
                           weights_key="artifacts/<hash>/weights/x.h5", layout=platform.layout,
-                          images_prefix=platform.layout.images_prefix("fruits-360"))
+                          images_prefix=platform.layout.images_prefix("fruits-360"),
+                          full_recompute=False, purge=False)
+The extract job always gets the dataset's feature store (s3://BUCKET/feature-store/DATASET/) and
+both choices as one argument each (`--full-recompute` or `--no-full-recompute`, `--purge` or
+`--no-purge`): States.Array cannot leave an argument out.
 """
 from __future__ import annotations
 
@@ -38,9 +42,12 @@ def build_execution_input(
     k: int | None = None,
     variance: float | None = 0.95,
     wheelhouse_prefix: str | None = None,
+    full_recompute: bool = False,
+    purge: bool = False,
 ) -> dict:
     """The execution input (all S3 URIs absolute): the run's output under `layout`'s results
-    prefix, the images under `images_prefix` (default: the layout's whole images prefix).
+    prefix, the images under `images_prefix` (default: the layout's whole images prefix), their
+    feature store under the feature_store prefix (layout.feature_store_prefix).
     `weights_key=None` means Keras's own `imagenet` download on the cluster; `k` given overrides
     the variance target; `wheelhouse_prefix=None` means the wheelhouse of this checkout's lock,
     which `fruits stage` uploads."""
@@ -64,4 +71,9 @@ def build_execution_input(
         "wheelhouse_uri": f"s3://{bucket}/{wheelhouse_prefix or checkout_wheelhouse_prefix(layout)}",
         "weights_uri": f"s3://{bucket}/{weights_key}" if weights_key else KERAS_IMAGENET,
         "pca": pca_option(k=k, variance=None) if k is not None else pca_option(variance=variance),
+        "feature_store": {
+            "uri": f"s3://{bucket}/{layout.feature_store_prefix(images_prefix.rstrip('/') + '/')}",
+            "recompute": "--full-recompute" if full_recompute else "--no-full-recompute",
+            "purge": "--purge" if purge else "--no-purge",
+        },
     }

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fruits.errors import FruitsError
 from fruits.layout import MANIFEST, dataset_name, new_run_id, validate_run_id
-from fruits.options import add_pca_arguments, positive_int, positive_seconds, require_writable_folder
+from fruits.options import add_pca_arguments, positive_int, positive_seconds, require_writable_folder, whole_number
 from fruits.settings import KERAS_IMAGENET
 
 DEFAULT_DATASET = "fruits-360"
@@ -60,6 +60,10 @@ def register(subparsers) -> None:
     parser.add_argument("--run-id", type=validate_run_id, help="letters, digits, '-', '_' (default: a new unique id)")
     parser.add_argument("--replace", action="store_true", help="run again under the id of a complete run, replacing its results")
     add_pca_arguments(parser, standardize=False)
+    parser.add_argument("--full-recompute", action="store_true", help="featurize every image, even those whose features the "
+                        "dataset's feature store (feature-store/DATASET/) holds")
+    parser.add_argument("--purge", action="store_true", help="erase from the feature store the features of every image no "
+                        "longer under images/DATASET/ (the right to erasure: delete the photo, then start with --purge)")
     parser.add_argument("--dry-run", action="store_true", help="print the execution input; call nothing")
     parser.set_defaults(handler=start)
 
@@ -80,8 +84,10 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser("cost", parents=[common], help="estimate a run's cost before starting it")
     parser.add_argument("--images", type=positive_int, required=True, help="number of images the run will process")
+    parser.add_argument("--new-images", type=whole_number, help="how many of them the feature store lacks: an incremental "
+                        "run reads and hashes every image, and featurizes only these (default: all, a first run)")
     parser.add_argument("--core-nodes", type=positive_int, help="core nodes (default: the platform's, else 2 as in terraform)")
-    parser.set_defaults(handler=cost)
+    parser.set_defaults(handler=cost, wrong_argument=parser.error)
 
 
 def platform_of(args):
@@ -152,7 +158,8 @@ def start(args) -> int:
         execution_input = build_execution_input(
             bucket=platform.bucket, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,
             weights_key=plan.weights_key, layout=layout, images_prefix=layout.images_prefix(args.dataset),
-            k=args.k, variance=args.variance, wheelhouse_prefix=plan.wheelhouse_prefix)
+            k=args.k, variance=args.variance, wheelhouse_prefix=plan.wheelhouse_prefix,
+            full_recompute=args.full_recompute, purge=args.purge)
     except ValueError as error:
         raise FruitsError(str(error)) from None
     if args.dry_run:
@@ -250,6 +257,9 @@ def results(args) -> int:
     manifest = fetched_manifest(target / MANIFEST)
     print(f"{len(files)} files -> {target}\n  images {manifest.get('featurized')} featurized, {manifest.get('rejected')} rejected; "
           f"k = {manifest.get('k')}; accuracy check {manifest.get('accuracy')}")
+    store = manifest.get("feature_store")
+    if isinstance(store, dict):
+        print(f"  features: {store.get('featurized_now')} featurized now, {store.get('from_store')} from the feature store")
     for warning in manifest.get("warnings") or []:
         print(f"  warning: {warning}")
     return 0
@@ -282,13 +292,18 @@ def cost_cluster(args) -> tuple[tuple, str]:
 def cost(args) -> int:
     from fruits.cloud.prices import BOOTSTRAP_MINUTES, EMR_PROVISIONING_MINUTES, PRICES_DATE, estimate_run
 
+    if args.new_images is not None and not 0 <= args.new_images <= args.images:
+        args.wrong_argument(f"--new-images {args.new_images} is more than --images {args.images}" if args.new_images > 0
+                            else f"--new-images must be at least 0, got {args.new_images}")
     cluster, source = cost_cluster(args)
     (primary, _), (core, count) = cluster
     if args.core_nodes:
         count, cluster = args.core_nodes, ((primary, 1), (core, args.core_nodes))
         source += f", {count} core nodes"
-    estimate = estimate_run(args.images, cluster)
-    print(f"{args.images} images on 1 {primary} + {count} {core} ({source}): about {estimate['minutes']:.0f} min, "
+    estimate = estimate_run(args.images, cluster, new_images=args.new_images)
+    images = (f"{args.images} images" if args.new_images is None else
+              f"{args.images} images, {args.new_images} of them new (the others' features from the feature store)")
+    print(f"{images} on 1 {primary} + {count} {core} ({source}): about {estimate['minutes']:.0f} min, "
           f"{estimate['start_minutes']:.1f} of them the cluster's start ({EMR_PROVISIONING_MINUTES:.1f} min EMR's, assumed; "
           f"{BOOTSTRAP_MINUTES:.1f} min our bootstrap, measured) and {estimate['processing_minutes']:.1f} of processing; "
           f"{estimate['usd']:.2f} USD at "

@@ -5,6 +5,9 @@ Usage: `fruits run-local` (the shared sample and weights), or
 `fruits run-local --images FOLDER --weights FILE.h5 --output DIR --k 50 --master spark://...`.
 The id of a complete run is refused before any work unless `--replace` is given. Settings and
 paths are checked before Spark starts; Ctrl-C ends the run (status 130) and removes its staging folders.
+Features are kept between runs in a feature store beside the runs, one per images folder name
+(OUTPUT/feature-store/NAME/, or `--feature-store DIR`): a run featurizes only the images it lacks
+(`--full-recompute`: all of them); `--purge` erases the features of images no longer in the input.
 """
 from __future__ import annotations
 
@@ -16,9 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from fruits.layout import new_run_id, validate_run_id
+from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import add_inference_arguments, add_pca_arguments, positive_int, require_writable_folder, spark_master
-from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, resolve_images, resolve_weights
+from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, resolve_images, resolve_weights
 
 DEFAULT_OUTPUT = "output"
 
@@ -43,6 +46,12 @@ def register(subparsers) -> None:
     parser.add_argument("--conf", action="append", default=[], type=spark_conf, metavar="KEY=VALUE",
                         help="extra Spark setting, repeatable (e.g. --conf spark.executor.memory=2g)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
+    store = parser.add_argument_group("feature store (features kept between runs, by each image's content)")
+    store.add_argument("--feature-store", metavar="DIR", help=f"this dataset's store (default OUTPUT/{LOCAL_FEATURE_STORE}/NAME, "
+                       "NAME the images folder's name: one store per dataset, so that --purge keeps only this input's)")
+    store.add_argument("--full-recompute", action="store_true", help="featurize every image, stored or not (new ones are still kept)")
+    store.add_argument("--purge", action="store_true", help="erase from the store the features of every image no longer in "
+                       "the input (the right to erasure: delete the photo, then run with --purge)")
     add_inference_arguments(parser)
     add_pca_arguments(parser)
     parser.set_defaults(handler=run_local)
@@ -59,6 +68,7 @@ def run_local(args: argparse.Namespace) -> int:
     from fruits.progress import Progress
     from fruits.session import build_session
     from fruits.steps.extract_step import ExtractArgs, inference_settings, run_extract
+    from fruits.steps.featurize_with_store import StoreOptions
     from fruits.steps.reduce_step import ReduceArgs, run_reduce
     from fruits.steps.run_folder import check_run_folder
     from fruits.storage import Storage, join_uri
@@ -68,8 +78,11 @@ def run_local(args: argparse.Namespace) -> int:
     output = join_uri(os.path.abspath(args.output), run_id)
     require_writable_folder(output, "--output")
     check_run_folder(Path(output), run_id, replace=args.replace)
+    store = args.feature_store or default_feature_store(os.path.abspath(args.output), images)
+    if not is_remote(store):
+        require_writable_folder(store, "--feature-store")
     started = time.monotonic()
-    print(f"Run {run_id}: images {images}\n  weights {weights}\n  output {output}", file=sys.stderr)
+    print(f"Run {run_id}: images {images}\n  weights {weights}\n  output {output}\n  feature store {store}", file=sys.stderr)
     spark = build_session(f"fruits-local-{run_id}", master=args.master, arrow_batch_size=args.arrow_batch_size,
                           extra_conf=dict(args.conf))
     storage = Storage(spark)
@@ -79,7 +92,8 @@ def run_local(args: argparse.Namespace) -> int:
             summary = run_extract(spark, ExtractArgs(
                 images=images, output=output, weights=weights, run_id=run_id,
                 images_per_partition=args.images_per_partition, inference=inference_settings(args),
-                max_file_bytes=args.max_file_bytes, k=args.k), progress=progress)
+                max_file_bytes=args.max_file_bytes, k=args.k,
+                store=StoreOptions(root=store, full_recompute=args.full_recompute, purge=args.purge)), progress=progress)
             manifest = run_reduce(spark, ReduceArgs(
                 output=output, run_id=run_id, k=args.k, variance=args.variance, standardize=args.standardize),
                 progress=progress)
@@ -92,6 +106,11 @@ def run_local(args: argparse.Namespace) -> int:
         spark.stop()
     print(format_summary(manifest, summary, output, time.monotonic() - started))
     return 0
+
+
+def default_feature_store(output_parent: str, images: str) -> str:
+    """OUTPUT/feature-store/NAME: NAME is the images folder's (or s3:// prefix's) last name."""
+    return os.path.join(output_parent, LOCAL_FEATURE_STORE, images.rstrip("/").rpartition("/")[2] or "images")
 
 
 def interrupt_plainly() -> None:
@@ -111,9 +130,18 @@ def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -
     return "\n".join([
         f"Run {manifest['run_id']} done in {seconds:.0f} s",
         f"  images      {manifest['images']} found, {manifest['featurized']} featurized, {manifest['rejected']} rejected ({rejected})",
+        *store_lines(manifest.get("feature_store")),
         f"  PCA         k = {manifest['k']} components, {manifest['variance_reached']:.1%} of the variance",
         *(f"  warning     {warning}" for warning in manifest.get("warnings", [])),
         f"  check       nearest-centroid accuracy {accuracy_text}",
         f"  matrix      {outputs['matrix_csv']} (CSV), {outputs['matrix_parquet']} (Parquet)",
         f"  manifest    {output}/manifest.json",
     ])
+
+
+def store_lines(report: dict | None) -> list[str]:
+    if report is None:
+        return []
+    erased = f", {report['purged']} erased (--purge)" if report.get("purged") is not None else ""
+    return [f"  features    {report['featurized_now']} featurized now, {report['from_store']} from the feature store "
+            f"{report['root']}{erased}"]

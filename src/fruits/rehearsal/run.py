@@ -2,14 +2,20 @@
 (moto) on 127.0.0.1 gets what `terraform apply` creates; the real CLI then runs `upload`, `stage`,
 `start`, `watch` and `results` against it; each EMR step runs for real on the local Spark.
 
+Two runs, as the image base grows: the first on each fruit's images but the last tenth, the second
+(RUN) on all of them, which featurizes only the images its dataset's feature store lacks; each
+run's counts are read from its manifest. (The empty-input scenario makes one, failing, run.)
+
 Usage: `rehearse(Rehearsal(images=Path(...), weights=Path(...), work_dir=Path("output/rehearsal"), per_class=30))`
--> exit status. Writes WORK_DIR/rehearsal.json (run id, status, steps, clusters) and fetches the
-results to WORK_DIR/results/RUN/. Every process it starts is stopped when it ends, Ctrl-C included.
+-> exit status. Writes WORK_DIR/rehearsal.json (the last run's id, status, steps; every run with its
+counts; clusters) and fetches the results to WORK_DIR/results/RUN/. Every process it starts is
+stopped when it ends, Ctrl-C included.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -50,6 +56,20 @@ def select_images(source: Path, per_class: int | None, target: Path) -> int:
     count = len(listing.accepted)
     if count == 0:
         raise FruitsError(f"no images in {source}: expected one sub-folder per fruit with .jpg/.jpeg/.png files")
+    return count
+
+
+def first_run_images(images: Path, target: Path) -> int:
+    """Links into target/LABEL/ each label's images but its last tenth (at least one held back
+    from a label of 2 or more): the first run's input. Returns how many."""
+    count = 0
+    for label in sorted(folder for folder in images.iterdir() if folder.is_dir()):
+        files = sorted(label.iterdir())
+        kept = files[: len(files) - math.ceil(len(files) / 10)] if len(files) >= 2 else files
+        (target / label.name).mkdir(parents=True, exist_ok=True)
+        for file in kept:
+            (target / label.name / file.name).symlink_to(file.resolve())
+        count += len(kept)
     return count
 
 
@@ -107,7 +127,7 @@ def rehearse(options: Rehearsal) -> int:
     work = prepare_work_dir(options.work_dir)
     count = select_images(options.images, options.per_class, work / "images")
     run_id, started = "rehearsal-" + new_run_id().removeprefix("run-"), time.monotonic()
-    record = {"run_id": run_id, "scenario": options.scenario, "images": count, "status": "NOT STARTED"}
+    record = {"run_id": run_id, "scenario": options.scenario, "images": count, "status": "NOT STARTED", "runs": []}
     print(f"Rehearsal {run_id}: {count} images from {options.images}, work folder {work}")
     cert, key = self_signed_certificate(work / "tls")
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # the run's own errors are shown by `fruits watch`
@@ -119,23 +139,30 @@ def rehearse(options: Rehearsal) -> int:
         with LocalSteps(emulator, moto.client("s3"), work / "steps", options.master) as steps, \
                 EmrStepDriver(run_step=steps) as driver:
             try:
-                run_cli(Cli(moto.endpoint, str(cert), platform_file), options, run_id, work, record)
+                run_cli(Cli(moto.endpoint, str(cert), platform_file), options, run_id, work, record, steps)
             finally:
                 steps.stop()
-                record["steps"] = steps.ran
+                for run in record["runs"]:
+                    run["steps"] = steps.ran[run.pop("first_step"):run.pop("last_step", None)]
+                record["steps"] = record["runs"][-1]["steps"] if record["runs"] else []
                 record["clusters"] = {cluster.id: cluster.state for cluster in driver.clusters()}
-                record["bucket"] = bucket_contents(moto.client("s3"), outputs, run_id)
+                last_clusters = [cluster.id for cluster in driver.clusters() if cluster.name == f"fruits-{run_id}"]
+                record["bucket"] = bucket_contents(moto.client("s3"), outputs, run_id, last_clusters,
+                                                   DATASET if options.scenario == "success" else EMPTY_DATASET)
                 record["seconds"] = round(time.monotonic() - started, 1)
                 (work / "rehearsal.json").write_text(json.dumps(record, indent=2))
     return report(record, work)
 
 
-def bucket_contents(s3, outputs: dict, run_id: str) -> dict:
-    """What the run left in the emulated bucket (its results and the logs): key -> size, encryption."""
+def bucket_contents(s3, outputs: dict, run_id: str, clusters: list[str], dataset: str) -> dict:
+    """What the run left in the emulated bucket (its results, its clusters' logs) and what the
+    dataset's feature store holds: key -> size, encryption."""
     from fruits.layout import BucketLayout
 
     contents, bucket, layout = {}, outputs["bucket_name"], BucketLayout.from_prefixes(outputs["prefixes"])
-    for prefix in (layout.run_prefix(run_id), layout.logs):
+    prefixes = [layout.run_prefix(run_id), *(f"{layout.emr_logs_prefix}{cluster}/" for cluster in clusters),
+                layout.feature_store_prefix(layout.images_prefix(dataset))]
+    for prefix in prefixes:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 head = s3.head_object(Bucket=bucket, Key=item["Key"])
@@ -144,23 +171,36 @@ def bucket_contents(s3, outputs: dict, run_id: str) -> dict:
     return contents
 
 
-def run_cli(fruits: Cli, options: Rehearsal, run_id: str, work: Path, record: dict) -> None:
-    """upload, stage, start, watch, then results if the run succeeded; `record` follows along."""
-    pca = ["--k", str(options.k)] if options.k else ["--variance", str(options.variance)]
-    dataset = DATASET if options.scenario == "success" else EMPTY_DATASET
-    uploads = [("upload", str(work / "images"), "--dataset", DATASET, "--quiet")]
-    if dataset == EMPTY_DATASET:
-        uploads.append(("upload", str(unreadable_input(work / "empty-input")), "--dataset", EMPTY_DATASET, "--quiet"))
-    for arguments in (*uploads,
-                      ("stage", "--weights", str(options.weights), "--quiet"),
-                      ("start", "--dataset", dataset, "--weights", str(options.weights), "--run-id", run_id, *pca)):
-        if fruits(*arguments) != 0:
-            raise FruitsError(f"`fruits {arguments[0]}` failed (see above)")
-    record["status"] = "RUNNING"
-    watched = fruits("watch", run_id, "--interval", "2")
-    record["status"] = "SUCCEEDED" if watched == 0 else "FAILED"
-    if watched == 0 and fruits("results", run_id, "--to", str(work / "results")) != 0:
-        raise FruitsError("`fruits results` failed (see above)")
+def run_cli(fruits: Cli, options: Rehearsal, run_id: str, work: Path, record: dict, steps) -> None:
+    """stage, then for each run: upload, start, watch, and results if it succeeded; `record`
+    follows along (`steps`: the LocalSteps whose attempts each run gets)."""
+    success = options.scenario == "success"
+    if success:  # two runs: the image base grows between them
+        runs = [(f"{run_id}-first", work / "images-first", first_run_images(work / "images", work / "images-first"), DATASET),
+                (run_id, work / "images", record["images"], DATASET)]
+    else:
+        runs = [(run_id, unreadable_input(work / "empty-input"), 2, EMPTY_DATASET)]
+    check(fruits, "stage", "--weights", str(options.weights), "--quiet")
+    for name, images, count, dataset in runs:
+        check(fruits, "upload", str(images), "--dataset", dataset, "--quiet")  # sends only what is not there yet
+        run = {"run_id": name, "images": count, "status": "NOT STARTED", "first_step": len(steps.ran)}
+        record["runs"].append(run)
+        pca = ["--k", str(options.k)] if options.k else ["--variance", str(options.variance)]
+        check(fruits, "start", "--dataset", dataset, "--weights", str(options.weights), "--run-id", name, *pca)
+        record["status"] = run["status"] = "RUNNING"
+        watched = fruits("watch", name, "--interval", "2")
+        record["status"] = run["status"] = "SUCCEEDED" if watched == 0 else "FAILED"
+        run["last_step"] = len(steps.ran)
+        if watched != 0:
+            return
+        check(fruits, "results", name, "--to", str(work / "results"))
+        store = json.loads((work / "results" / name / "manifest.json").read_text()).get("feature_store") or {}
+        run["feature_store"] = {field: store.get(field) for field in ("featurized_now", "from_store", "key_id")}
+
+
+def check(fruits: Cli, *arguments: str) -> None:
+    if fruits(*arguments) != 0:
+        raise FruitsError(f"`fruits {arguments[0]}` failed (see above)")
 
 
 def unreadable_input(folder: Path) -> Path:
@@ -176,8 +216,13 @@ def report(record: dict, work: Path) -> int:
     alive = [cluster for cluster, state in record["clusters"].items() if not state.startswith("TERMINATED")]
     print(f"\nRehearsal {record['run_id']}: {record['status']} in {record['seconds']} s; clusters: "
           + (", ".join(f"{cluster} {state}" for cluster, state in record["clusters"].items()) or "none"))
-    for attempt in record["steps"]:
-        print(f"  step {attempt['step']}: exit {attempt['exit']}, logs {attempt['log']}")
+    for run in record["runs"]:
+        counts = run.get("feature_store")
+        print(f"  run {run['run_id']}: {run['status']}, {run['images']} images" + (
+            f", {counts['featurized_now']} featurized now, {counts['from_store']} from the feature store (its manifest)"
+            if counts else ""))
+        for attempt in run.get("steps", []):
+            print(f"    step {attempt['step']}: exit {attempt['exit']}, logs {attempt['log']}")
     if alive:
         raise FruitsError(f"clusters left running in the emulator: {', '.join(alive)}")
     if record["status"] != "SUCCEEDED":

@@ -1,9 +1,12 @@
 """Step 1: images -> MobileNetV2 features, written under the run's output prefix:
-`features/` (Parquet: path, label, size, modification_time, features array<float>),
+`features/` (Parquet: path, label, size, modification_time, content_sha256, features array<float>),
 `rejected/` (Parquet: path, label, reason) and `extract_summary.json`.
 
-Usage: `run_extract(spark, ExtractArgs(images=..., output=..., weights=...))`, or
-`spark-submit jobs/extract_features.py --images URI --output URI --weights URI|imagenet`.
+Usage: `run_extract(spark, ExtractArgs(images=..., output=..., weights=..., store=StoreOptions(root=...)))`,
+or `spark-submit jobs/extract_features.py --images URI --output URI --weights URI|imagenet
+[--feature-store URI [--full-recompute] [--purge]]`. With a feature store, only the images it
+lacks are featurized (fruits.steps.featurize_with_store); the summary's `feature_store` says how
+many were featurized now and how many came from the store, under which key.
 A re-run replaces all three outputs whole, after removing the run's manifest.json (the run is
 then visibly incomplete until step 2 ends: see fruits.steps.run_folder); an input without
 images writes nothing.
@@ -12,25 +15,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from py4j.protocol import Py4JJavaError
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
-from fruits.features import InferenceSettings, extract_features
+from fruits.feature_store_records import feature_key
+from fruits.features import InferenceSettings
 from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, read_images, unread_files
 from fruits.layout import EXTRACT_SUMMARY as SUMMARY, FEATURES, REJECTED, validate_run_id
-from fruits.model import import_tensorflow
+from fruits.model import import_tensorflow, sha256_of_arrays
 from fruits.options import add_inference_arguments, positive_int, require_writable_folder
 from fruits.settings import is_remote
+from fruits.step_clock import StepClock
 from fruits.steps.extract_summary import build_extract_summary, reason_category
+from fruits.steps.featurize_with_store import StoreOptions, featurize_images
 from fruits.steps.run_folder import MANIFEST
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
@@ -47,6 +51,7 @@ class ExtractArgs:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     k: int | None = None  # the PCA's k when known (run-local): more than the images is refused before extracting
+    store: StoreOptions = field(default_factory=StoreOptions)  # no store by default: every image featurized
 
 
 def inference_settings(args: argparse.Namespace) -> InferenceSettings:
@@ -62,12 +67,23 @@ def parse_args(argv: list[str] | None = None) -> tuple[ExtractArgs, int]:
     parser.add_argument("--weights", required=True, help="MobileNetV2 no-top .h5 (local or s3://), or 'imagenet'")
     parser.add_argument("--run-id", type=validate_run_id, default="local")
     parser.add_argument("--arrow-batch-size", type=positive_int, default=256, help="rows per Arrow batch (default 256)")
+    store = parser.add_argument_group("feature store")
+    store.add_argument("--feature-store", help="this dataset's feature store (folder or s3:// URI): images it has "
+                       "featurized before are read from it, the others featurized and added (default: no store)")
+    # --no-...: the state machine passes each choice as one argument, always (fruits.cloud.execution_input).
+    store.add_argument("--full-recompute", action=argparse.BooleanOptionalAction, default=False,
+                       help="featurize every image, stored or not (new ones are still added)")
+    store.add_argument("--purge", action=argparse.BooleanOptionalAction, default=False,
+                       help="then erase from the store the features of every image not in this input (right to erasure)")
     add_inference_arguments(parser)
     args = parser.parse_args(argv)
+    if args.feature_store is None and (args.full_recompute or args.purge):
+        parser.error("--full-recompute and --purge need --feature-store")
     return ExtractArgs(
         images=args.images, output=args.output, weights=args.weights, run_id=args.run_id,
         images_per_partition=args.images_per_partition, inference=inference_settings(args),
         max_file_bytes=args.max_file_bytes,
+        store=StoreOptions(root=args.feature_store, full_recompute=args.full_recompute, purge=args.purge),
     ), args.arrow_batch_size
 
 
@@ -91,8 +107,10 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
     """Runs step 1 and returns its summary (also written as extract_summary.json)."""
     started = time.monotonic()
     storage = Storage(spark)
+    clock = StepClock(spark)  # the summary's `timings`: where the step's seconds went
     _phase(progress, "Listing images")
-    listing = list_input(spark, args.images, args.max_file_bytes)
+    with clock.phase("listing"):
+        listing = list_input(spark, args.images, args.max_file_bytes)
     files_found = listing.entries_found  # each one is featurized or rejected with its reason
     if files_found == 0:
         raise FruitsError(f"no files under {args.images}: nothing to do, nothing written")
@@ -107,20 +125,28 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         raise FruitsError(f"--k {args.k} is more than the {image_count} images under {args.images} "
                           "(PCA gives at most one component per image): nothing written")
     check_output_writable(storage, args.output)
+    if args.store.root is not None and not is_remote(args.store.root):
+        require_writable_folder(args.store.root, "--feature-store")
 
     _phase(progress, "Loading and broadcasting the weights")
-    import_tensorflow(notices=args.inference.tensorflow_notices)  # the driver's own start-up notices
-    arrays, weights_info = fetch_weights(storage, args.weights)
-    broadcast = spark.sparkContext.broadcast(arrays)
-    partitions = max(spark.sparkContext.defaultParallelism, math.ceil(image_count / args.images_per_partition))
+    with clock.phase("weights"):  # TensorFlow's import on the driver, the file read, the broadcast
+        import_tensorflow(notices=args.inference.tensorflow_notices)  # the driver's own start-up notices
+        arrays, weights_info = fetch_weights(storage, args.weights)
+        # The arrays' fingerprint, not the file's: the same weights saved again keep their stored features.
+        key = feature_key(sha256_of_arrays(arrays), input_size=args.inference.input_size,
+                          inference_batch_size=args.inference.batch_size)
+        broadcast = spark.sparkContext.broadcast(arrays)
 
-    _phase(progress, f"Extracting features from {image_count} images")
-    images = read_images(spark, listing)
-    results = extract_features(images.repartition(partitions), broadcast, args.inference).persist(StorageLevel.MEMORY_AND_DISK)
+    _phase(progress, f"Extracting features from {image_count} images"
+           + (" (those the feature store lacks)" if args.store.root and not args.store.full_recompute else ""))
+    featurized = featurize_images(spark, read_images(spark, listing), broadcast, key, args.inference, args.store,
+                                  batch_name=args.run_id, images_per_partition=args.images_per_partition, clock=clock)
+    results = featurized.results
     try:
         features = results.where(F.col("error").isNull()).drop("error")
         rejected = results.where(F.col("error").isNotNull()).select("path", "label", F.col("error").alias("reason"))
-        rejected_rows = rejected.collect()  # runs the model on every image (results are cached); rejects are few
+        with clock.phase("collecting rejects"):
+            rejected_rows = rejected.collect()  # from the persisted results; rejects are few
         rejected_rows += listing_rejections(listing) + unread_files(listing, results)
         if len(rejected_rows) == files_found:
             examples = "; ".join(f"{row.path}: {row.reason}" for row in rejected_rows[:3])
@@ -128,18 +154,28 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         _phase(progress, "Writing features")
         summary = build_extract_summary(
             run_id=args.run_id, images_uri=args.images, listing=listing, rejected=rejected_rows, weights=weights_info,
-            inference=args.inference, partitions=partitions, images_per_partition=args.images_per_partition,
+            inference=args.inference, partitions=featurized.partitions, images_per_partition=args.images_per_partition,
             versions=package_versions(spark))
-        _write_outputs(spark, storage, args.output, features, rejected_rows, summary, started)
+        with clock.phase("writing"):
+            _write_outputs(spark, storage, args.output, features, rejected_rows)
+        if featurized.report is not None:  # after the outputs: a purge may remove store files they were read from
+            _phase(progress, "Erasing the features of images no longer in the input" if args.store.purge
+                   else "Tidying the feature store")
+        with clock.phase("store upkeep"):
+            summary["feature_store"] = featurized.finish()
+        summary["timings"] = clock.report()
+        summary["duration_seconds"] = round(time.monotonic() - started, 1)
+        storage.write_text(join_uri(args.output, SUMMARY), json.dumps(summary, indent=2))  # step 1 is done
     finally:
-        results.unpersist()
+        featurized.release()
         broadcast.unpersist()
     return summary
 
 
-def _write_outputs(spark, storage: Storage, output: str, features: DataFrame, rejected_rows, summary: dict, started: float) -> None:
-    """Stages every output, then moves them into place, so a failure leaves the old ones whole.
-    The run's manifest and this step's summary go first: see fruits.steps.run_folder."""
+def _write_outputs(spark, storage: Storage, output: str, features: DataFrame, rejected_rows) -> None:
+    """Stages the features and the rejects, then moves them into place, so a failure leaves the
+    old ones whole. The run's manifest and this step's summary go first (the caller writes the
+    new summary last): see fruits.steps.run_folder."""
     staged_features = Storage.staging_uri(join_uri(output, FEATURES))
     features.write.parquet(staged_features)
     staged_rejected = Storage.staging_uri(join_uri(output, REJECTED))
@@ -148,8 +184,6 @@ def _write_outputs(spark, storage: Storage, output: str, features: DataFrame, re
     storage.delete(join_uri(output, SUMMARY))
     storage.replace(staged_features, join_uri(output, FEATURES))
     storage.replace(staged_rejected, join_uri(output, REJECTED))
-    summary["duration_seconds"] = round(time.monotonic() - started, 1)
-    storage.write_text(join_uri(output, SUMMARY), json.dumps(summary, indent=2))
 
 
 def _phase(progress, label: str) -> None:

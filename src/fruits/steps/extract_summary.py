@@ -4,7 +4,12 @@ Usage: `summary = build_extract_summary(run_id=..., images_uri=..., listing=list
 weights=info, inference=settings, partitions=n, images_per_partition=128, versions={...})`.
 `rejected` holds every file not featurized (the listing's rejects included), each with `.path`
 and `.reason`; every other file of the listing counts as featurized. The step adds
-`duration_seconds` when it writes the summary.
+`duration_seconds` when it writes the summary, and `feature_store` (None without a store): its
+root, key_id and key fields, mode, batch, featurized_now (distinct contents the model ran on in
+this run), from_store (images whose features were read from the store), stored_now, purged
+(hashes erased by --purge, else None) and vacuumed; and `timings` (fruits.step_clock): the
+seconds of each phase on the driver, and the workers' model build, decode and inference seconds
+with the number of images they decoded (the model ran once per image when it equals featurized_now).
 """
 from __future__ import annotations
 
@@ -40,4 +45,5 @@ def build_extract_summary(*, run_id: str, images_uri: str, listing: Listing, rej
         "weights": weights,
         "settings": {**asdict(inference), "partitions": partitions, "images_per_partition": images_per_partition},
         "versions": versions,
+        "feature_store": None,
     }

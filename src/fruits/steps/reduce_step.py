@@ -75,7 +75,7 @@ def run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
     summary = json.loads(storage.read_text(summary_uri))
 
     _phase(progress, "Fitting PCA")
-    vectors = to_vectors(spark.read.parquet(literal_path(features_uri))).persist(StorageLevel.MEMORY_AND_DISK)
+    vectors = to_vectors(canonical_order(spark, spark.read.parquet(literal_path(features_uri)))).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         rows = vectors.count()
         if rows < 2:
@@ -102,6 +102,15 @@ def run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
                               created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     storage.write_text(join_uri(args.output, MANIFEST), json.dumps(manifest, indent=2))
     return manifest
+
+
+def canonical_order(spark: SparkSession, features: DataFrame) -> DataFrame:
+    """The rows in partitions and an order that depend on their paths only, not on how step 1
+    wrote its files: the PCA's sums are then added in the same order whenever the features are
+    the same, so an incremental run and a full run on the same images give the same matrix.
+    (Spark adds the partitions' sums in the order their tasks end: with more than 2 partitions
+    two fits may still differ in their last bits.)"""
+    return features.repartition(spark.sparkContext.defaultParallelism, "path").sortWithinPartitions("path")
 
 
 def _write_pca_folder(storage: Storage, output: str, fit: PcaFit, matrix) -> str:

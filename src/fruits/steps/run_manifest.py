@@ -48,5 +48,6 @@ def build_manifest(*, run_id: str, summary: dict, fit: PcaFit, accuracy: dict, r
         "durations_seconds": {"extract": summary.get("duration_seconds"), "reduce": reduce_seconds},
         "versions": {**summary.get("versions", {}), **versions},
         "inference_settings": summary.get("settings", {}),
+        "feature_store": summary.get("feature_store"),
         "outputs": outputs,
     }

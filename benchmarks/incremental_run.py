@@ -1,0 +1,130 @@
+"""Benchmark of incremental runs (the feature store), in one run on the same cores: how much a
+second extraction costs after 10 % new images, against the first (target: at most 0.20).
+
+Three runs of the real extract job (`jobs/extract_features.py`, each its own process: a fresh
+Spark and fresh Python workers, as each EMR step is), sharing one feature store:
+1. on 90 % of the sample (each fruit's images but its last tenth), the store empty;
+2. on all of it: only the 10 % new images are featurized;
+3. on all of it again: nothing new; what is left is the price of reading and hashing every image
+   and reading the stored features (fruits.cloud.prices.HASHED_IMAGES_PER_VCPU_SECOND).
+The time compared is the step's own (`duration_seconds` of extract_summary.json: listing, weights,
+hashing, featurizing, store, writes); each process's wall time, with Spark's start, is shown too.
+
+Usage: .venv/bin/python benchmarks/incremental_run.py [--images FOLDER] [--new-share 0.1] [--out output/benchmarks]
+Prints a table and writes it, with the figures as JSON, to OUT/incremental_run.{txt,json}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fruits.input_files import list_local_folder
+from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
+from fruits.versions import package_versions
+
+PROJECT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.20
+
+
+def link_images(source: Path, first: Path, everything: Path, new_share: float) -> tuple[int, int]:
+    """Links every accepted image into everything/LABEL/, and each label's images but its last
+    `new_share` into first/LABEL/; returns (first count, everything count)."""
+    listing = list_local_folder(source)
+    by_label: dict[str, list] = {}
+    for image in listing.accepted:
+        by_label.setdefault(image.label, []).append(image)
+    counts = [0, 0]
+    for label, images in by_label.items():
+        images.sort(key=lambda image: image.relative)
+        held_back = math.ceil(len(images) * new_share)
+        for index, image in enumerate(images):
+            path = Path(listing.path_of(image.relative))
+            targets = [everything] + ([first] if index < len(images) - held_back else [])
+            for folder, position in zip(targets, (1, 0)):
+                (folder / label).mkdir(parents=True, exist_ok=True)
+                (folder / label / path.name).symlink_to(path)
+                counts[position] += 1
+    return counts[0], counts[1]
+
+
+def extract(images: Path, output: Path, store: Path, run_id: str) -> dict:
+    """The extract job in its own process; its summary, and the process's wall time."""
+    command = [sys.executable, str(PROJECT / "jobs" / "extract_features.py"), "--images", str(images), "--output", str(output),
+               "--weights", str(DEFAULT_WEIGHTS), "--run-id", run_id, "--feature-store", str(store)]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    wall = time.monotonic() - started
+    if result.returncode != 0:
+        raise SystemExit(f"the extract job failed:\n{result.stderr[-3000:]}")
+    summary = json.loads((output / "extract_summary.json").read_text())
+    return {"run_id": run_id, "images": summary["images"], "featurized_now": summary["feature_store"]["featurized_now"],
+            "from_store": summary["feature_store"]["from_store"], "step_seconds": summary["duration_seconds"],
+            "process_seconds": round(wall, 1)}
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def report(runs: list[dict], figures: dict) -> str:
+    lines = [f"Incremental runs on {figures['images']} sample images, {figures['cores']} cores, "
+             f"load average {figures['load_before']} before, {figures['load_after']} after ({figures['date']})", "",
+             f"| run | images | featurized now | from the store | extract step, s | process (with Spark's start), s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, run in zip(("1. first, store empty", "2. after 10 % new images", "3. nothing new"), runs):
+        lines.append(f"| {name} | {run['images']} | {run['featurized_now']} | {run['from_store']} | {run['step_seconds']:.1f} "
+                     f"| {run['process_seconds']:.1f} |")
+    lines += ["", f"second / first extraction: {figures['ratio']:.3f} (target <= {TARGET_RATIO:.2f}: "
+              f"{'met' if figures['ratio'] <= TARGET_RATIO else 'NOT met'}); by process wall time: {figures['process_ratio']:.3f}",
+              f"reading and hashing (run 3): {figures['hashed_images_per_vcpu_second']:.0f} images per second per core; "
+              f"featurizing (run 1): {figures['featurized_images_per_vcpu_second']:.1f} images per second per core"]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES, help="one sub-folder per fruit (default: the sample)")
+    parser.add_argument("--new-share", type=float, default=0.1, help="share of each fruit's images new in run 2 (default 0.1)")
+    parser.add_argument("--out", type=Path, default=PROJECT / "output" / "benchmarks", help="where the report goes")
+    options = parser.parse_args()
+    cores = os.cpu_count()
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="fruits-incremental-") as scratch:
+        work = Path(scratch)
+        first_count, total = link_images(options.images, work / "first", work / "all", options.new_share)
+        print(f"{first_count} images in the first run, {total} in the next two; load average {load_before}", flush=True)
+        runs = []
+        for run_id, images in (("bench-first", work / "first"), ("bench-grown", work / "all"), ("bench-again", work / "all")):
+            runs.append(extract(images, work / run_id, work / "store", run_id))
+            print(f"  {run_id}: {runs[-1]}", flush=True)
+    first, second, again = runs
+    figures = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.machine(), "cores": cores,
+        "python": platform.python_version(), "versions": package_versions(), "images": total, "first_images": first_count,
+        "new_images": total - first_count, "load_before": load_before, "load_after": load_average(), "runs": runs,
+        "ratio": round(second["step_seconds"] / first["step_seconds"], 3),
+        "process_ratio": round(second["process_seconds"] / first["process_seconds"], 3),
+        "hashed_images_per_vcpu_second": round(total / again["step_seconds"] / cores, 1),
+        "featurized_images_per_vcpu_second": round(first_count / first["step_seconds"] / cores, 2),
+        "target_ratio": TARGET_RATIO,
+    }
+    text = report(runs, figures)
+    print("\n" + text)
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "incremental_run.txt").write_text(text + "\n")
+    (options.out / "incremental_run.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nwritten: {options.out / 'incremental_run.txt'}, {options.out / 'incremental_run.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
