@@ -12,6 +12,7 @@ CUSTOM = {
     "terraform validate + test": "Art. 25(1) (protection by design: tested code)",
     "terraform test (region validation)": "Art. 44 (no transfer outside the EU)",
     "CKV_FRUITS_6": "Art. 5(1)(e), 32 (storage limitation, encryption)",
+    "FRUITS_ERASURE_RETENTION": "Art. 17 (right to erasure)",
 }
 
 KEYWORDS = (  # first match wins: the check's name says what it protects

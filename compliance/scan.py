@@ -17,6 +17,7 @@ from pathlib import Path
 
 from access_matrix import matrix_results
 from emr_api_shapes import emr_api_shape_results
+from erasure_retention import check_erasure_retention
 from gdpr import gdpr_rule
 from iam_catalogue import catalogue_results
 from provider_schema import schema_results
@@ -48,6 +49,7 @@ def collect(arguments) -> tuple[list[dict], list[str]]:
         rows += catalogue_results(arguments.terraform.split(), folder)  # IAM actions and ARNs, against AWS's catalogue
         rows += matrix_results(arguments.terraform.split(), folder)  # who may do what: access_matrix.yaml on the rendered policies
     rows += [{**r, "check": "FRUITS_REGION_VARIABLE", "custom": True} for r in check_region_variables(folder)]
+    rows += check_erasure_retention(folder)  # purged features expire from the bucket's versions
     rows += schema_results(folder)  # arguments and blocks against the aws provider 6 schema
     found, failures = checkov_results(folder)
     rows += found

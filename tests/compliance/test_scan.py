@@ -13,7 +13,8 @@ from tests.conftest import PROJECT_ROOT
 
 SCAN = PROJECT_ROOT / "compliance" / "scan.py"
 PYTHON = PROJECT_ROOT / ".venv-compliance" / "bin" / "python"
-CUSTOM_POLICIES = ("CKV_FRUITS_1", "FRUITS_REGION_VARIABLE", "CKV2_FRUITS_3", "CKV_FRUITS_4", "CKV_FRUITS_5", "CKV_FRUITS_6")
+CUSTOM_POLICIES = ("CKV_FRUITS_1", "FRUITS_REGION_VARIABLE", "CKV2_FRUITS_3", "CKV_FRUITS_4", "CKV_FRUITS_5", "CKV_FRUITS_6",
+                   "FRUITS_ERASURE_RETENTION")
 
 
 def scan(folder, tmp_path, *options):
@@ -91,6 +92,29 @@ def test_a_region_variable_that_admits_london_fails(platform_copy, tmp_path):
     assert process.returncode == 1 and by_file["variables.tf: variable.region"] is False
     # the modules' own region variables (network, storage, iam) were not touched and still pass
     assert {name for name, passed in by_file.items() if not passed} == {"variables.tf: variable.region"}
+
+
+@pytest.mark.parametrize("change, why", [
+    (("erased_features = optional(number, 1)", "erased_features = optional(number, 30)"), "stay 30 days"),
+    (('id     = "erase-purged-features"\n    status = "Enabled"', 'id     = "erase-purged-features"\n    status = "Disabled"'), "not enabled"),
+    (("prefixes.feature_store\n    }\n    noncurrent_version_expiration", "prefixes.tmp\n    }\n    noncurrent_version_expiration"),
+     "no enabled lifecycle rule"),
+])
+def test_purged_features_that_outlive_a_week_in_the_versions_fail(platform_copy, tmp_path, change, why):
+    storage = platform_copy / "modules" / "storage"
+    assert any(change[0] in (storage / name).read_text() for name in ("main.tf", "variables.tf"))
+    for name in ("main.tf", "variables.tf"):
+        (storage / name).write_text((storage / name).read_text().replace(*change))
+    process, report = scan(platform_copy, tmp_path, "--policies-only")
+    failed = [row for row in report["rows"] if row["check"] == "FRUITS_ERASURE_RETENTION" and not row["passed"]]
+    assert process.returncode == 1 and failed and why in failed[0]["why"]
+
+
+def test_the_checked_feature_store_prefix_is_the_layout_one():
+    from fruits.layout import DEFAULT_PREFIXES
+
+    checked = re.search(r'FEATURE_STORE_PREFIX = "([^"]+)"', (PROJECT_ROOT / "compliance" / "erasure_retention.py").read_text()).group(1)
+    assert checked == DEFAULT_PREFIXES["feature_store"]
 
 
 def region_list(text, anchor):

@@ -1,4 +1,5 @@
-# The cluster nodes: read images and artifacts, write results and logs, use the key. Nothing else.
+# The cluster nodes: read images and artifacts, write results and logs, keep the feature store,
+# use the key. Nothing else.
 data "aws_iam_policy_document" "nodes_trust" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -24,6 +25,13 @@ data "aws_iam_policy_document" "nodes" {
     sid       = "WriteResultsAndLogs"
     actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = [for prefix in ["results", "logs", "tmp"] : "${local.bucket}/${var.prefixes[prefix]}*"]
+  }
+  statement {
+    # The extract step reads stored features, appends a run's new ones, and a purge (the right to
+    # erasure) deletes rewritten batches; S3A's rename of a commit file is a copy and a delete.
+    sid       = "KeepTheFeatureStore"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.bucket}/${var.prefixes.feature_store}*"]
   }
   statement {
     sid       = "UseTheBucketKey"

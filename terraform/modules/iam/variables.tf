@@ -15,12 +15,13 @@ variable "bucket_name" {
 variable "prefixes" {
   description = "Where each kind of object lives in the bucket: the storage module's `prefixes` output, passed by the root."
   type = object({
-    images    = string
-    artifacts = string
-    results   = string
-    logs      = string
-    tmp       = string
-    notebooks = string
+    images        = string
+    artifacts     = string
+    results       = string
+    logs          = string
+    tmp           = string
+    notebooks     = string
+    feature_store = string
   })
   validation {
     # A prefix is one or more plain folder names, each followed by "/": "results/", "data/images/".

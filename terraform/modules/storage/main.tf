@@ -9,7 +9,8 @@ locals {
   region    = var.region # passed in: data.aws_region's `name` is deprecated in aws provider 6
   bucket    = coalesce(var.bucket_name, "${var.name_prefix}-${local.account}-${local.region}")
   # notebooks: EMR JupyterHub's S3 persistence writes to jupyter/USER/, a path it does not let us choose.
-  prefixes = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+  # feature_store: features kept between runs (one store per dataset); outside tmp/, so they never expire.
+  prefixes = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
 }
 
 resource "aws_s3_bucket" "data" {
@@ -75,6 +76,22 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
     expiration {
       days = var.retention_days.tmp
+    }
+  }
+  rule {
+    # The right to erasure: a purge deletes the features of a deleted photo, and versioning keeps
+    # them as noncurrent versions; here those go after a day, not 30. Where rules overlap, S3 applies
+    # the shortest expiration: docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-conflicts.html
+    id     = "erase-purged-features"
+    status = "Enabled"
+    filter {
+      prefix = local.prefixes.feature_store
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.retention_days.erased_features
+    }
+    expiration {
+      expired_object_delete_marker = true # the delete markers left once their versions are gone
     }
   }
   rule {

@@ -37,12 +37,13 @@ variable "log_group_name_prefix" {
 }
 
 variable "retention_days" {
-  description = "Days kept under tmp/ and logs/, and for overwritten (noncurrent) object versions."
+  description = "Days kept under tmp/ and logs/, for overwritten or deleted (noncurrent) object versions, and for those of the feature store (purged features: the erasure is complete when they expire)."
   type = object({
-    tmp        = optional(number, 7)
-    logs       = optional(number, 30)
-    noncurrent = optional(number, 30)
-    multipart  = optional(number, 2)
+    tmp             = optional(number, 7)
+    logs            = optional(number, 30)
+    noncurrent      = optional(number, 30)
+    erased_features = optional(number, 1)
+    multipart       = optional(number, 2)
   })
   default = {}
   validation {

@@ -33,7 +33,7 @@ variables {
   name_prefix = "fruits-test"
   bucket_name = "fruits-test-bucket"
   kms_key_arn = "arn:aws:kms:eu-west-3:111122223333:key/11111111-2222-3333-4444-555555555555"
-  prefixes    = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+  prefixes    = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
 }
 
 run "least_privilege" {
@@ -86,6 +86,24 @@ run "least_privilege" {
   }
 }
 
+run "nodes_keep_the_feature_store" {
+  # A run reads the stored features, appends new ones, and a purge deletes erased ones: read,
+  # write and delete under the feature store prefix, and nowhere else that they could not before.
+  command = apply
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.nodes.statement : toset(s.actions) if s.sid == "KeepTheFeatureStore"
+    ] == [toset(["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"])]
+    error_message = "The nodes must read, write and delete objects of the feature store."
+  }
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.nodes.statement : s.resources if contains(s.actions, "s3:DeleteObject")
+    ])) == toset(["arn:aws:s3:::fruits-test-bucket/results/*", "arn:aws:s3:::fruits-test-bucket/logs/*", "arn:aws:s3:::fruits-test-bucket/tmp/*", "arn:aws:s3:::fruits-test-bucket/feature-store/*"])
+    error_message = "The nodes may delete under results/, logs/, tmp/ and feature-store/ only (never images/ or artifacts/)."
+  }
+}
+
 run "demo_cluster_access_is_narrow" {
   command = apply
   assert {
@@ -126,16 +144,17 @@ run "statements_follow_the_storage_prefixes" {
   # and every statement follows.
   command = apply
   variables {
-    prefixes = { images = "photos/", artifacts = "code/", results = "outputs/", logs = "journal/", tmp = "scratch/", notebooks = "notes/" }
+    prefixes = { images = "photos/", artifacts = "code/", results = "outputs/", logs = "journal/", tmp = "scratch/", notebooks = "notes/", feature_store = "kept/" }
   }
   assert {
     condition = {
       for s in concat(data.aws_iam_policy_document.nodes.statement, data.aws_iam_policy_document.nodes_interactive.statement) :
-      s.sid => toset(s.resources) if contains(["ReadImagesAndArtifacts", "WriteResultsAndLogs", "SaveNotebooks"], s.sid)
+      s.sid => toset(s.resources) if contains(["ReadImagesAndArtifacts", "WriteResultsAndLogs", "SaveNotebooks", "KeepTheFeatureStore"], s.sid)
       } == {
       ReadImagesAndArtifacts = toset(["arn:aws:s3:::fruits-test-bucket/photos/*", "arn:aws:s3:::fruits-test-bucket/code/*", "arn:aws:s3:::fruits-test-bucket/outputs/*"])
       WriteResultsAndLogs    = toset(["arn:aws:s3:::fruits-test-bucket/outputs/*", "arn:aws:s3:::fruits-test-bucket/journal/*", "arn:aws:s3:::fruits-test-bucket/scratch/*"])
       SaveNotebooks          = toset(["arn:aws:s3:::fruits-test-bucket/notes/*"])
+      KeepTheFeatureStore    = toset(["arn:aws:s3:::fruits-test-bucket/kept/*"])
     }
     error_message = "The nodes' and the demo's S3 statements must name the prefixes they are given, and only those."
   }
@@ -144,7 +163,7 @@ run "statements_follow_the_storage_prefixes" {
 run "refuses_a_prefix_without_its_trailing_slash" {
   command = plan
   variables {
-    prefixes = { images = "images/", artifacts = "artifacts/", results = "results", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+    prefixes = { images = "images/", artifacts = "artifacts/", results = "results", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
   }
   expect_failures = [var.prefixes]
 }
@@ -152,7 +171,7 @@ run "refuses_a_prefix_without_its_trailing_slash" {
 run "refuses_a_prefix_with_a_leading_slash" {
   command = plan
   variables {
-    prefixes = { images = "/images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+    prefixes = { images = "/images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
   }
   expect_failures = [var.prefixes]
 }
@@ -161,7 +180,7 @@ run "refuses_a_prefix_with_a_dot_folder" {
   # Hadoop resolves "images/../x/" to "x/": the policy would name one folder, the jobs read another.
   command = plan
   variables {
-    prefixes = { images = "images/../photos/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+    prefixes = { images = "images/../photos/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
   }
   expect_failures = [var.prefixes]
 }
@@ -169,7 +188,7 @@ run "refuses_a_prefix_with_a_dot_folder" {
 run "accepts_nested_prefixes" {
   command = plan
   variables {
-    prefixes = { images = "data/images.v2/", artifacts = "data/artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/" }
+    prefixes = { images = "data/images.v2/", artifacts = "data/artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
   }
 }
 
