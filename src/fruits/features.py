@@ -92,11 +92,13 @@ def featurize_udf(weights: Broadcast, settings: InferenceSettings, clock: Worker
 
     @F.pandas_udf(RESULT_TYPE)
     def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
-        started = time.monotonic()
-        model = worker_model(weights, settings)
-        if clock is not None:
-            clock.model_build.add(time.monotonic() - started)  # ~0 once the worker has built it
+        model = None  # built at the first batch: a task with no rows never loads TensorFlow
         for contents in batches:
+            if model is None:
+                started = time.monotonic()
+                model = worker_model(weights, settings)
+                if clock is not None:
+                    clock.model_build.add(time.monotonic() - started)  # ~0 once the worker has built it
             yield featurize_contents(model, contents, settings, clock)
 
     return featurize_images

@@ -137,6 +137,9 @@ def test_a_renamed_or_copied_image_is_not_featurized_again(spark, grown_sample, 
     summary = extract(spark, images, tmp_path / "run-2", weights_file, store)
     assert (summary["feature_store"]["featurized_now"], summary["feature_store"]["from_store"]) == (0, 10)
     assert summary["feature_store"]["stored_now"] == 0 and summary["feature_store"]["batch"] is None
+    # Nothing to featurize: no image went through a worker, and no worker built the model.
+    assert summary["timings"]["workers"] == {"model_build_seconds": 0.0, "decode_seconds": 0.0, "inference_seconds": 0.0,
+                                             "images_decoded": 0}
     before, after = features_by_image(seeded[2]), features_by_image(tmp_path / "run-2")
     assert np.array_equal(after[f"{first_label}/renamed.jpg"].view(np.uint32), before[f"{first_label}/{renamed.name}"].view(np.uint32))
     assert np.array_equal(after[f"{first_label}/copy-from-another-fruit.jpg"].view(np.uint32),

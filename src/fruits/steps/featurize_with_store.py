@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 from fruits.errors import FruitsError
 from fruits.feature_store import commit_batch, content_sha256, open_store, purge, read, stage_batch, vacuum, with_stored_flag
 from fruits.feature_store_records import FeatureKey
-from fruits.features import IMAGE_COLUMNS, InferenceSettings, extract_features
+from fruits.features import IMAGE_COLUMNS, RESULT_TYPE, InferenceSettings, extract_features
 from fruits.step_clock import StepClock
 from fruits.storage import Storage
 
@@ -94,8 +94,11 @@ def featurize_images(spark: SparkSession, images: DataFrame, weights: Broadcast,
         with clock.phase("hashing"):
             to_featurize = catalogue.where(~F.col("stored")).select(HASH).distinct().count()  # reads every file, once
         partitions = max(spark.sparkContext.defaultParallelism, math.ceil(to_featurize / images_per_partition))
-        todo = catalogue.where(~F.col("stored")).select(HASH, "content").repartition(partitions, HASH).dropDuplicates([HASH])
-        computed = _persisted(persisted, extract_features(todo, weights, inference, keep=(HASH,), worker_clock=clock.workers))
+        if to_featurize:
+            todo = catalogue.where(~F.col("stored")).select(HASH, "content").repartition(partitions, HASH).dropDuplicates([HASH])
+            computed = _persisted(persisted, extract_features(todo, weights, inference, keep=(HASH,), worker_clock=clock.workers))
+        else:  # everything stored: no Python worker starts, no TensorFlow is loaded
+            computed = spark.createDataFrame([], f"{HASH} string, {RESULT_TYPE}")
         new = computed.where(F.col("error").isNull()).select(HASH, "features")
         with clock.phase("featurizing"):
             staged = stage_batch(spark, root, key, new, batch_name) if root is not None else None  # the model runs here
