@@ -1,21 +1,29 @@
 """Benchmark, in one run on the same cores (prints ratios, asserts nothing):
 
-1. images/s of the Spark extraction (embedded Spark, local[2]) against a plain single-process
-   Keras loop (same decoding, `predict_on_batch` in chunks of 32) on the same 1,000 sample images,
-   and the peak memory of each Spark Python worker;
-2. the PCA step (variance target 0.95) on synthetic 25k, 50k and 100k x 1280 matrices: how its
-   time grows with the row count (it should be about linear).
+1. images/s of the Spark extract step (embedded Spark, local[2], a fresh session per image count:
+   its first run is what every EMR step is) against a plain single-process Keras loop (same
+   decoding, `predict_on_batch` in chunks of 32, 2 TensorFlow threads, model built beforehand) on
+   the same images, for each count of --images (default 1,000 and all 5,107 sample images), first
+   and second run; with the step's own timings (`timings` of extract_summary.json: each phase on
+   the driver, the workers' model build, decode and inference seconds) and the peak memory of each
+   Spark Python worker;
+2. optionally (--pca-rows) the PCA step on synthetic rows x 1280 matrices: how its time grows.
 
-Usage: .venv/bin/python benchmarks/extraction_and_pca.py [--images N] [--pca-rows 25000,50000,100000]
+Usage: .venv/bin/python benchmarks/extraction_and_pca.py [--images 1000,5107] [--pca-rows 25000,50000,100000]
+       [--out output/benchmarks]
+Prints the tables and writes them, with the figures as JSON, to OUT/extraction.{txt,json}.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +33,11 @@ from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
 
 
 def sample_files(count: int) -> list[Path]:
-    """`count` sample images, about as many of each class: the first ones by name."""
+    """`count` sample images, about as many of each class: the first ones by name (all of them
+    when `count` is at least the sample's size)."""
     listing = list_local_folder(DEFAULT_IMAGES)
+    if count >= len(listing.accepted):
+        return [Path(listing.path_of(image.relative)) for image in listing.accepted]
     per_class = -(-count // len({image.label for image in listing.accepted}))
     sample = first_per_label(listing, per_class)
     return [Path(sample.path_of(image.relative)) for image in sample.accepted[:count]]
@@ -64,7 +75,6 @@ def python_worker_peak_rss_mib() -> list[float]:
 
 def completed_stages(spark) -> dict[int, float]:
     """Wall seconds of each completed stage, from the Spark UI's REST API (on loopback)."""
-    import json
     import urllib.request
     from datetime import datetime
 
@@ -78,20 +88,63 @@ def completed_stages(spark) -> dict[int, float]:
     return {s["stageId"]: (parse(s["completionTime"]) - parse(s["submissionTime"])).total_seconds() for s in stages}
 
 
-def spark_extraction(spark, folder: Path, output: Path, count: int) -> list[tuple[float, float]]:
-    """For a first and a second run on the same session: (images/s of the whole step,
-    images/s of its model stage, i.e. the longest stage: decode + inference on every image)."""
+def spark_extraction(spark, folder: Path, output: Path, count: int) -> list[dict]:
+    """A first and a second run of the extract step on the same session: each one's images/s of
+    the whole step and of its model stage (the longest stage: decode + inference on every image),
+    and the step's own timings."""
     from fruits.steps.extract_step import ExtractArgs, run_extract
 
-    rates = []
+    runs = []
     for attempt in range(2):
         before = completed_stages(spark)
         started = time.monotonic()
-        run_extract(spark, ExtractArgs(images=str(folder), output=str(output / f"run{attempt}"), weights=str(DEFAULT_WEIGHTS)))
+        summary = run_extract(spark, ExtractArgs(images=str(folder), output=str(output / f"run{attempt}"),
+                                                 weights=str(DEFAULT_WEIGHTS)))
         whole = time.monotonic() - started
         stage = max(seconds for stage_id, seconds in completed_stages(spark).items() if stage_id not in before)
-        rates.append((count / whole, count / stage))
-    return rates
+        runs.append({"whole_step": count / whole, "model_stage": count / stage, "seconds": round(whole, 1),
+                     "timings": summary["timings"]})
+    return runs
+
+
+def measure(count: int, work: Path) -> dict:
+    """Plain Keras, then a fresh Spark session's first and second run, on `count` sample images."""
+    from fruits.session import build_session
+
+    files = sample_files(count)
+    folder = work / f"images-{len(files)}"
+    for f in files:
+        (folder / f.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, folder / f.parent.name / f.name)
+    keras_rate = plain_keras_images_per_second(files)
+    spark = build_session(f"fruits-benchmark-{len(files)}", master="local[2]")
+    try:
+        first, second = spark_extraction(spark, folder, work / f"out-{len(files)}", len(files))
+        peaks = python_worker_peak_rss_mib()
+    finally:
+        spark.stop()
+    return {"images": len(files), "plain_keras": keras_rate, "first": first, "second": second, "worker_peak_mib": peaks}
+
+
+def extraction_table(result: dict) -> list[str]:
+    keras = result["plain_keras"]
+    rows = [("plain Keras, 1 process, predict_on_batch(32)", keras),
+            ("Spark whole step, first run (what every EMR step is)", result["first"]["whole_step"]),
+            ("Spark whole step, second run", result["second"]["whole_step"]),
+            ("Spark model stage, first run", result["first"]["model_stage"]),
+            ("Spark model stage, second run", result["second"]["model_stage"])]
+    lines = [f"{result['images']} images", "", "| | images/s | / plain Keras |", "|---|---:|---:|"]
+    lines += [f"| {name} | {rate:.1f} | {rate / keras:.2f} |" for name, rate in rows]
+    lines += ["", "| where the step's seconds went | first run | second run |", "|---|---:|---:|"]
+    first, second = result["first"]["timings"], result["second"]["timings"]
+    for phase in first["phases"]:
+        lines.append(f"| {phase} (driver, wall) | {first['phases'][phase]:.1f} | {second['phases'].get(phase, 0):.1f} |")
+    lines.append(f"| whole step (wall) | {result['first']['seconds']:.1f} | {result['second']['seconds']:.1f} |")
+    for name, label in (("model_build_seconds", "model build"), ("decode_seconds", "decode"), ("inference_seconds", "inference")):
+        lines.append(f"| {label} (workers, summed) | {first['workers'][name]:.1f} | {second['workers'][name]:.1f} |")
+    lines.append(f"| images decoded by the workers | {first['workers']['images_decoded']} | {second['workers']['images_decoded']} |")
+    lines += ["", f"peak memory per Python worker: {', '.join(f'{p:.0f} MiB' for p in result['worker_peak_mib']) or 'n/a'}"]
+    return lines
 
 
 def synthetic_features(spark, rows: int, folder: Path) -> str:
@@ -112,8 +165,6 @@ def synthetic_features(spark, rows: int, folder: Path) -> str:
 
 
 def pca_seconds(spark, rows: int, folder: Path) -> tuple[float, int]:
-    import json
-
     from fruits.steps.reduce_step import ReduceArgs, run_reduce
 
     synthetic_features(spark, rows, folder)
@@ -125,46 +176,54 @@ def pca_seconds(spark, rows: int, folder: Path) -> tuple[float, int]:
     return time.monotonic() - started, manifest["k"]
 
 
+def machine() -> dict:
+    from fruits.versions import package_versions
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": sys.version.split()[0], "versions": package_versions(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--pca-rows", default="25000,50000,100000", help="comma-separated row counts, or 'none'")
+    parser.add_argument("--images", default="1000,5107", help="comma-separated image counts (default 1000,5107)")
+    parser.add_argument("--pca-rows", default="none", help="comma-separated row counts, e.g. 25000,50000,100000 (default none)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "output" / "benchmarks")
     args = parser.parse_args()
-    from fruits.session import build_session
 
+    figures = {"machine": machine(), "load_before": os.getloadavg()[0], "extraction": [], "pca": []}
+    print(f"machine: {figures['machine']['cores']} cores, {figures['machine']['cpu']}; python {figures['machine']['python']}; "
+          f"load average {figures['load_before']:.2f}", flush=True)
+    lines = []
     work = Path(tempfile.mkdtemp(prefix="fruits-bench-"))
     try:
-        files = sample_files(args.images)
-        folder = work / "images"
-        for f in files:
-            (folder / f.parent.name).mkdir(parents=True, exist_ok=True)
-            shutil.copy(f, folder / f.parent.name / f.name)
-        print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}", flush=True)
-        keras_rate = plain_keras_images_per_second(files)
-        print(f"plain Keras, 1 process, predict_on_batch(32):  {keras_rate:6.1f} images/s", flush=True)
-
-        spark = build_session("fruits-benchmark", master="local[2]")
-        (cold, cold_stage), (warm, warm_stage) = spark_extraction(spark, folder, work / "out", len(files))
-        peaks = python_worker_peak_rss_mib()
-        print(f"Spark local[2], first run:  whole step {cold:6.1f} images/s, model stage {cold_stage:6.1f} images/s")
-        print(f"Spark local[2], second run: whole step {warm:6.1f} images/s, model stage {warm_stage:6.1f} images/s")
-        print("  (whole step: listing, weights load and broadcast, model build on each worker, inference, writes;")
-        print("   model stage: decode + inference on every image, the part plain Keras is timed on)")
-        print(f"ratio Spark / plain Keras, model stage: {cold_stage / keras_rate:.2f} (first run), {warm_stage / keras_rate:.2f} (second run)")
-        print(f"ratio Spark / plain Keras, whole step:  {cold / keras_rate:.2f} (first run), {warm / keras_rate:.2f} (second run)")
-        print(f"peak memory per Python worker: {', '.join(f'{p:.0f} MiB' for p in peaks) or 'n/a'}", flush=True)
-
+        for count in (int(n) for n in args.images.split(",")):
+            result = measure(count, work)
+            figures["extraction"].append(result)
+            table = extraction_table(result)
+            print("\n".join(table) + "\n", flush=True)
+            lines += table + [""]
         sizes = [] if args.pca_rows == "none" else [int(n) for n in args.pca_rows.split(",")]
-        timings = []
-        for rows in sizes:
-            seconds, k = pca_seconds(spark, rows, work)
-            timings.append(seconds)
-            print(f"PCA step on {rows:>7} x 1280 (variance 0.95 -> k={k}): {seconds:6.1f} s", flush=True)
-        for rows, seconds in zip(sizes[1:], timings[1:]):
-            print(f"  {rows // sizes[0]}x the rows -> {seconds / timings[0]:.2f}x the time")
-        spark.stop()
+        if sizes:
+            from fruits.session import build_session
+
+            spark = build_session("fruits-benchmark-pca", master="local[2]")
+            for rows in sizes:
+                seconds, k = pca_seconds(spark, rows, work)
+                figures["pca"].append({"rows": rows, "seconds": round(seconds, 1), "k": k})
+                lines.append(f"PCA step on {rows:>7} x 1280 (variance 0.95 -> k={k}): {seconds:6.1f} s")
+                print(lines[-1], flush=True)
+            spark.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    figures["load_after"] = os.getloadavg()[0]
+    args.out.mkdir(parents=True, exist_ok=True)
+    header = [f"{figures['machine']['cores']} cores, {figures['machine']['cpu']}, load average {figures['load_before']:.2f} "
+              f"before, {figures['load_after']:.2f} after ({figures['machine']['date']})", ""]
+    (args.out / "extraction.txt").write_text("\n".join(header + lines) + "\n")
+    (args.out / "extraction.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"written: {args.out / 'extraction.txt'}, {args.out / 'extraction.json'}")
     return 0
 
 

@@ -61,14 +61,17 @@ def extract(images: Path, output: Path, store: Path, run_id: str) -> dict:
     command = [sys.executable, str(PROJECT / "jobs" / "extract_features.py"), "--images", str(images), "--output", str(output),
                "--weights", str(DEFAULT_WEIGHTS), "--run-id", run_id, "--feature-store", str(store)]
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    # Run as a plain script (no spark-submit, so Spark's default master, local[*]): its Python
+    # workers must be this interpreter, the venv's, as spark-submit's configuration makes them on EMR.
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYSPARK_PYTHON": sys.executable}
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     wall = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"the extract job failed:\n{result.stderr[-3000:]}")
     summary = json.loads((output / "extract_summary.json").read_text())
     return {"run_id": run_id, "images": summary["images"], "featurized_now": summary["feature_store"]["featurized_now"],
             "from_store": summary["feature_store"]["from_store"], "step_seconds": summary["duration_seconds"],
-            "process_seconds": round(wall, 1)}
+            "process_seconds": round(wall, 1), "timings": summary["timings"]}
 
 
 def load_average() -> float:
@@ -83,6 +86,12 @@ def report(runs: list[dict], figures: dict) -> str:
     for name, run in zip(("1. first, store empty", "2. after 10 % new images", "3. nothing new"), runs):
         lines.append(f"| {name} | {run['images']} | {run['featurized_now']} | {run['from_store']} | {run['step_seconds']:.1f} "
                      f"| {run['process_seconds']:.1f} |")
+    phases = list(runs[0]["timings"]["phases"])
+    lines += ["", "| where the step's seconds went | " + " | ".join(f"run {n}" for n in range(1, len(runs) + 1)) + " |",
+              "| --- |" + " ---: |" * len(runs)]
+    lines += [f"| {phase} | " + " | ".join(f"{run['timings']['phases'].get(phase, 0):.1f}" for run in runs) + " |" for phase in phases]
+    lines += [f"| {label} (workers, summed) | " + " | ".join(f"{run['timings']['workers'][name]:.1f}" for run in runs) + " |"
+              for name, label in (("model_build_seconds", "model build"), ("inference_seconds", "inference"))]
     lines += ["", f"second / first extraction: {figures['ratio']:.3f} (target <= {TARGET_RATIO:.2f}: "
               f"{'met' if figures['ratio'] <= TARGET_RATIO else 'NOT met'}); by process wall time: {figures['process_ratio']:.3f}",
               f"reading and hashing (run 3): {figures['hashed_images_per_vcpu_second']:.0f} images per second per core; "

@@ -28,10 +28,11 @@ INSTANCES_OUTPUT = "emr_instances"
 # about 15 images per second per vCPU; m5.xlarge has 4 vCPUs.
 IMAGES_PER_VCPU_SECOND = 15.0
 # An incremental run reads and hashes every image and reads the stored features of the known ones:
-# measured by benchmarks/incremental_run.py (a run on the same images with nothing new; the
-# second run there, with 10 % new, costs about what these two rates give). Read from S3 rather than
-# a local disk, on a node, this part is slower: not measurable here.
-HASHED_IMAGES_PER_VCPU_SECOND = 150.0
+# 146 images per second per core, measured by benchmarks/incremental_run.py (its third run: the same
+# 5,107 images, nothing new; docs/benchmarks.md). With these two rates its second run (10 % new)
+# is priced at 35 s of processing on 2 cores, against 27 s measured: an upper bound. Read from S3
+# rather than a local disk, on a node, this part is slower: not measurable here.
+HASHED_IMAGES_PER_VCPU_SECOND = 146.0
 VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "c5.xlarge": 4, "r5.xlarge": 4}
 # A cluster's start is EMR's part, then ours (the bootstrap, on every node at once):
 # - EMR's: EC2 instances, EMR's agent, YARN, HDFS and Spark set up. Not measured here (no AWS
