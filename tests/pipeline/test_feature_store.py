@@ -27,6 +27,8 @@ from fruits.feature_store import (append, commit_batch, content_sha256, purge, r
 from fruits.feature_store_records import FeatureKey, feature_key, list_commits
 from fruits.storage import Storage
 
+from .store_checks import assert_same_bits, hashes_on_disk
+
 SIZE = 16  # features per row in these tests: small, the store does not care
 SCHEMA = "content_sha256 string, features array<float>"
 WEIGHTS = hashlib.sha256(b"weights").hexdigest()
@@ -60,20 +62,6 @@ def collected(df) -> dict[str, np.ndarray]:
     return found
 
 
-def assert_bitwise_equal(found: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
-    assert set(found) == set(expected)
-    different = [digest for digest in expected if not np.array_equal(found[digest].view(np.uint32), expected[digest].view(np.uint32))]
-    assert not different, f"{len(different)} rows differ in their bits"
-
-
-def hashes_on_disk(root: Path) -> set[str]:
-    """Every content hash held by any Parquet file under `root`, committed or not."""
-    found = set()
-    for path in root.rglob("*.parquet"):
-        found |= set(pq.read_table(path, columns=["content_sha256"]).column("content_sha256").to_pylist())
-    return found
-
-
 def rows_on_disk(root: Path) -> int:
     return sum(pq.read_metadata(path).num_rows for path in root.rglob("*.parquet"))
 
@@ -93,7 +81,7 @@ def test_an_empty_store_reads_as_no_rows(spark, key, tmp_path):
 def test_appended_features_read_back_bit_for_bit(spark, key, tmp_path):
     features = synthetic(range(200))
     assert append(spark, str(tmp_path), key, frame(spark, features), "run-1") == 200
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), features)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), features)
     commits = list((store_folder(tmp_path, key) / "commits").glob("*.json"))
     assert len(commits) == 1 and json.loads(commits[0].read_text())["rows"] == 200
 
@@ -102,7 +90,7 @@ def test_real_sized_features_read_back_bit_for_bit(spark, tmp_path):
     key = feature_key(WEIGHTS)
     features = synthetic(range(20), size=key.feature_size)
     assert append(spark, str(tmp_path), key, frame(spark, features), "run-1") == 20
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), features)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), features)
 
 
 def test_appending_stored_hashes_again_writes_nothing(spark, key, tmp_path):
@@ -115,7 +103,7 @@ def test_appending_stored_hashes_again_writes_nothing(spark, key, tmp_path):
     more = synthetic(range(40, 60), seed=1)  # 10 stored already (other values: the stored ones stay)
     assert append(spark, str(tmp_path), key, frame(spark, more), "run-3") == 10
     expected = {**more, **first}
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), expected)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), expected)
 
 
 def test_a_copied_image_is_featurized_and_stored_once(spark, key, tmp_path):
@@ -157,8 +145,8 @@ def test_two_appends_committed_in_interleaved_order_read_each_hash_once(spark, k
     # Both hold the 50 shared hashes; the batch committed first is the one read, every time
     # (equal in practice, but the choice must not depend on how Spark partitions the read).
     expected = {**first, **second}
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), expected)
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key).repartition(7)), expected)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), expected)
+    assert_same_bits(collected(read(spark, str(tmp_path), key).repartition(7)), expected)
 
 
 def test_two_threads_appending_at_once_leave_each_row_once(spark, key, tmp_path):
@@ -180,7 +168,7 @@ def test_two_threads_appending_at_once_leave_each_row_once(spark, key, tmp_path)
         thread.join()
 
     assert not failures and len(written) == 2
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), features)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), features)
 
 
 def test_an_interrupted_append_is_invisible_and_does_not_break_reads(spark, key, tmp_path):
@@ -195,9 +183,9 @@ def test_an_interrupted_append_is_invisible_and_does_not_break_reads(spark, key,
     # What a process killed inside Storage.write_text leaves: the staged commit, half written.
     (store / "commits" / "_staging-run-3-0badf00d.json-1a2b3c4d").write_text('{"batch": "run-3-0ba')
 
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), committed)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), committed)
     assert append(spark, str(tmp_path), key, frame(spark, interrupted), "run-2") == 30  # the retry writes them
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), {**committed, **interrupted})
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), {**committed, **interrupted})
 
 
 @pytest.mark.parametrize("checksum_kept", [True, False])
@@ -273,7 +261,7 @@ def test_purge_removes_exactly_the_rows_not_kept_and_their_files(spark, key, tmp
     keep = spark.createDataFrame([(digest,) for digest in kept], "content_sha256 string")
 
     assert purge(spark, str(tmp_path), key, keep) == 43
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), kept)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), kept)
     assert hashes_on_disk(tmp_path) == set(kept)  # no file, committed or not, still holds an erased hash
     assert untouched <= {path.name for path in (store / "batches").iterdir()}
     assert purge(spark, str(tmp_path), key, keep) == 0
@@ -290,13 +278,13 @@ def test_an_interrupted_purge_hides_the_erased_rows_and_the_next_one_removes_the
     monkeypatch.setattr(feature_store, "_remove_batch", killed)  # killed once the rewritten batch is committed
     with pytest.raises(KeyboardInterrupt):
         purge(spark, str(tmp_path), key, keep)
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), kept)  # already invisible, not read twice
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), kept)  # already invisible, not read twice
     assert hash_of(3) in hashes_on_disk(tmp_path)  # but still on disk
 
     monkeypatch.undo()
     assert purge(spark, str(tmp_path), key, keep) == 0  # nothing left to rewrite; the rest is finished
     assert hashes_on_disk(tmp_path) == set(kept)
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), kept)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), kept)
 
 
 def test_a_read_that_meets_a_batch_removed_by_a_purge_lists_the_commits_again(spark, key, tmp_path, monkeypatch):
@@ -308,7 +296,7 @@ def test_a_read_that_meets_a_batch_removed_by_a_purge_lists_the_commits_again(sp
 
     listings = [stale]
     monkeypatch.setattr(feature_store, "list_commits", lambda *args: listings.pop() if listings else list_commits(*args))
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), kept)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), kept)
     assert not listings  # the stale listing was used, and replaced
 
 
@@ -324,7 +312,7 @@ def test_vacuum_removes_only_uncommitted_batches_older_than_the_age(spark, key, 
     assert vacuum(spark, str(tmp_path), key, older_than=timedelta(hours=1), now=later) == [staged.batch]
     assert hashes_on_disk(tmp_path) == set(committed)
     assert not list((store / "commits").glob("_staging-*"))
-    assert_bitwise_equal(collected(read(spark, str(tmp_path), key)), committed)
+    assert_same_bits(collected(read(spark, str(tmp_path), key)), committed)
 
 
 def test_rows_that_are_not_features_of_the_key_are_refused_and_leave_nothing(spark, key, tmp_path):

@@ -27,6 +27,7 @@ from fruits.steps.featurize_with_store import StoreOptions
 from fruits.steps.reduce_step import ReduceArgs, run_reduce
 
 from .images import copy_subset
+from .store_checks import assert_same_bits, hashes_on_disk
 
 CLASSES, FIRST, ADDED = 3, 3, 1  # per class: 9 images in the first run, 3 more in the second
 
@@ -41,20 +42,6 @@ def features_by_image(output: Path) -> dict[str, np.ndarray]:
     """label/name -> the run's features, as float32 (their bits are compared)."""
     table = pq.read_table(output / "features").to_pydict()
     return {"/".join(path.split("/")[-2:]): np.array(vector, dtype=np.float32) for path, vector in zip(table["path"], table["features"])}
-
-
-def assert_same_bits(found: dict, expected: dict) -> None:
-    assert found.keys() == expected.keys()
-    different = [name for name in expected if not np.array_equal(found[name].view(np.uint32), expected[name].view(np.uint32))]
-    assert not different, f"{len(different)} images' features differ in their bits: {different[:3]}"
-
-
-def hashes_on_disk(root: Path) -> set[str]:
-    """Every content hash in any Parquet file under `root`, committed or not."""
-    found = set()
-    for path in root.rglob("*.parquet"):
-        found |= set(pq.read_table(path, columns=["content_sha256"]).column("content_sha256").to_pylist())
-    return found
 
 
 def key_folders(store: Path) -> list[str]:

@@ -10,21 +10,14 @@ import shutil
 import subprocess
 import sys
 
-import pyarrow.parquet as pq
 import pytest
 
 from .images import copy_subset
+from .store_checks import hashes_on_disk
 
 
 def run_local(*arguments):
     return subprocess.run([sys.executable, "-m", "fruits", "run-local", *arguments], capture_output=True, text=True)
-
-
-def hashes_on_disk(root) -> set[str]:
-    found = set()
-    for path in root.rglob("*.parquet"):
-        found |= set(pq.read_table(path, columns=["content_sha256"]).column("content_sha256").to_pylist())
-    return found
 
 
 @pytest.mark.slow
