@@ -156,7 +156,9 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
 
     _phase(progress, f"Extracting features from {image_count} images"
            + (" (those the feature store lacks)" if args.store.root and not args.store.full_recompute else ""))
-    featurized = featurize_images(spark, read_images(spark, listing), broadcast, key, args.inference, args.store,
+    with clock.phase("opening the images"):  # Spark's file index of the listed files (a job when they are many)
+        images = read_images(spark, listing)
+    featurized = featurize_images(spark, images, broadcast, key, args.inference, args.store,
                                   batch_name=args.run_id, images_per_partition=args.images_per_partition, clock=clock)
     results = featurized.results
     try:

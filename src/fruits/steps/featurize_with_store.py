@@ -76,17 +76,18 @@ class Featurized:
 def featurize_images(spark: SparkSession, images: DataFrame, weights: Broadcast, key: FeatureKey, inference: InferenceSettings,
                      options: StoreOptions, batch_name: str, images_per_partition: int, clock: StepClock | None = None) -> Featurized:
     """`images`: read_images' rows (IMAGE_COLUMNS and content). See the module docstring.
-    `clock`: times the phases (hashing, featurizing, assembling) and the workers' model work."""
+    `clock`: times the phases (opening the store, hashing, featurizing, assembling) and the workers' model work."""
     clock = clock or StepClock(spark)
     root = options.root
-    if root is not None:
-        root = Storage(spark).qualified(root)
-        open_store(spark, root, key)
-    hashed = images.withColumn(HASH, content_sha256())
-    if root is not None and not options.full_recompute:
-        hashed = with_stored_flag(spark, root, key, hashed)
-    else:
-        hashed = hashed.withColumn("stored", F.lit(False))
+    with clock.phase("opening the store"):
+        if root is not None:
+            root = Storage(spark).qualified(root)
+            open_store(spark, root, key)
+        hashed = images.withColumn(HASH, content_sha256())
+        if root is not None and not options.full_recompute:
+            hashed = with_stored_flag(spark, root, key, hashed)
+        else:
+            hashed = hashed.withColumn("stored", F.lit(False))
     persisted = []
     try:
         catalogue = _persisted(persisted, hashed.select(*IMAGE_COLUMNS, HASH, "stored",
