@@ -17,7 +17,8 @@ from tests.bootstrap.wheels import isolate_pip, wheelhouse_for_lock
 from tests.cloud.conftest import BUCKET, edited_platform
 from tests.conftest import PROJECT_ROOT
 
-MOVED = BucketLayout(**{**DEFAULT_PREFIXES, "images": "photos/", "artifacts": "code/", "results": "outputs/", "notebooks": "notes/"})
+MOVED = BucketLayout(**{**DEFAULT_PREFIXES, "images": "photos/", "artifacts": "code/", "results": "outputs/", "notebooks": "notes/",
+                                       "feature_store": "kept/"})
 LOCK = PROJECT_ROOT / "requirements" / "cluster.lock"
 DATASET, RUN = "layout-test", "run-moved"
 
@@ -78,7 +79,8 @@ def test_every_command_follows_the_platforms_prefixes(fruits, moto, moved, stage
     steps = {step.name: list(step.args) for step in driver.clusters()[-1].steps}
     assert f"s3://{BUCKET}/outputs/{RUN}/" in steps["Extract features"] and f"s3://{BUCKET}/outputs/{RUN}/" in steps["Reduce dimensions"]
     assert f"s3://{BUCKET}/photos/{DATASET}/" in steps["Extract features"]
-    assert all(uri.startswith((f"s3://{BUCKET}/outputs/", f"s3://{BUCKET}/photos/", f"s3://{BUCKET}/code/"))
+    assert f"s3://{BUCKET}/kept/{DATASET}/" in steps["Extract features"]  # the dataset's feature store
+    assert all(uri.startswith((f"s3://{BUCKET}/outputs/", f"s3://{BUCKET}/photos/", f"s3://{BUCKET}/code/", f"s3://{BUCKET}/kept/"))
                for args in steps.values() for uri in uris_in(args))
 
     run_prefix = MOVED.run_prefix(RUN)  # the steps ran nowhere (moto): put what they would have written

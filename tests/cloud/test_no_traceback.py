@@ -119,7 +119,7 @@ def start_with_k_above_the_photos(tmp_path, moto, fruits, monkeypatch):
     (platform_file_holding('{"region": "eu-west-3", "bucket_name": {"value": 5}, "kms_key_arn": "k", "state_machine_arn": "s"}'),
      1, "the outputs bucket_name are not text"),
     (platform_file_holding('{"region": "eu-west-3", "bucket_name": "b", "kms_key_arn": "k", "state_machine_arn": "s", "prefixes": 5}'),
-     1, "the output prefixes is not the platform's layout: not a map of the images, artifacts, results, logs, tmp, notebooks prefixes"),
+     1, "the output prefixes is not the platform's layout: not a map of the images, artifacts, results, logs, tmp, notebooks, feature_store prefixes"),
     (platform_is_a_folder, 1, "is a folder, not `terraform output -json` output"),
     (terraform_prints_no_json, 1, "`terraform output -json` gave no JSON"),
     (endpoint_not_a_url, 1, "FRUITS_AWS_ENDPOINT_URL='not a url' is not a URL"),

@@ -45,7 +45,12 @@ def test_the_manifest_carries_step_1_the_pca_and_the_check():
         "versions": {"python": "3.11.9", "tensorflow": "2.21.0", "spark": "3.5.6"},
         "inference_settings": {"batch_size": 32, "partitions": 2},
         "outputs": OUTPUTS,
+        "feature_store": None,  # a summary without a store
     }
+    report = {"root": "file:/store", "featurized_now": 3, "from_store": 7}
+    carried = build_manifest(run_id="run-1", summary={**SUMMARY, "feature_store": report}, fit=fit(2, [0.5, 0.3, 0.2], target=0.8),
+                             accuracy=ACCURACY, rows=10, reduce_seconds=7.25, versions={}, outputs=OUTPUTS, created_at="now")
+    assert carried["feature_store"] == report
 
 
 def test_a_summary_without_duration_versions_or_settings_still_gives_a_manifest():
