@@ -124,7 +124,7 @@ def _list_remote(spark: SparkSession, location: str, max_file_bytes: int) -> Lis
         statuses = fs.listFiles(path, True)
         while statuses.hasNext():
             status = statuses.next()
-            found.append((status.getPath().toString(), status.getLen()))
+            found.append((status.getPath().toString(), status.getLen(), str(status.getModificationTime())))
         return classify_listed(fs.makeQualified(path).toString(), found, max_file_bytes)
 
 

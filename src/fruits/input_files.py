@@ -40,6 +40,10 @@ class InputFile(NamedTuple):
     relative: str  # LABEL/NAME under the root: also the key under the bucket's dataset prefix
     label: str
     size: int
+    # The listing's mark of this version of the file: "MTIME_NS/CTIME_NS" for a local file (any write,
+    # even one that restores the mtime, changes the ctime), the modification time in ms for an object
+    # (each upload sets it). With the path and size it says "unchanged" (fruits.content_index).
+    stamp: str = ""
 
 
 class Rejection(NamedTuple):
@@ -62,8 +66,8 @@ class Listing:
     def path_of(self, relative: str) -> str:
         return f"{self.root}/{relative}"
 
-    def accept(self, relative: str, size: int) -> None:
-        self.accepted.append(InputFile(relative, relative.split("/")[0], size))
+    def accept(self, relative: str, size: int, stamp: str = "") -> None:
+        self.accepted.append(InputFile(relative, relative.split("/")[0], size, stamp))
 
     def reject(self, relative: str, reason: str) -> None:
         shown = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -96,16 +100,16 @@ def rejection_reason(relative: str, size: int, max_file_bytes: int = DEFAULT_MAX
     return None
 
 
-def classify_listed(root: str, files: Iterable[tuple[str, int]], max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:
+def classify_listed(root: str, files: Iterable[tuple], max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:
     """The rules applied to a listing made elsewhere (object stores: no symlinks, no permissions
-    per file); each path must start with `root` + '/'."""
+    per file): (path, size) or (path, size, stamp) each; each path must start with `root` + '/'."""
     listing = Listing(root.rstrip("/"))
     start = len(listing.root) + 1
-    for path, size in files:
+    for path, size, *stamp in files:
         relative = path[start:]
         reason = rejection_reason(relative, size, max_file_bytes)
         if reason is None:
-            listing.accept(relative, size)
+            listing.accept(relative, size, *stamp)
         else:
             listing.reject(relative, reason)
     return listing
@@ -172,7 +176,7 @@ def _walk(listing: Listing, entries: list[os.DirEntry], relative: str, listed: d
         else:
             reason = rejection_reason(child, status.st_size, max_file_bytes) or _open_failure(entry.path)
             if reason is None:
-                listing.accept(child, status.st_size)
+                listing.accept(child, status.st_size, f"{status.st_mtime_ns}/{status.st_ctime_ns}")
             else:
                 listing.reject(child, reason)
 

@@ -115,7 +115,7 @@ def test_an_object_store_listing_gets_the_same_answers_as_a_folder(sample_images
     awkward_input(tmp_path / "images", sample_images, tmp_path / "elsewhere")
     local = list_local_folder(tmp_path / "images")
     plain = [file for file in local.accepted if not file.relative.startswith("Fav/")]
-    objects = [(f"s3://bucket/images/{file.relative}", file.size) for file in plain]
+    objects = [(f"s3://bucket/images/{file.relative}", file.size, file.stamp) for file in plain]
     regular = [entry for entry in local.rejected if not entry.reason.startswith(("symlink", "broken symlink"))]
     objects += [(f"s3://bucket/images/{entry.relative}", (tmp_path / "images" / entry.relative).stat().st_size)
                 for entry in regular]
