@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import subprocess
@@ -27,7 +26,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fruits.input_files import list_local_folder
+from fruits.input_files import hold_back_last, list_local_folder
 from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
 from fruits.versions import package_versions
 
@@ -37,23 +36,15 @@ TARGET_RATIO = 0.20
 
 def link_images(source: Path, first: Path, everything: Path, new_share: float) -> tuple[int, int]:
     """Links every accepted image into everything/LABEL/, and each label's images but its last
-    `new_share` into first/LABEL/; returns (first count, everything count)."""
+    `new_share` (fruits.input_files.hold_back_last: a fruit's only image is kept) into first/LABEL/;
+    returns (first count, everything count)."""
     listing = list_local_folder(source)
-    by_label: dict[str, list] = {}
-    for image in listing.accepted:
-        by_label.setdefault(image.label, []).append(image)
-    counts = [0, 0]
-    for label, images in by_label.items():
-        images.sort(key=lambda image: image.relative)
-        held_back = math.ceil(len(images) * new_share)
-        for index, image in enumerate(images):
-            path = Path(listing.path_of(image.relative))
-            targets = [everything] + ([first] if index < len(images) - held_back else [])
-            for folder, position in zip(targets, (1, 0)):
-                (folder / label).mkdir(parents=True, exist_ok=True)
-                (folder / label / path.name).symlink_to(path)
-                counts[position] += 1
-    return counts[0], counts[1]
+    first_run, _ = hold_back_last(listing, new_share)
+    for folder, images in ((first, first_run.accepted), (everything, listing.accepted)):
+        for image in images:
+            (folder / image.label).mkdir(parents=True, exist_ok=True)
+            (folder / image.relative).symlink_to(Path(listing.path_of(image.relative)))
+    return len(first_run.accepted), len(listing.accepted)
 
 
 def extract(images: Path, output: Path, store: Path, run_id: str) -> dict:

@@ -143,6 +143,25 @@ def first_per_label(listing: Listing, per_label: int | None, labels: int | None 
     return sample
 
 
+def hold_back_last(listing: Listing, share: float) -> tuple[Listing, Listing]:
+    """(first run, held back): each label's accepted files (by name) split so that its last
+    `share` (rounded up: 1 of 2 to 10 images, 2 of 11 to 20, for 0.1) is held back for a later run.
+    A fruit's only image is never held back, nor all of its images: every fruit must exist in
+    the first run. Both listings have `listing`'s root; the rejected entries are left out."""
+    from math import ceil
+
+    by_label: dict[str, list[InputFile]] = {}
+    for file in sorted(listing.accepted):
+        by_label.setdefault(file.label, []).append(file)
+    first, later = Listing(listing.root), Listing(listing.root)
+    for files in by_label.values():
+        # round(): 30 * 0.1 is 3.0000000000000004 in floats, and its last tenth is 3 images, not 4
+        kept = len(files) - min(ceil(round(len(files) * share, 9)), len(files) - 1)
+        first.accepted += files[:kept]
+        later.accepted += files[kept:]
+    return first, later
+
+
 def _sorted_entries(folder: str) -> list[os.DirEntry]:
     with os.scandir(folder) as entries:
         return sorted(entries, key=lambda entry: entry.name)

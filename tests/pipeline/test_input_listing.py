@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from fruits.input_files import classify_listed, first_per_label, list_local_folder
+from fruits.input_files import classify_listed, first_per_label, hold_back_last, list_local_folder
 
 from .images import awkward_input, without_root_privileges
 
@@ -136,3 +136,21 @@ def test_first_per_label_keeps_the_first_accepted_files_by_name_of_each_label():
     assert (two.root, two.rejected) == ("s3://bucket/images", [])
     assert [file.relative for file in first_per_label(listing, 1, labels=2).accepted] == ["Apple/1.jpg", "Cherry/only.jpeg"]
     assert first_per_label(listing, None).accepted == sorted(listing.accepted)
+
+
+def test_hold_back_last_holds_back_the_last_share_by_name_of_each_label_but_never_a_fruit_s_only_image():
+    names = ([f"Apple/{n:02}.jpg" for n in range(12, 0, -1)] + [f"Kiwi/{n:02}.png" for n in range(1, 31)]
+             + ["Pear/b.jpg", "Pear/a.jpg", "Cherry/only.jpeg", "Apple/notes.txt", "Apple/.99.jpg", "loose.jpg"])
+    listing = classify_listed("s3://bucket/images", [(f"s3://bucket/images/{name}", 10) for name in names])
+
+    first, later = hold_back_last(listing, 0.1)
+    # rounded up: 2 of Apple's 12, 1 of Pear's 2; 3 of Kiwi's 30 (not 4: 30 * 0.1 > 3 in floats); Cherry's one kept
+    assert [file.relative for file in later.accepted] == ["Apple/11.jpg", "Apple/12.jpg", "Kiwi/28.png", "Kiwi/29.png",
+                                                          "Kiwi/30.png", "Pear/b.jpg"]
+    assert first.accepted == [file for file in sorted(listing.accepted) if file not in later.accepted]
+    assert "Cherry/only.jpeg" in [file.relative for file in first.accepted]
+    assert (first.root, first.rejected, later.root, later.rejected) == ("s3://bucket/images", [], "s3://bucket/images", [])
+    # however large the share, each fruit keeps its first image
+    first, later = hold_back_last(listing, 1.0)
+    assert [file.relative for file in first.accepted] == ["Apple/01.jpg", "Cherry/only.jpeg", "Kiwi/01.png", "Pear/a.jpg"]
+    assert len(later.accepted) == len(listing.accepted) - 4

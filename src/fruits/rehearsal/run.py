@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import subprocess
@@ -60,17 +59,16 @@ def select_images(source: Path, per_class: int | None, target: Path) -> int:
 
 
 def first_run_images(images: Path, target: Path) -> int:
-    """Links into target/LABEL/ each label's images but its last tenth (at least one held back
-    from a label of 2 or more): the first run's input. Returns how many."""
-    count = 0
-    for label in sorted(folder for folder in images.iterdir() if folder.is_dir()):
-        files = sorted(label.iterdir())
-        kept = files[: len(files) - math.ceil(len(files) / 10)] if len(files) >= 2 else files
-        (target / label.name).mkdir(parents=True, exist_ok=True)
-        for file in kept:
-            (target / label.name / file.name).symlink_to(file.resolve())
-        count += len(kept)
-    return count
+    """Links into target/LABEL/ each label's images but its last tenth (fruits.input_files.hold_back_last:
+    a fruit's only image is kept): the first run's input. Returns how many."""
+    from fruits.input_files import hold_back_last, list_local_folder
+
+    listing = list_local_folder(images)
+    first, _ = hold_back_last(listing, 0.1)
+    for image in first.accepted:
+        (target / image.label).mkdir(parents=True, exist_ok=True)
+        (target / image.relative).symlink_to(Path(listing.path_of(image.relative)).resolve())
+    return len(first.accepted)
 
 
 MARKER = ".fruits-rehearsal"
