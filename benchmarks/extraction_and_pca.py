@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from fruits.input_files import first_per_label, list_local_folder
 from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
+
+from environment import load_average, machine_record  # benchmarks/environment.py
 
 
 def sample_files(count: int) -> list[Path]:
@@ -176,15 +175,6 @@ def pca_seconds(spark, rows: int, folder: Path) -> tuple[float, int]:
     return time.monotonic() - started, manifest["k"]
 
 
-def machine() -> dict:
-    from fruits.versions import package_versions
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cores": os.cpu_count(), "cpu": cpu, "python": sys.version.split()[0], "versions": package_versions(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default="1000,5107", help="comma-separated image counts (default 1000,5107)")
@@ -192,8 +182,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "output" / "benchmarks")
     args = parser.parse_args()
 
-    figures = {"machine": machine(), "load_before": os.getloadavg()[0], "extraction": [], "pca": []}
-    print(f"machine: {figures['machine']['cores']} cores, {figures['machine']['cpu']}; python {figures['machine']['python']}; "
+    figures = {**machine_record(), "load_before": load_average(), "extraction": [], "pca": []}
+    print(f"machine: {figures['cores']} cores, {figures['cpu']}; python {figures['python']}; "
           f"load average {figures['load_before']:.2f}", flush=True)
     lines = []
     work = Path(tempfile.mkdtemp(prefix="fruits-bench-"))
@@ -217,10 +207,10 @@ def main() -> int:
             spark.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    figures["load_after"] = os.getloadavg()[0]
+    figures["load_after"] = load_average()
     args.out.mkdir(parents=True, exist_ok=True)
-    header = [f"{figures['machine']['cores']} cores, {figures['machine']['cpu']}, load average {figures['load_before']:.2f} "
-              f"before, {figures['load_after']:.2f} after ({figures['machine']['date']})", ""]
+    header = [f"{figures['cores']} cores, {figures['cpu']}, load average {figures['load_before']:.2f} "
+              f"before, {figures['load_after']:.2f} after ({figures['date']})", ""]
     (args.out / "extraction.txt").write_text("\n".join(header + lines) + "\n")
     (args.out / "extraction.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"written: {args.out / 'extraction.txt'}, {args.out / 'extraction.json'}")

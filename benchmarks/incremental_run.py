@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from fruits.input_files import hold_back_last, list_local_folder
 from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
-from fruits.versions import package_versions
+
+from environment import load_average, machine_record  # benchmarks/environment.py
 
 PROJECT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.20
@@ -65,10 +64,6 @@ def extract(images: Path, output: Path, store: Path, run_id: str) -> dict:
             "process_seconds": round(wall, 1), "timings": summary["timings"]}
 
 
-def load_average() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
 def report(runs: list[dict], figures: dict) -> str:
     lines = [f"Incremental runs on {figures['images']} sample images, {figures['cores']} cores, "
              f"load average {figures['load_before']} before, {figures['load_after']} after ({figures['date']})", "",
@@ -96,7 +91,8 @@ def main() -> int:
     parser.add_argument("--new-share", type=float, default=0.1, help="share of each fruit's images new in run 2 (default 0.1)")
     parser.add_argument("--out", type=Path, default=PROJECT / "output" / "benchmarks", help="where the report goes")
     options = parser.parse_args()
-    cores = os.cpu_count()
+    machine = machine_record()
+    cores = machine["cores"]
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="fruits-incremental-") as scratch:
         work = Path(scratch)
@@ -108,8 +104,7 @@ def main() -> int:
             print(f"  {run_id}: {runs[-1]}", flush=True)
     first, second, again = runs
     figures = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.machine(), "cores": cores,
-        "python": platform.python_version(), "versions": package_versions(), "images": total, "first_images": first_count,
+        **machine, "images": total, "first_images": first_count,
         "new_images": total - first_count, "load_before": load_before, "load_after": load_average(), "runs": runs,
         "ratio": round(second["step_seconds"] / first["step_seconds"], 3),
         "process_ratio": round(second["process_seconds"] / first["process_seconds"], 3),
