@@ -87,12 +87,15 @@ def test_status_of_an_unknown_run_is_one_clear_line(fruits):
 def test_results_fetches_the_summary_and_the_matrix(fruits, moto, tmp_path):
     s3 = moto.client("s3")
     prefix = DEFAULT_LAYOUT.run_prefix("run-with-results")
-    manifest = {"featurized": 6, "rejected": 0, "k": 3, "accuracy": 1.0}
+    store = {"root": f"s3://{BUCKET}/features/x/", "featurized_now": 2, "from_store": 4, "purged": 1}
+    manifest = {"featurized": 6, "rejected": 0, "k": 3, "accuracy": 1.0, "feature_store": store}
     s3.put_object(Bucket=BUCKET, Key=prefix + "manifest.json", Body=json.dumps(manifest).encode())
     s3.put_object(Bucket=BUCKET, Key=prefix + "pca/matrix.csv", Body=b"path,label,pc1\na.jpg,apple,0.5\n")
     s3.put_object(Bucket=BUCKET, Key=prefix + "features/part-0.parquet", Body=b"big")
     result = fruits("results", "run-with-results", "--to", str(tmp_path))
     assert result.returncode == 0, result.stderr
+    # the counts as `fruits run-local` words them (fruits.commands.store_report)
+    assert f"  features: 2 featurized now, 4 from the feature store s3://{BUCKET}/features/x/, 1 erased (--purge)\n" in result.stdout
     assert (tmp_path / "run-with-results" / "pca" / "matrix.csv").read_text().startswith("path,label,pc1")
     assert json.loads((tmp_path / "run-with-results" / "manifest.json").read_text()) == manifest
     assert not (tmp_path / "run-with-results" / "features").exists()

@@ -22,6 +22,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from fruits.commands.store_report import store_counts
 from fruits.errors import FruitsError
 from fruits.layout import MANIFEST, dataset_name, new_run_id, validate_run_id
 from fruits.options import add_pca_arguments, positive_int, positive_seconds, require_writable_folder, whole_number
@@ -257,9 +258,9 @@ def results(args) -> int:
     manifest = fetched_manifest(target / MANIFEST)
     print(f"{len(files)} files -> {target}\n  images {manifest.get('featurized')} featurized, {manifest.get('rejected')} rejected; "
           f"k = {manifest.get('k')}; accuracy check {manifest.get('accuracy')}")
-    store = manifest.get("feature_store")
-    if isinstance(store, dict):
-        print(f"  features: {store.get('featurized_now')} featurized now, {store.get('from_store')} from the feature store")
+    counts = store_counts(manifest.get("feature_store"))
+    if counts:
+        print(f"  features: {counts}")
     for warning in manifest.get("warnings") or []:
         print(f"  warning: {warning}")
     return 0

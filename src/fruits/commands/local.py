@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from fruits.commands.store_report import store_counts
 from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import add_inference_arguments, add_pca_arguments, positive_int, require_writable_folder, spark_master
 from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, resolve_images, resolve_weights
@@ -127,21 +128,14 @@ def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -
     accuracy = manifest["accuracy"]
     accuracy_text = f"{accuracy:.1%} on {manifest['accuracy_check']['test_images']} held-out images" if accuracy is not None else "n/a"
     outputs = manifest["outputs"]
+    store = store_counts(manifest.get("feature_store"))
     return "\n".join([
         f"Run {manifest['run_id']} done in {seconds:.0f} s",
         f"  images      {manifest['images']} found, {manifest['featurized']} featurized, {manifest['rejected']} rejected ({rejected})",
-        *store_lines(manifest.get("feature_store")),
+        *([f"  features    {store}"] if store else []),
         f"  PCA         k = {manifest['k']} components, {manifest['variance_reached']:.1%} of the variance",
         *(f"  warning     {warning}" for warning in manifest.get("warnings", [])),
         f"  check       nearest-centroid accuracy {accuracy_text}",
         f"  matrix      {outputs['matrix_csv']} (CSV), {outputs['matrix_parquet']} (Parquet)",
         f"  manifest    {output}/manifest.json",
     ])
-
-
-def store_lines(report: dict | None) -> list[str]:
-    if report is None:
-        return []
-    erased = f", {report['purged']} erased (--purge)" if report.get("purged") is not None else ""
-    return [f"  features    {report['featurized_now']} featurized now, {report['from_store']} from the feature store "
-            f"{report['root']}{erased}"]
