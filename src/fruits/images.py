@@ -67,14 +67,19 @@ def listing_rejections(listing: Listing) -> list[RejectedFile]:
     return [RejectedFile(listing.path_of(entry.relative), entry.label, entry.reason) for entry in listing.rejected]
 
 
-def read_images(spark: SparkSession, listing: Listing) -> DataFrame:
-    """The accepted files' bytes and their labels (read lazily, on the executors)."""
+def read_images(spark: SparkSession, listing: Listing, whole_tree: bool = True) -> DataFrame:
+    """The accepted files' bytes and their labels (read lazily, on the executors). On an object
+    store, `whole_tree=False` says the listing is a small part of the tree under its root (the
+    files a feature store's index does not know): they are read by their paths rather than
+    through one listing of the tree, which would read every file's bytes."""
     if not listing.accepted:
         return spark.createDataFrame([], IMAGE_SCHEMA)
     labels = {listing.path_of(file.relative): file.label for file in listing.accepted}
     reader = spark.read.format("binaryFile").options(**READ_OPTIONS)
     if listing.root.startswith("file:"):
         contents = _load_local_files(spark, reader, list(labels))
+    elif not whole_tree:
+        contents = _load_remote_files(reader, listing, list(labels))
     else:
         contents = _load_remote_tree(reader, listing)
     label_table = spark.createDataFrame(list(labels.items()), schema="path string, label string")
@@ -141,6 +146,18 @@ def _load_local_files(spark: SparkSession, reader, paths: list[str]) -> DataFram
         if not present:
             raise FruitsError("every image went away while the run was listing them: nothing read")
         return reader.load([literal_path(path) for path in present])
+
+
+def _load_remote_files(reader, listing: Listing, paths: list[str]) -> DataFrame:
+    """The files by their paths: a request each to check it (a Spark job when they are many,
+    spark.sql.sources.parallelPartitionDiscovery.threshold), then a GET each to read it. One that
+    went away since the listing: the tree is read instead (unread_files counts it)."""
+    try:
+        return reader.load([literal_path(path) for path in paths])
+    except AnalysisException as error:
+        if error.getErrorClass() != "PATH_NOT_FOUND":
+            raise
+    return _load_remote_tree(reader, listing)
 
 
 def _load_remote_tree(reader, listing: Listing) -> DataFrame:

@@ -68,6 +68,9 @@ class Storage:
             fs.delete(path, True)
 
     def read_text(self, uri: str) -> str:
+        return self.read_bytes(uri).decode("utf-8")
+
+    def read_bytes(self, uri: str) -> bytes:
         fs, path = self._fs_path(uri)
         if not fs.exists(path):
             raise FruitsError(f"not found: {uri}")
@@ -76,7 +79,7 @@ class Storage:
             data = self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
         finally:
             stream.close()
-        return bytes(data).decode("utf-8")
+        return bytes(data)
 
     def write_text(self, uri: str, text: str) -> None:
         self.write_bytes(uri, text.encode("utf-8"))

@@ -1,7 +1,7 @@
 """The extract job's own arguments (as the state machine passes them) with its feature store on
 `s3://`, against a moto S3 server through S3A: a second run on more images featurizes only the new
-ones, a purge after a photo is deleted from the bucket erases its features from the objects, and
-nothing of a write is left behind. The same step code as `fruits run-local` (tests/pipeline/
+ones, reading only their objects (the store's index), a purge after a photo is deleted from the
+bucket erases its features from the objects and the index, and nothing of a write is left behind. The same step code as `fruits run-local` (tests/pipeline/
 test_incremental_runs.py), on the other storage."""
 from __future__ import annotations
 
@@ -82,7 +82,11 @@ def test_the_job_keeps_its_features_in_an_s3_store(small_sample, weights_file):
 
     assert (first["featurized_now"], first["from_store"], first["root"]) == (6, 0, f"s3://{BUCKET}/{STORE.rstrip('/')}")
     assert (second["featurized_now"], second["from_store"], second["purged"]) == (3, 5, None)
+    # The index (fruits.content_index): only the new objects are read, by their keys, not the tree.
+    assert (second["images_read"], second["unchanged_not_read"]) == (3, 5)
     assert (third["featurized_now"], third["from_store"], third["purged"]) == (0, 8, 1)
+    assert (third["images_read"], third["unchanged_not_read"]) == (0, 8)
+    assert len([key for key in keys if f"/{first['key_id']}/index/" in key]) == 1  # after the purge, one snapshot
     assert hashes == {hashlib.sha256(image.read_bytes()).hexdigest() for image in images[1:]}
     assert f"{STORE}{first['key_id']}/key.json" in keys
     assert not [key for key in keys if "_staging" in key or "_temporary" in key]  # no leftover of a write

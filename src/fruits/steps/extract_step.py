@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from fruits.errors import FruitsError
 from fruits.feature_store_records import feature_key
 from fruits.features import InferenceSettings
-from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, read_images, unread_files
+from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, unread_files
 from fruits.layout import EXTRACT_SUMMARY as SUMMARY, FEATURES, REJECTED, validate_run_id
 from fruits.model import import_tensorflow, sha256_of_arrays
 from fruits.options import add_inference_arguments, positive_int, require_writable_folder
@@ -156,9 +156,7 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
 
     _phase(progress, f"Extracting features from {image_count} images"
            + (" (those the feature store lacks)" if args.store.root and not args.store.full_recompute else ""))
-    with clock.phase("opening the images"):  # Spark's file index of the listed files (a job when they are many)
-        images = read_images(spark, listing)
-    featurized = featurize_images(spark, images, broadcast, key, args.inference, args.store,
+    featurized = featurize_images(spark, listing, broadcast, key, args.inference, args.store,
                                   batch_name=args.run_id, images_per_partition=args.images_per_partition, clock=clock)
     results = featurized.results
     try:

@@ -4,24 +4,28 @@ features are read from the store. A run on a folder and a run on a bucket take t
 
 Usage (in run_extract, after the listing and the weights):
     reuse = StoreOptions(root="s3://BUCKET/feature-store/DATASET/", full_recompute=False, purge=False)
-    featurized = featurize_images(spark, images, broadcast, key, inference, reuse, batch_name=run_id,
+    featurized = featurize_images(spark, listing, broadcast, key, inference, reuse, batch_name=run_id,
                                   images_per_partition=128)
     featurized.results      # path, label, size, modification_time, content_sha256, features, error (persisted)
     ... write the outputs ...
-    featurized.finish()     # --purge, then the vacuum of killed appends; -> the summary's feature_store
+    featurized.finish()     # --purge, the run's index snapshot, the vacuum; -> the summary's feature_store
     featurized.release()    # in a finally: unpersists
 `StoreOptions(root=None)`: no store, every distinct content featurized, nothing kept.
 
-What it does, in order (each image's bytes are read once):
-1. every image's content hash, and whether the store has it: the bytes are kept (persisted) only
-   for the images to featurize (all of them with full_recompute);
+What it does, in order (each image's bytes are read at most once):
+1. the store's index (fruits.content_index) names the files unchanged since a run indexed them,
+   with their content hash: those whose features are still stored are not read at all. Every
+   other file is read and hashed, and looked up in the store; the bytes are kept (persisted) only
+   for the images to featurize (all of them with full_recompute, which also ignores the index);
 2. the model runs once per distinct content among those; the good features are appended to the
    store as one batch (a run killed here leaves files no reader sees: see fruits.feature_store);
 3. the run's features: those computed now, and the store's for the other images, joined on the
    hash and persisted before anything is written (a purge by another run may remove store files
    later). An image left with neither features nor a reason (its features were purged meanwhile)
-   fails the run: nothing is ever dropped silently.
-Rejected images are not stored: they are decoded again, and rejected again, at each run.
+   fails the run: nothing is ever dropped silently;
+4. after the outputs (finish): the purge if asked, then the run's index snapshot (every image with
+   features; after a purge, only those), then the vacuum.
+Rejected images are neither stored nor indexed: they are read, decoded, and rejected again at each run.
 """
 from __future__ import annotations
 
@@ -34,10 +38,14 @@ from pyspark import Broadcast, StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from fruits.content_index import Unchanged, index_rows, read_index, split_listing, write_index
 from fruits.errors import FruitsError
-from fruits.feature_store import commit_batch, content_sha256, open_store, purge, read, stage_batch, vacuum, with_stored_flag
+from fruits.feature_store import (commit_batch, content_sha256, open_store, purge, read, stage_batch, stored_among, vacuum,
+                                  with_stored_flag)
 from fruits.feature_store_records import FeatureKey
 from fruits.features import IMAGE_COLUMNS, RESULT_TYPE, InferenceSettings, extract_features
+from fruits.images import read_images
+from fruits.input_files import Listing
 from fruits.step_clock import StepClock
 from fruits.storage import Storage
 
@@ -73,27 +81,35 @@ class Featurized:
             frame.unpersist()
 
 
-def featurize_images(spark: SparkSession, images: DataFrame, weights: Broadcast, key: FeatureKey, inference: InferenceSettings,
+def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, key: FeatureKey, inference: InferenceSettings,
                      options: StoreOptions, batch_name: str, images_per_partition: int, clock: StepClock | None = None) -> Featurized:
-    """`images`: read_images' rows (IMAGE_COLUMNS and content). See the module docstring.
-    `clock`: times the phases (opening the store, hashing, featurizing, assembling) and the workers' model work."""
+    """`listing`: list_input's. See the module docstring.
+    `clock`: times the phases (opening the store, opening the images, hashing, featurizing,
+    assembling) and the workers' model work."""
     clock = clock or StepClock(spark)
-    root = options.root
+    storage = Storage(spark)
+    root, index, index_note, unchanged, to_read = options.root, {}, None, [], listing
     with clock.phase("opening the store"):
         if root is not None:
-            root = Storage(spark).qualified(root)
-            open_store(spark, root, key)
-        hashed = images.withColumn(HASH, content_sha256())
-        if root is not None and not options.full_recompute:
-            hashed = with_stored_flag(spark, root, key, hashed)
-        else:
-            hashed = hashed.withColumn("stored", F.lit(False))
+            root = storage.qualified(root)
+            store = open_store(spark, root, key)
+            index, index_note = read_index(storage, store)
+            if not options.full_recompute:
+                unchanged, to_read = _unchanged_and_stored(spark, root, key, listing, index)
+    with clock.phase("opening the images"):  # Spark's file index of the files to read (a job when they are many)
+        images = read_images(spark, to_read, whole_tree=len(to_read.accepted) * 2 >= len(listing.accepted))
+    hashed = images.withColumn(HASH, content_sha256())
+    if root is not None and not options.full_recompute:
+        hashed = with_stored_flag(spark, root, key, hashed)
+    else:
+        hashed = hashed.withColumn("stored", F.lit(False))
     persisted = []
     try:
         catalogue = _persisted(persisted, hashed.select(*IMAGE_COLUMNS, HASH, "stored",
-                                                        F.when(~F.col("stored"), F.col("content")).alias("content")))
+                                                        F.when(~F.col("stored"), F.col("content")).alias("content"))
+                               .unionByName(_unchanged_rows(spark, unchanged)))
         with clock.phase("hashing"):
-            to_featurize = catalogue.where(~F.col("stored")).select(HASH).distinct().count()  # reads every file, once
+            to_featurize = catalogue.where(~F.col("stored")).select(HASH).distinct().count()  # reads each file to read, once
         partitions = max(spark.sparkContext.defaultParallelism, math.ceil(to_featurize / images_per_partition))
         if to_featurize:
             todo = catalogue.where(~F.col("stored")).select(HASH, "content").repartition(partitions, HASH).dropDuplicates([HASH])
@@ -131,14 +147,38 @@ def featurize_images(spark: SparkSession, images: DataFrame, weights: Broadcast,
         "mode": "full recompute" if options.full_recompute else "incremental",
         "featurized_now": featurized_now, "from_store": counts.from_store,
         "stored_now": staged.rows, "batch": staged.batch or None, "purged": None, "vacuumed": [],
+        "images_read": len(to_read.accepted), "unchanged_not_read": len(unchanged),
+        "index": index_note or f"{len(index)} files indexed",
     }
 
     def finish():
         if options.purge:
             report["purged"] = purge(spark, root, key, keep=results.select(HASH))
+        known = {row.path: (row[HASH], row.micros) for row in results.where(F.col("features").isNotNull())
+                 .select("path", HASH, F.unix_micros("modification_time").alias("micros")).collect()}
+        write_index(storage, store, index_rows(listing, known), staged.batch or batch_name,
+                    earlier=None if options.purge else index)
         report["vacuumed"] = vacuum(spark, root, key, older_than=VACUUM_AGE)
 
     return Featurized(results.drop("stored"), partitions, report, finish, kept)
+
+
+def _unchanged_and_stored(spark: SparkSession, root: str, key: FeatureKey, listing: Listing,
+                          index: dict) -> tuple[list[Unchanged], Listing]:
+    """(the files the index knows unchanged and whose features are stored, a Listing of the
+    others to read): a file whose features were purged since it was indexed is read again."""
+    unchanged, to_read = split_listing(listing, index)
+    stored = stored_among(spark, root, key, {row.content_sha256 for row in unchanged})
+    purged = {row.path for row in unchanged if row.content_sha256 not in stored}
+    to_read.accepted += [file for file in listing.accepted if listing.path_of(file.relative) in purged]
+    return [row for row in unchanged if row.content_sha256 in stored], to_read
+
+
+def _unchanged_rows(spark: SparkSession, unchanged: list[Unchanged]) -> DataFrame:
+    """The catalogue's rows of the unchanged files: stored, and no content (never read)."""
+    frame = spark.createDataFrame(unchanged, f"path string, label string, size long, modified_micros long, {HASH} string")
+    return frame.select("path", "label", "size", F.timestamp_micros("modified_micros").alias("modification_time"), HASH,
+                        F.lit(True).alias("stored"), F.lit(None).cast("binary").alias("content"))
 
 
 def _persisted(persisted: list, frame: DataFrame) -> DataFrame:
