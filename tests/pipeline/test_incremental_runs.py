@@ -86,7 +86,8 @@ def test_the_first_run_featurizes_every_image_and_stores_them(seeded):
     # The model ran once per image: the persisted frames are not computed again by later actions.
     workers = summary["timings"]["workers"]
     assert workers["images_decoded"] == 9 and workers["inference_seconds"] > 0 and workers["model_build_seconds"] >= 0
-    assert {"listing", "weights", "opening the images", "opening the store", "hashing", "featurizing", "assembling", "writing",
+    assert {"listing", "weights", "opening the images", "opening the store", "reading the index",
+            "checking the index against the store", "hashing", "featurizing", "assembling", "writing",
             "store upkeep"} <= set(summary["timings"]["phases"])
 
 

@@ -27,12 +27,13 @@ INSTANCES_OUTPUT = "emr_instances"
 # Whole pipeline measured here: 5,107 images in 169 s on 2 cores (docs/benchmarks.md), i.e.
 # about 15 images per second per vCPU; m5.xlarge has 4 vCPUs.
 IMAGES_PER_VCPU_SECOND = 15.0
-# An incremental run reads and hashes every image and reads the stored features of the known ones:
-# 146 images per second per core, measured by benchmarks/incremental_run.py (its third run: the same
-# 5,107 images, nothing new; docs/benchmarks.md). With these two rates its second run (10 % new)
-# is priced at 35 s of processing on 2 cores, against 27 s measured: an upper bound. Read from S3
-# rather than a local disk, on a node, this part is slower: not measurable here.
-HASHED_IMAGES_PER_VCPU_SECOND = 146.0
+# An incremental run lists every image; those its feature store's index knows unchanged are not
+# read (fruits.content_index): it looks them up and reads their stored features, at 198 images per
+# second per core, measured by benchmarks/incremental_run.py (its third run: the same 5,107 images,
+# nothing new, 12.9 s with the step's fixed costs; docs/benchmarks.md). New images are read, hashed
+# and featurized at IMAGES_PER_VCPU_SECOND. With these two rates its second run (10 % new) is
+# priced at 29 s of processing on 2 cores, against 24 s measured: an upper bound.
+KNOWN_IMAGES_PER_VCPU_SECOND = 198.0
 VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "c5.xlarge": 4, "r5.xlarge": 4}
 # A cluster's start is EMR's part, then ours (the bootstrap, on every node at once):
 # - EMR's: EC2 instances, EMR's agent, YARN, HDFS and Spark set up. Not measured here (no AWS
@@ -92,15 +93,15 @@ def platform_hourly_cost(outputs: dict) -> tuple[float | None, str]:
 
 def estimate_run(images: int, cluster=DEFAULT_CLUSTER, new_images: int | None = None) -> dict:
     """Hours and USD for one run over `images` images; workers are the core nodes (the last group).
-    `new_images` given: an incremental run, which hashes every image (and reads the stored
-    features) and featurizes only the new ones; None: a first run, every image featurized."""
+    `new_images` given: an incremental run, which reads and featurizes only the new images and
+    reads the stored features of the others; None: a first run, every image featurized."""
     require_prices(cluster)
     core_type, core_count = cluster[-1]
     vcpus = VCPUS[core_type] * core_count
     if new_images is None:
         processing_seconds = images / IMAGES_PER_VCPU_SECOND / vcpus
     else:
-        processing_seconds = (images / HASHED_IMAGES_PER_VCPU_SECOND + new_images / IMAGES_PER_VCPU_SECOND) / vcpus
+        processing_seconds = ((images - new_images) / KNOWN_IMAGES_PER_VCPU_SECOND + new_images / IMAGES_PER_VCPU_SECOND) / vcpus
     processing_minutes = processing_seconds / 60
     minutes = CLUSTER_START_MINUTES + FIXED_STEP_MINUTES + processing_minutes
     return {"images": images, "new_images": images if new_images is None else new_images,

@@ -42,7 +42,7 @@ from fruits.content_index import Unchanged, index_rows, read_index, split_listin
 from fruits.errors import FruitsError
 from fruits.feature_store import (commit_batch, content_sha256, open_store, purge, read, stage_batch, stored_among, vacuum,
                                   with_stored_flag)
-from fruits.feature_store_records import FeatureKey
+from fruits.feature_store_records import FeatureKey, StagedBatch
 from fruits.features import IMAGE_COLUMNS, RESULT_TYPE, InferenceSettings, extract_features
 from fruits.images import read_images
 from fruits.input_files import Listing
@@ -84,17 +84,19 @@ class Featurized:
 def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, key: FeatureKey, inference: InferenceSettings,
                      options: StoreOptions, batch_name: str, images_per_partition: int, clock: StepClock | None = None) -> Featurized:
     """`listing`: list_input's. See the module docstring.
-    `clock`: times the phases (opening the store, opening the images, hashing, featurizing,
-    assembling) and the workers' model work."""
+    `clock`: times the phases (opening the store, reading the index, checking the index against
+    the store, opening the images, hashing, featurizing, assembling) and the workers' model work."""
     clock = clock or StepClock(spark)
     storage = Storage(spark)
     root, index, index_note, unchanged, to_read = options.root, {}, None, [], listing
-    with clock.phase("opening the store"):
-        if root is not None:
+    if root is not None:
+        with clock.phase("opening the store"):
             root = storage.qualified(root)
             store = open_store(spark, root, key)
+        with clock.phase("reading the index"):
             index, index_note = read_index(storage, store)
-            if not options.full_recompute:
+        if not options.full_recompute:
+            with clock.phase("checking the index against the store"):
                 unchanged, to_read = _unchanged_and_stored(spark, root, key, listing, index)
     with clock.phase("opening the images"):  # Spark's file index of the files to read (a job when they are many)
         images = read_images(spark, to_read, whole_tree=len(to_read.accepted) * 2 >= len(listing.accepted))
@@ -118,8 +120,9 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
             computed = spark.createDataFrame([], f"{HASH} string, {RESULT_TYPE}")
         new = computed.where(F.col("error").isNull()).select(HASH, "features")
         with clock.phase("featurizing"):
-            staged = stage_batch(spark, root, key, new, batch_name) if root is not None else None  # the model runs here
-            featurized_now = new.count()
+            staged = None if root is None else (stage_batch(spark, root, key, new, batch_name) if to_featurize  # the model runs here
+                                                else StagedBatch(root, "", (), 0))
+            featurized_now = new.count() if to_featurize else 0
             if staged is not None:
                 commit_batch(spark, staged)
         vectors = new
