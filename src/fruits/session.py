@@ -4,6 +4,7 @@ A driver memory that is not a size, or a Spark that does not start, is a FruitsE
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -63,3 +64,9 @@ def build_session(app_name: str, master: str | None = None, arrow_batch_size: in
         raise FruitsError(f"Spark did not start: {error.java_exception.getMessage()}") from None
     spark.sparkContext.setLogLevel(os.environ.get("FRUITS_SPARK_LOG_LEVEL", "ERROR"))
     return spark
+
+
+def partitions_for(spark: SparkSession, rows: int, rows_per_partition: int) -> int:
+    """Partitions for `rows` rows at about `rows_per_partition` each, never fewer than the cores
+    (spark.default.parallelism): the step's shuffles and its model stage are sized this way."""
+    return max(spark.sparkContext.defaultParallelism, math.ceil(rows / rows_per_partition))

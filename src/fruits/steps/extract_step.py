@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import secrets
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections
 from fruits.layout import EXTRACT_SUMMARY as SUMMARY, FEATURES, REJECTED, validate_run_id
 from fruits.model import import_tensorflow, sha256_of_arrays
 from fruits.options import add_inference_arguments, positive_int, require_writable_folder
+from fruits.session import partitions_for
 from fruits.settings import is_remote
 from fruits.step_clock import StepClock
 from fruits.steps.extract_summary import build_extract_summary, reason_category
@@ -115,8 +115,7 @@ def size_shuffles(spark: SparkSession, image_count: int) -> None:
     """spark.sql.shuffle.partitions for `image_count` images, unless the user set it (--conf)."""
     if spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
         return
-    partitions = max(spark.sparkContext.defaultParallelism, math.ceil(image_count / ROWS_PER_SHUFFLE_PARTITION))
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions_for(spark, image_count, ROWS_PER_SHUFFLE_PARTITION)))
 
 
 def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:

@@ -30,7 +30,6 @@ Rejected images are neither stored nor indexed: they are read, decoded, and reje
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -46,6 +45,7 @@ from fruits.feature_store_records import FeatureKey, StagedBatch
 from fruits.features import IMAGE_COLUMNS, RESULT_TYPE, InferenceSettings, extract_features
 from fruits.images import read_images
 from fruits.input_files import Listing
+from fruits.session import partitions_for
 from fruits.step_clock import StepClock
 from fruits.storage import Storage
 
@@ -112,7 +112,7 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
                                .unionByName(_unchanged_rows(spark, unchanged)))
         with clock.phase("hashing"):
             to_featurize = catalogue.where(~F.col("stored")).select(HASH).distinct().count()  # reads each file to read, once
-        partitions = max(spark.sparkContext.defaultParallelism, math.ceil(to_featurize / images_per_partition))
+        partitions = partitions_for(spark, to_featurize, images_per_partition)
         if to_featurize:
             todo = catalogue.where(~F.col("stored")).select(HASH, "content").repartition(partitions, HASH).dropDuplicates([HASH])
             computed = _persisted(persisted, extract_features(todo, weights, inference, keep=(HASH,), worker_clock=clock.workers))
