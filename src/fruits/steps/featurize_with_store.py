@@ -159,7 +159,7 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
             report["purged"] = purge(spark, root, key, keep=results.select(HASH))
         known = {row.path: (row[HASH], row.micros) for row in results.where(F.col("features").isNotNull())
                  .select("path", HASH, F.unix_micros("modification_time").alias("micros")).collect()}
-        write_index(storage, store, index_rows(listing, known), staged.batch or batch_name,
+        write_index(storage, store, index_rows(listing, known), batch_name,
                     earlier=None if options.purge else index)
         report["vacuumed"] = vacuum(spark, root, key, older_than=VACUUM_AGE)
 

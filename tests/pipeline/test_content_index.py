@@ -1,0 +1,65 @@
+"""fruits.content_index on its own, through Hadoop's local filesystem: the newest snapshot is the
+one read, a writer removes the older ones, a snapshot removed while a reader opens it is a cache
+miss, and rows that cannot be right (no stamp, a hash that is not one) are never used."""
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fruits import content_index
+from fruits.content_index import INDEX, SCHEMA, Indexed, read_index, write_index
+from fruits.layout import InvalidName
+from fruits.storage import Storage
+
+DIGEST = "b" * 64
+
+
+def snapshot_names(store) -> list[str]:
+    return sorted(path.name for path in (store / INDEX).iterdir() if not path.name.startswith((".", "_")))
+
+
+def test_the_newest_snapshot_is_read_and_the_older_ones_removed(spark, tmp_path):
+    storage, store = Storage(spark), f"file:{tmp_path}"
+    assert read_index(storage, store) == ({}, "no index yet")
+    write_index(storage, store, {"file:/a/x.jpg": Indexed(1, "10/11", DIGEST, 5)}, "run-1")
+    write_index(storage, store, {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}, "run-2",
+                earlier={"file:/a/x.jpg": Indexed(1, "10/11", DIGEST, 5)})
+    index, note = read_index(storage, store)
+    assert note is None and index == {"file:/a/x.jpg": Indexed(1, "10/11", DIGEST, 5), "file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}
+    assert len(snapshot_names(tmp_path)) == 1 and snapshot_names(tmp_path)[0].endswith("-run-2.parquet")
+
+    write_index(storage, store, {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}, "run-3", earlier=None)  # a purge's
+    assert read_index(storage, store)[0] == {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}
+
+
+def test_a_snapshot_removed_while_it_is_read_is_a_cache_miss(spark, tmp_path, monkeypatch):
+    storage, store = Storage(spark), f"file:{tmp_path}"
+    write_index(storage, store, {"file:/a/x.jpg": Indexed(1, "10/11", DIGEST, 5)}, "run-1")
+    listed = content_index._snapshots(storage, store)
+    for path in (tmp_path / INDEX).iterdir():
+        path.unlink()  # another run's write removed it after this one listed it
+    monkeypatch.setattr(content_index, "_snapshots", lambda *args: listed)
+    index, note = read_index(storage, store)
+    assert index == {} and note.startswith("index snapshot gone while read, every image read")
+
+
+def test_rows_that_cannot_be_right_are_not_used(spark, tmp_path):
+    rows = [("file:/a/good.jpg", 1, "10/11", DIGEST, 5), ("file:/a/no-stamp.jpg", 1, "", DIGEST, 5),
+            ("file:/a/not-a-hash.jpg", 1, "10/11", "B" * 64, 5), ("file:/a/short.jpg", 1, "10/11", "b" * 63, 5),
+            (None, 1, "10/11", DIGEST, 5), ("file:/a/no-time.jpg", 1, "10/11", DIGEST, None)]
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([dict(zip(SCHEMA.names, row)) for row in rows], schema=SCHEMA), buffer)
+    (tmp_path / INDEX).mkdir()
+    (tmp_path / INDEX / "20261129T000000000000Z-run-1.parquet").write_bytes(buffer.getvalue())
+    index, note = read_index(Storage(spark), f"file:{tmp_path}")
+    assert note is None and list(index) == ["file:/a/good.jpg"]
+
+
+@pytest.mark.parametrize("batch_name", ["../escape", "a/b", "with\nnewline", ""])
+def test_a_snapshot_name_is_a_run_id(spark, tmp_path, batch_name):
+    with pytest.raises(InvalidName):
+        write_index(Storage(spark), f"file:{tmp_path}", {}, batch_name)
+    assert not (tmp_path / INDEX).exists() or snapshot_names(tmp_path) == []
