@@ -1,7 +1,7 @@
 """The input rules on `s3://`, as the EMR step meets them (moto server through S3A): keys that
 another tool put there, with hidden, '_', ':' or glob-character names, empty objects, keys
 outside label folders or nested deeper, are classified as for a local folder, and the accepted
-ones are read byte for byte."""
+ones are read byte for byte, through one listing of the tree and by their keys alike."""
 from __future__ import annotations
 
 import json
@@ -27,9 +27,13 @@ LIST_AND_READ = textwrap.dedent("""
     try:
         listing = list_input(spark, images)
         read = read_images(spark, listing).selectExpr("path", "label", "length(content) AS bytes").collect()
+        # As a run reads the few files its feature store's index does not know: by their keys.
+        by_keys = read_images(spark, listing, whole_tree=False).selectExpr("path", "label", "length(content) AS bytes").collect()
         print(json.dumps({"root": listing.root,
                           "rejected": {row.path: row.reason for row in listing_rejections(listing)},
-                          "read": {row.path: [row.label, row.bytes] for row in read}}))
+                          "read": {row.path: [row.label, row.bytes] for row in read},
+                          "read_by_keys": {row.path: [row.label, row.bytes] for row in by_keys},
+                          "stamps": sorted({file.stamp.isdigit() for file in listing.accepted})}))
     finally:
         spark.stop()
 """)
@@ -68,3 +72,5 @@ def test_s3_keys_follow_the_same_rules_and_accepted_ones_are_read(sample_images,
         key: reason for key, (_, reason) in objects.items() if reason is not None}
     assert {path.removeprefix(root): tuple(label_and_size) for path, label_and_size in found["read"].items()} == {
         key: (key.split("/")[0], len(data)) for key, (data, reason) in objects.items() if reason is None}
+    assert found["read_by_keys"] == found["read"]
+    assert found["stamps"] == [True]  # every accepted object has its modification time as its stamp
