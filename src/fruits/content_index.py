@@ -7,18 +7,20 @@ Usage (driver; `store` is fruits.feature_store.open_store's folder):
     index, note = read_index(storage, store)          # {} and why, when there is none or it is unreadable
     unchanged, to_read = split_listing(listing, index)  # index rows of unchanged files; a Listing of the others
     ... check that the unchanged rows' hashes are still stored, read and hash the others ...
-    write_index(storage, store, rows, batch_name, drop_others=purge)   # after the run: its snapshot
+    write_index(storage, store, rows, batch_name, purge=purge)   # after the run: its snapshot
 
 Layout: STORE/index/TIME-BATCH.parquet, one snapshot per run, written whole by the driver (a
 staged file moved into place locally; one object on S3), so a reader sees a snapshot whole or not
 at all. A reader takes the newest by name; a writer then removes the older ones. A snapshot found
-gone or unreadable is a cache miss: every image is read, as on a first run. The index holds one
-row per image path, as the driver's listing already does: it is as large as the listing.
+gone or unreadable is a cache miss: every image is read, as on a first run. A snapshot holds the
+images of its run's input only (so a run on another folder with the same store finds no index
+for it), one row per image path, as the driver's listing does: it is as large as the listing.
 
 When "unchanged" is wrong: a local file is rewritten in place and both its mtime and ctime kept
 (ctime cannot be set: this takes a clock change); an object is uploaded again with the same size
 within the same millisecond. `--full-recompute` reads and hashes every image whatever the index says.
-With a purge, the new snapshot keeps only this run's images and every other snapshot is removed.
+A purge removes, with the older snapshots, the staged files of killed writes; otherwise the
+store's vacuum removes those once they are days old.
 """
 from __future__ import annotations
 
@@ -105,14 +107,14 @@ def index_rows(listing: Listing, hashes: dict[str, tuple[str, int]]) -> dict[str
     return rows
 
 
-def write_index(storage: Storage, store: str, rows: dict[str, Indexed], batch_name: str,
-                earlier: dict[str, Indexed] | None = None) -> str:
-    """Writes the run's snapshot: `rows`, plus the `earlier` index's rows of paths not in `rows`
-    (None: none kept, as after a purge); removes the older snapshots; returns the snapshot's URI."""
+def write_index(storage: Storage, store: str, rows: dict[str, Indexed], batch_name: str, purge: bool = False) -> str:
+    """Writes the run's snapshot, `rows` (this run's images only: an older snapshot's rows are not
+    carried over, so no snapshot names an image that its run's input did not hold, and a purge
+    running meanwhile cannot be undone by it); removes the older snapshots; with `purge`, also
+    the staged files of killed writes. Returns the snapshot's URI."""
     validate_run_id(batch_name)
-    merged = {**(earlier or {}), **rows}
-    table = pa.table([list(merged), [row.size for row in merged.values()], [row.stamp for row in merged.values()],
-                      [row.content_sha256 for row in merged.values()], [row.modified_micros for row in merged.values()]],
+    table = pa.table([list(rows), [row.size for row in rows.values()], [row.stamp for row in rows.values()],
+                      [row.content_sha256 for row in rows.values()], [row.modified_micros for row in rows.values()]],
                      schema=SCHEMA)
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
@@ -122,7 +124,7 @@ def write_index(storage: Storage, store: str, rows: dict[str, Indexed], batch_na
     for older in _snapshots(storage, store):
         if older.rpartition("/")[2] < name:
             storage.delete(older)
-    if earlier is None:  # a purge: no older row may stay anywhere, killed writes' staged files included
+    if purge:  # no older row may stay anywhere (the vacuum removes them after days otherwise)
         storage.remove_staging(join_uri(store, INDEX))
     return uri
 

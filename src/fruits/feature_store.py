@@ -55,6 +55,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from fruits.content_index import INDEX
 from fruits.feature_store_records import (BATCHES, COMMITS, Commit, FeatureKey, StagedBatch, StoreChanged, checked_store,
                                           commit_uri, folder_entries, list_commits, listed_again_if_changed,
                                           uncommitted_batches, visible, write_commit, write_key)
@@ -181,8 +182,8 @@ def purge(spark: SparkSession, root: str, key: FeatureKey, keep: DataFrame) -> i
 
 def vacuum(spark: SparkSession, root: str, key: FeatureKey, older_than: timedelta, now: datetime | None = None) -> list[str]:
     """Removes the batches that have no commit and no file newer than `older_than` (files of killed
-    appends and purges), and stale staged commits; returns the batch names removed. The age must
-    exceed the longest append: a batch still being written has no commit either."""
+    appends and purges), and stale staged commits and index snapshots; returns the batch names
+    removed. The age must exceed the longest append: a batch still being written has no commit either."""
     storage = Storage(spark)
     store = checked_store(storage, root, key)
     commits = _all_commits(spark, store)
@@ -192,9 +193,10 @@ def vacuum(spark: SparkSession, root: str, key: FeatureKey, older_than: timedelt
                      if modified < cutoff)
     for name in removed:
         storage.delete(join_uri(store, BATCHES, name))
-    for name, modified in folder_entries(spark, join_uri(store, COMMITS)):
-        if name.startswith("_staging-") and modified < cutoff:
-            storage.delete(join_uri(store, COMMITS, name))
+    for folder in (COMMITS, INDEX):  # staged commits and index snapshots of killed writes
+        for name, modified in folder_entries(spark, join_uri(store, folder)):
+            if name.startswith("_staging-") and modified < cutoff:
+                storage.delete(join_uri(store, folder, name))
     return removed
 
 

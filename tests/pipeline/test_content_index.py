@@ -1,6 +1,7 @@
 """fruits.content_index on its own, through Hadoop's local filesystem: the newest snapshot is the
-one read, a writer removes the older ones, a snapshot removed while a reader opens it is a cache
-miss, and rows that cannot be right (no stamp, a hash that is not one) are never used."""
+one read and holds its run's input only, a writer removes the older ones (a purge also killed
+writes' staged files), a snapshot removed while a reader opens it is a cache miss, and rows that
+cannot be right (no stamp, a hash that is not one) are never used."""
 from __future__ import annotations
 
 import io
@@ -25,14 +26,16 @@ def test_the_newest_snapshot_is_read_and_the_older_ones_removed(spark, tmp_path)
     storage, store = Storage(spark), f"file:{tmp_path}"
     assert read_index(storage, store) == ({}, "no index yet")
     write_index(storage, store, {"file:/a/x.jpg": Indexed(1, "10/11", DIGEST, 5)}, "run-1")
-    write_index(storage, store, {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}, "run-2",
-                earlier={"file:/a/x.jpg": Indexed(1, "10/11", DIGEST, 5)})
+    write_index(storage, store, {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}, "run-2")
     index, note = read_index(storage, store)
-    assert note is None and index == {"file:/a/x.jpg": Indexed(1, "10/11", DIGEST, 5), "file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}
+    assert note is None and index == {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}  # run 2's input only
     assert len(snapshot_names(tmp_path)) == 1 and snapshot_names(tmp_path)[0].endswith("-run-2.parquet")
 
-    write_index(storage, store, {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}, "run-3", earlier=None)  # a purge's
-    assert read_index(storage, store)[0] == {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}
+    (tmp_path / INDEX / "_staging-20261129T000000000000Z-run-0.parquet-1a2b3c4d").write_bytes(b"PAR1")  # a killed write
+    write_index(storage, store, {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}, "run-3")
+    assert len(list((tmp_path / INDEX).glob("_staging-*"))) == 1  # left to the vacuum, days later
+    write_index(storage, store, {"file:/a/y.jpg": Indexed(2, "20/21", DIGEST, 6)}, "run-4", purge=True)
+    assert not list((tmp_path / INDEX).glob("_staging-*")) and snapshot_names(tmp_path)[0].endswith("-run-4.parquet")
 
 
 def test_a_snapshot_removed_while_it_is_read_is_a_cache_miss(spark, tmp_path, monkeypatch):

@@ -306,12 +306,15 @@ def test_vacuum_removes_only_uncommitted_batches_older_than_the_age(spark, key, 
     staged = stage_batch(spark, str(tmp_path), key, frame(spark, synthetic(range(10, 20))), "run-2")  # never committed
     store = store_folder(tmp_path, key)
     (store / "commits" / f"_staging-{staged.batch}.json-1a2b3c4d").write_text('{"batch"')
+    (store / "index").mkdir()
+    (store / "index" / "_staging-20261129T000000000000Z-run-2.parquet-1a2b3c4d").write_bytes(b"PAR1")  # a killed index write
 
     assert vacuum(spark, str(tmp_path), key, older_than=timedelta(hours=1)) == []  # still young: may be a run's
+    assert len(list((store / "index").glob("_staging-*"))) == 1
     later = datetime.now(timezone.utc) + timedelta(hours=2)
     assert vacuum(spark, str(tmp_path), key, older_than=timedelta(hours=1), now=later) == [staged.batch]
     assert hashes_on_disk(tmp_path) == set(committed)
-    assert not list((store / "commits").glob("_staging-*"))
+    assert not list((store / "commits").glob("_staging-*")) and not list((store / "index").glob("_staging-*"))
     assert_same_bits(collected(read(spark, str(tmp_path), key)), committed)
 
 

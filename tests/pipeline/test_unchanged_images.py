@@ -1,7 +1,8 @@
 """The feature store's index (fruits.content_index) in the extract step, on real images and
 weights: a run reads only the files that are new or changed since the last run (a file rewritten
 with its size and mtime kept is read again), reads again a file whose features were purged since,
-takes an unreadable index for a cache miss, and a purge leaves one snapshot naming only the input."""
+takes an unreadable index for a cache miss, and a purge leaves one snapshot naming only the input
+and no staged file of a killed write."""
 from __future__ import annotations
 
 import hashlib
@@ -99,13 +100,12 @@ def test_a_purge_leaves_one_snapshot_naming_only_the_input(spark, weights_file, 
     images, store, first = seeded
     deleted = sorted(images.rglob("*.jpg"))[0]
     deleted.unlink()
-    extract(spark, images, tmp_path / "run-2", weights_file, store)
     key_id = first["feature_store"]["key_id"]
-    assert f"file:{deleted}" in pq.read_table(snapshots(store, key_id)[0]).column("path").to_pylist()  # kept without a purge
-
-    extract(spark, images, tmp_path / "run-3", weights_file, store, purge=True)
+    (store / key_id / INDEX / "_staging-20261129T000000000000Z-run-0.parquet-1a2b3c4d").write_bytes(b"PAR1")  # a killed write
+    extract(spark, images, tmp_path / "run-2", weights_file, store, purge=True)
     snapshot, = snapshots(store, key_id)
     assert sorted(pq.read_table(snapshot).column("path").to_pylist()) == sorted(f"file:{path}" for path in images.rglob("*.jpg"))
+    assert f"file:{deleted}" not in pq.read_table(snapshot).column("path").to_pylist()
     assert not [path for path in (store / key_id / INDEX).iterdir() if path.name.startswith("_")]
 
 

@@ -23,8 +23,8 @@ What it does, in order (each image's bytes are read at most once):
    hash and persisted before anything is written (a purge by another run may remove store files
    later). An image left with neither features nor a reason (its features were purged meanwhile)
    fails the run: nothing is ever dropped silently;
-4. after the outputs (finish): the purge if asked, then the run's index snapshot (every image with
-   features; after a purge, only those), then the vacuum.
+4. after the outputs (finish): the purge if asked, then the run's index snapshot (its images with
+   features), then the vacuum.
 Rejected images are neither stored nor indexed: they are read, decoded, and rejected again at each run.
 """
 from __future__ import annotations
@@ -159,8 +159,7 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
             report["purged"] = purge(spark, root, key, keep=results.select(HASH))
         known = {row.path: (row[HASH], row.micros) for row in results.where(F.col("features").isNotNull())
                  .select("path", HASH, F.unix_micros("modification_time").alias("micros")).collect()}
-        write_index(storage, store, index_rows(listing, known), batch_name,
-                    earlier=None if options.purge else index)
+        write_index(storage, store, index_rows(listing, known), batch_name, purge=options.purge)
         report["vacuumed"] = vacuum(spark, root, key, older_than=VACUUM_AGE)
 
     return Featurized(results.drop("stored"), partitions, report, finish, kept)
