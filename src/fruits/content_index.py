@@ -18,7 +18,8 @@ for it), one row per image path, as the driver's listing does: it is as large as
 
 When "unchanged" is wrong: a local file is rewritten in place and both its mtime and ctime kept
 (ctime cannot be set: this takes a clock change); an object is uploaded again with the same size
-within the same millisecond. `--full-recompute` reads and hashes every image whatever the index says.
+within the same second (S3 keeps modification times to the second). `--full-recompute` reads
+and hashes every image whatever the index says.
 A purge removes, with the older snapshots, the staged files of killed writes; otherwise the
 store's vacuum removes those once they are days old.
 """
