@@ -190,6 +190,7 @@ def test_full_recompute_featurizes_every_image_and_gives_the_stored_bits(spark, 
     summary = extract(spark, grown_sample[1], tmp_path / "run", weights_file, store, full_recompute=True)
     report = summary["feature_store"]
     assert (report["mode"], report["featurized_now"], report["from_store"], report["stored_now"]) == ("full recompute", 12, 0, 3)
+    assert (report["images_read"], report["unchanged_not_read"], report["index"]) == (12, 0, "not used (full recompute)")
     stored = {row.content_sha256: np.array(row.features, dtype=np.float32)
               for row in read(spark, str(store), FeatureKey(**report["key"])).collect()}
     table = pq.read_table(tmp_path / "run" / "features").to_pydict()

@@ -85,8 +85,8 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser("cost", parents=[common], help="estimate a run's cost before starting it")
     parser.add_argument("--images", type=positive_int, required=True, help="number of images the run will process")
-    parser.add_argument("--new-images", type=whole_number, help="how many of them the feature store lacks: an incremental "
-                        "run reads and hashes every image, and featurizes only these (default: all, a first run)")
+    parser.add_argument("--new-images", type=whole_number, help="how many of them the feature store lacks: an incremental run "
+                        "reads and featurizes only these, and the others' stored features (default: all, a first run)")
     parser.add_argument("--core-nodes", type=positive_int, help="core nodes (default: the platform's, else 2 as in terraform)")
     parser.set_defaults(handler=cost, wrong_argument=parser.error)
 

@@ -2,7 +2,8 @@
 from the `feature_store` report of the run's manifest (fruits.steps.extract_summary).
 
 Usage: `store_counts(manifest.get("feature_store"))` -> "3 featurized now, 8 from the feature store
-file:/.../photos (8 of them unchanged, not read again), 1 erased (--purge)", or None when the run had no store (or the report is not a map).
+file:/.../photos (8 of them unchanged, not read again), 1 erased (--purge)", or None when the run
+had no store (or the report is not a map).
 """
 from __future__ import annotations
 

@@ -7,9 +7,11 @@ and `.reason`; every other file of the listing counts as featurized. The step ad
 `duration_seconds` when it writes the summary, and `feature_store` (None without a store): its
 root, key_id and key fields, mode, batch, featurized_now (distinct contents the model ran on in
 this run), from_store (images whose features were read from the store), stored_now, purged
-(hashes erased by --purge, else None) and vacuumed; and `timings` (fruits.step_clock): the
-seconds of each phase on the driver, and the workers' model build, decode and inference seconds
-with the number of images they decoded (the model ran once per image when it equals featurized_now).
+(hashes erased by --purge, else None), vacuumed, images_read (files read and hashed),
+unchanged_not_read (files the store's index knew unchanged) and index (what became of it);
+and `timings` (fruits.step_clock): the seconds of each phase on the driver, and the workers'
+model build, decode and inference seconds with the number of images they decoded (the model ran
+once per image when it equals featurized_now).
 """
 from __future__ import annotations
 

@@ -93,9 +93,11 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
         with clock.phase("opening the store"):
             root = storage.qualified(root)
             store = open_store(spark, root, key)
-        with clock.phase("reading the index"):
-            index, index_note = read_index(storage, store)
-        if not options.full_recompute:
+        if options.full_recompute:
+            index_note = "not used (full recompute)"
+        else:
+            with clock.phase("reading the index"):
+                index, index_note = read_index(storage, store)
             with clock.phase("checking the index against the store"):
                 unchanged, to_read = _unchanged_and_stored(spark, root, key, listing, index)
     with clock.phase("opening the images"):  # Spark's file index of the files to read (a job when they are many)
