@@ -1,14 +1,16 @@
 """MobileNetV2 (alpha 1.0, 224x224, no top, global average pooling: 1280 features per image).
 
 Usage on the driver: `weights = load_weights(local_path_or_"imagenet")` (a list of arrays to
-broadcast) and `sha256_of_arrays(weights)` (their fingerprint, the feature store's key); on a
-worker: `model = build_model(weights)` (or `build_model(weights, input_size=160)`: the same
+broadcast) and `sha256_of_arrays(weights)` (their fingerprint, the feature store's key), or,
+without TensorFlow, `WeightsFile(".weights.h5", file_bytes)` of a file Keras is known to load; on
+a worker: `model = build_model(weights)` (or `build_model(weights, input_size=160)`: the same
 weights fit any input size), then `featurize(model, pixels)`.
 `import_tensorflow(notices=False)` first keeps TensorFlow's start-up notices (oneDNN, absl's
 "before InitializeLog" warning) off stderr; its warnings and errors still get through.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -106,10 +108,26 @@ def load_weights(source: str) -> list[np.ndarray]:
     return network.get_weights()
 
 
-def build_model(weights: list[np.ndarray], input_size: int = IMAGE_SIZE):
+@dataclasses.dataclass(frozen=True)
+class WeightsFile:
+    """A weights file's bytes, to broadcast instead of its arrays when the driver need not load
+    it (fruits.weights_fingerprints): `suffix` is the name ending Keras loaded it under."""
+
+    suffix: str
+    data: bytes = dataclasses.field(repr=False)
+
+
+def build_model(weights: list[np.ndarray] | WeightsFile, input_size: int = IMAGE_SIZE):
     """The network with the given (e.g. broadcast) weights, for images of input_size x input_size."""
     network = new_network(input_size=input_size)
-    network.set_weights(weights)
+    if isinstance(weights, WeightsFile):  # Keras loads files by name: a private folder, a fixed name
+        with tempfile.TemporaryDirectory(prefix="fruits-weights-") as folder:
+            path = os.path.join(folder, "weights" + weights.suffix)
+            with open(path, "wb") as handle:
+                handle.write(weights.data)
+            network.load_weights(path)
+    else:
+        network.set_weights(weights)
     return network
 
 

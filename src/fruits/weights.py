@@ -2,46 +2,85 @@
 run's summary records: a file's SHA-256, or for Keras's `imagenet` download (no file) the
 SHA-256 of the arrays.
 
-Usage: `arrays, info = fetch_weights(Storage(spark), "s3://.../x.h5" | "/path/x.h5" | "imagenet")`
--> info {"source", "sha256"} or {"source", "sha256_of_arrays"}; a FruitsError says what is wrong
-(no file, a file Keras cannot load, no internet for the download). `storage` is only used to
-copy a remote or `file:` URI to a local file, so it may be None for a local path or `imagenet`.
+Usage: `weights = fetch_weights(Storage(spark), "s3://.../x.h5" | "/path/x.h5" | "imagenet", known)`
+-> Weights(value to broadcast, info, sha256_of_arrays); info, the summary's record: {"source",
+"sha256" (a file's) or "sha256_of_arrays" (the download's), "loaded_on_driver"}. A FruitsError says what is wrong (no file, a file Keras cannot load, no
+internet for the download). `known` (fruits.weights_fingerprints.KnownWeights, or None): when it
+knows the file, the file is not loaded here (no TensorFlow in this process) and its bytes are
+broadcast; otherwise Keras loads it, its arrays are broadcast, and `known` learns it.
+`storage` is only used to copy a remote or `file:` URI to a local file, so it may be None for a
+local path or `imagenet`.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from fruits.checksums import sha256_of_file
 from fruits.errors import FruitsError
-from fruits.model import load_weights, sha256_of_arrays
+from fruits.model import WeightsFile, import_tensorflow, load_weights, sha256_of_arrays
 from fruits.settings import KERAS_IMAGENET, is_remote
+from fruits.weights_fingerprints import Known, keras_suffix
 
 if TYPE_CHECKING:
     from fruits.storage import Storage
+    from fruits.weights_fingerprints import KnownWeights
 
-__all__ = ["fetch_weights", "sha256_of_arrays"]
+__all__ = ["Weights", "fetch_weights", "sha256_of_arrays"]
 
 
-def fetch_weights(storage: Storage | None, source: str) -> tuple[list, dict]:
-    """Loads the weights on the driver; returns (arrays, {"source", "sha256"} or {"source", "sha256_of_arrays"})."""
+@dataclass(frozen=True)
+class Weights:
+    value: list | WeightsFile = field(repr=False)  # what the workers build their model from
+    info: dict                                      # the summary's record
+    sha256_of_arrays: str                           # the feature store key's fingerprint
+
+
+def fetch_weights(storage: Storage | None, source: str, known: KnownWeights | None = None,
+                  notices: bool = True) -> Weights:
+    """See the module docstring; `notices`: TensorFlow's start-up notices, if it is imported."""
     if source == KERAS_IMAGENET:
         try:
-            arrays = load_weights(KERAS_IMAGENET)
+            arrays = _load(KERAS_IMAGENET, notices)
         except Exception as error:  # network errors surface as several exception types
             raise FruitsError(f"could not get Keras's imagenet weights (they are downloaded, which needs internet): "
                               f"{error}. Pass --weights FILE.h5 instead") from None
-        return arrays, {"source": KERAS_IMAGENET, "sha256_of_arrays": sha256_of_arrays(arrays)}
+        fingerprint = sha256_of_arrays(arrays)
+        return Weights(arrays, {"source": KERAS_IMAGENET, "sha256_of_arrays": fingerprint, "loaded_on_driver": True},
+                       fingerprint)
     with tempfile.TemporaryDirectory(prefix="fruits-weights-") as folder:
-        local = source
+        # Read once: the bytes hashed are the bytes broadcast or loaded, whatever happens to the source meanwhile.
+        name = os.path.basename(source)
+        local = os.path.join(folder, name if name not in ("", ".", "..") else "weights")  # never outside `folder`
         if is_remote(source) or source.startswith("file:"):
-            local = os.path.join(folder, os.path.basename(source))
             storage.copy_to_local(source, local)
-        if not os.path.isfile(local):
+            source_file = local
+        else:
+            source_file = source
+        if not os.path.isfile(source_file):
             raise FruitsError(f"weights file not found: {source}")
+        with open(source_file, "rb") as handle:
+            data = handle.read()
+        info = {"source": source, "sha256": hashlib.sha256(data).hexdigest()}
+        remembered = known.entry(info["sha256"]) if known is not None else None
+        if remembered is not None:
+            return Weights(WeightsFile(remembered.suffix, data), {**info, "loaded_on_driver": False}, remembered.arrays_sha256)
+        if source_file != local:
+            with open(local, "wb") as handle:
+                handle.write(data)
         try:
-            arrays = load_weights(local)
+            arrays = _load(local, notices)
         except Exception as error:  # Keras raises many types for a wrong or corrupt file
             raise FruitsError(f"cannot load MobileNetV2 weights from {source}: {error}") from None
-        return arrays, {"source": source, "sha256": sha256_of_file(local)}
+        fingerprint = sha256_of_arrays(arrays)
+        suffix = keras_suffix(local)
+        if known is not None and suffix is not None:
+            known.remember(info["sha256"], Known(fingerprint, suffix))
+        return Weights(arrays, {**info, "loaded_on_driver": True}, fingerprint)
+
+
+def _load(source: str, notices: bool) -> list:
+    import_tensorflow(notices)  # first, so that its start-up notices can be dropped
+    return load_weights(source)

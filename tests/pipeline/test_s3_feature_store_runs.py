@@ -1,6 +1,6 @@
 """The extract job's own arguments (as the state machine passes them) with its feature store on
 `s3://`, against a moto S3 server through S3A: a second run on more images featurizes only the new
-ones, reading only their objects (the store's index), a purge after a photo is deleted from the
+ones, reading only their objects (the store's index) and without loading the weights on the driver, a purge after a photo is deleted from the
 bucket erases its features from the objects and the index, and nothing of a write is left behind. The same step code as `fruits run-local` (tests/pipeline/
 test_incremental_runs.py), on the other storage."""
 from __future__ import annotations
@@ -34,7 +34,8 @@ RUN_JOB_TWICE = textwrap.dedent("""
     try:
         for argv in runs:
             args, _ = parse_args(argv)
-            print(json.dumps(run_extract(spark, args)["feature_store"]))
+            summary = run_extract(spark, args)
+            print(json.dumps({**summary["feature_store"], "weights": summary["weights"]}))
     finally:
         spark.stop()
 """)
@@ -89,4 +90,8 @@ def test_the_job_keeps_its_features_in_an_s3_store(small_sample, weights_file):
     assert len([key for key in keys if f"/{first['key_id']}/index/" in key]) == 1  # after the purge, one snapshot
     assert hashes == {hashlib.sha256(image.read_bytes()).hexdigest() for image in images[1:]}
     assert f"{STORE}{first['key_id']}/key.json" in keys
+    # The weights file is known to the store after run 1 (fruits.weights_fingerprints): the later
+    # runs' drivers do not load it, and run 2's workers featurize from its bytes.
+    assert [run["weights"]["loaded_on_driver"] for run in (first, second, third)] == [True, False, False]
+    assert f"{STORE}weights/{first['weights']['sha256']}.json" in keys
     assert not [key for key in keys if "_staging" in key or "_temporary" in key]  # no leftover of a write

@@ -1,9 +1,11 @@
-"""Getting the weights on the driver (no Spark, no TensorFlow): Keras's download, or a file,
-each with the fingerprint the manifest records; and one clear error for each way it fails."""
+"""Getting the weights on the driver (no Spark, no TensorFlow: Keras's load is replaced): Keras's
+download, or a file, each with the fingerprint the manifest records; and one clear error for each
+way it fails. A file the feature store knows: tests/pipeline/test_known_weights.py."""
 from __future__ import annotations
 
 import hashlib
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +27,7 @@ def loads(monkeypatch, result=None, error: Exception | None = None) -> list[str]
             raise error
         return result
     monkeypatch.setattr(fruits.weights, "load_weights", load_weights)
+    monkeypatch.setattr(fruits.weights, "import_tensorflow", lambda notices: None)
     return asked
 
 
@@ -36,9 +39,9 @@ def test_the_arrays_fingerprint_is_the_sha256_of_their_bytes_in_order():
 
 def test_keras_imagenet_weights_are_fingerprinted_by_their_arrays(monkeypatch):
     asked = loads(monkeypatch, result=ARRAYS)
-    arrays, info = fetch_weights(None, "imagenet")
-    assert asked == ["imagenet"] and arrays is ARRAYS
-    assert info == {"source": "imagenet", "sha256_of_arrays": sha256_of_arrays(ARRAYS)}
+    weights = fetch_weights(None, "imagenet")
+    assert asked == ["imagenet"] and weights.value is ARRAYS and weights.sha256_of_arrays == sha256_of_arrays(ARRAYS)
+    assert weights.info == {"source": "imagenet", "sha256_of_arrays": sha256_of_arrays(ARRAYS), "loaded_on_driver": True}
 
 
 def test_keras_imagenet_weights_without_internet_say_what_to_do(monkeypatch):
@@ -53,9 +56,26 @@ def test_a_weights_file_is_fingerprinted_by_its_bytes(monkeypatch, tmp_path):
     weights = tmp_path / "mobilenet.weights.h5"
     weights.write_bytes(b"the bytes of a weights file")
     asked = loads(monkeypatch, result=ARRAYS)
-    arrays, info = fetch_weights(None, str(weights))
-    assert asked == [str(weights)] and arrays is ARRAYS
-    assert info == {"source": str(weights), "sha256": hashlib.sha256(b"the bytes of a weights file").hexdigest()}
+    fetched = fetch_weights(None, str(weights))
+    assert [Path(path).name for path in asked] == [weights.name] and fetched.value is ARRAYS
+    assert fetched.info == {"source": str(weights), "sha256": hashlib.sha256(b"the bytes of a weights file").hexdigest(),
+                            "loaded_on_driver": True}
+    assert fetched.sha256_of_arrays == sha256_of_arrays(ARRAYS)
+
+
+def test_keras_loads_the_bytes_that_were_hashed_not_the_file_again(monkeypatch, tmp_path):
+    weights = tmp_path / "mobilenet.weights.h5"
+    weights.write_bytes(b"first version")
+    seen = []
+
+    def load_weights(source):  # the source file changes while the run reads it
+        weights.write_bytes(b"second version")
+        seen.append(Path(source).read_bytes())
+        return ARRAYS
+    monkeypatch.setattr(fruits.weights, "load_weights", load_weights)
+    monkeypatch.setattr(fruits.weights, "import_tensorflow", lambda notices: None)
+    fetched = fetch_weights(None, str(weights))
+    assert seen == [b"first version"] and fetched.info["sha256"] == hashlib.sha256(b"first version").hexdigest()
 
 
 def test_a_missing_weights_file_is_named(monkeypatch, tmp_path):

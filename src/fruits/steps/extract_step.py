@@ -29,7 +29,6 @@ from fruits.feature_store_records import feature_key
 from fruits.features import InferenceSettings
 from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, unread_files
 from fruits.layout import EXTRACT_SUMMARY as SUMMARY, FEATURES, REJECTED, validate_run_id
-from fruits.model import import_tensorflow, sha256_of_arrays
 from fruits.options import add_inference_arguments, positive_int, require_writable_folder
 from fruits.session import partitions_for
 from fruits.settings import is_remote
@@ -40,6 +39,7 @@ from fruits.steps.run_folder import MANIFEST
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
 from fruits.weights import fetch_weights
+from fruits.weights_fingerprints import KnownWeights
 
 
 @dataclass
@@ -145,13 +145,14 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         require_writable_folder(args.store.root, "--feature-store")
 
     _phase(progress, "Loading and broadcasting the weights")
-    with clock.phase("weights"):  # TensorFlow's import on the driver, the file read, the broadcast
-        import_tensorflow(notices=args.inference.tensorflow_notices)  # the driver's own start-up notices
-        arrays, weights_info = fetch_weights(storage, args.weights)
+    with clock.phase("weights"):  # the file read and, unless the store knows it, TensorFlow's import and Keras's load
+        known = KnownWeights(storage, storage.qualified(args.store.root)) if args.store.root is not None else None
+        weights = fetch_weights(storage, args.weights, known, notices=args.inference.tensorflow_notices)
         # The arrays' fingerprint, not the file's: the same weights saved again keep their stored features.
-        key = feature_key(sha256_of_arrays(arrays), input_size=args.inference.input_size,
+        key = feature_key(weights.sha256_of_arrays, input_size=args.inference.input_size,
                           inference_batch_size=args.inference.batch_size)
-        broadcast = spark.sparkContext.broadcast(arrays)
+        broadcast = spark.sparkContext.broadcast(weights.value)
+        weights_info = weights.info
 
     _phase(progress, f"Extracting features from {image_count} images"
            + (" (those the feature store lacks)" if args.store.root and not args.store.full_recompute else ""))

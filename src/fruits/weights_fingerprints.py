@@ -1,0 +1,75 @@
+"""What a feature store remembers of the weights files it has seen: a file's SHA-256 -> the
+SHA-256 of its arrays (the store's key, fruits.feature_store_records) and the file name suffix
+Keras loaded it under. A run whose weights file is known keys its features without loading it:
+the driver skips TensorFlow's import (~3 s of each run here), and the workers load the file's
+bytes themselves (fruits.model.WeightsFile).
+
+Usage (driver): known = KnownWeights(storage, STORE_ROOT)
+    known.entry(file_sha256)                  -> Known(arrays_sha256, suffix), or None
+    known.remember(file_sha256, Known(...))   once Keras has loaded the file
+Layout: ROOT/weights/FILE_SHA256.json, written whole (a staged file moved into place; on S3 one
+object). An entry is written only after Keras loaded the file, so a known file is one that loads;
+an entry that is damaged, or names another file, is ignored (the file is loaded and the entry
+written again). Entries are trusted as the store's features are: whoever can write one can
+write features too.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from py4j.protocol import Py4JJavaError
+
+from fruits.errors import FruitsError
+from fruits.storage import Storage, join_uri
+
+FOLDER = "weights"
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# The suffixes Keras's load_weights tells formats by (keras.Model.load_weights).
+SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".keras")
+
+
+@dataclass(frozen=True)
+class Known:
+    arrays_sha256: str  # fruits.model.sha256_of_arrays of the file's arrays
+    suffix: str         # one of SUFFIXES: the name ending the file loaded under
+
+
+def keras_suffix(name: str) -> str | None:
+    """The suffix of SUFFIXES that `name` ends with (the longest), or None."""
+    return next((suffix for suffix in SUFFIXES if name.endswith(suffix)), None)
+
+
+class KnownWeights:
+    def __init__(self, storage: Storage, root: str):
+        self.storage, self.root = storage, root
+
+    def _uri(self, file_sha256: str) -> str:
+        if SHA256.fullmatch(file_sha256) is None:
+            raise ValueError(f"not a SHA-256: {file_sha256!r}")
+        return join_uri(self.root, FOLDER, f"{file_sha256}.json")
+
+    def entry(self, file_sha256: str) -> Known | None:
+        """What the store remembers of the file with this SHA-256; None when nothing (usable)."""
+        uri = self._uri(file_sha256)
+        try:
+            if not self.storage.exists(uri):
+                return None
+            record = json.loads(self.storage.read_text(uri))
+        except (FruitsError, ValueError):  # gone meanwhile, not UTF-8, not JSON
+            return None
+        except Py4JJavaError:  # a local file changed behind Hadoop's back fails its checksum
+            return None
+        if not isinstance(record, dict) or record.get("file_sha256") != file_sha256:
+            return None
+        arrays, suffix = record.get("sha256_of_arrays"), record.get("suffix")
+        if not isinstance(arrays, str) or SHA256.fullmatch(arrays) is None or suffix not in SUFFIXES:
+            return None
+        return Known(arrays, suffix)
+
+    def remember(self, file_sha256: str, known: Known) -> None:
+        if SHA256.fullmatch(known.arrays_sha256) is None or known.suffix not in SUFFIXES:
+            raise ValueError(f"not an entry to remember: {known!r}")
+        record = {"file_sha256": file_sha256, "sha256_of_arrays": known.arrays_sha256, "suffix": known.suffix}
+        self.storage.write_text(self._uri(file_sha256), json.dumps(record, indent=2) + "\n")
