@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from fruits.decode import DEFAULT_MAX_PIXELS, IMAGE_SIZE, ImageRejected, decode_image
+from fruits.model import INFERENCE_BATCH_SIZE
 
 if TYPE_CHECKING:
     from fruits.step_clock import WorkerClock
@@ -42,7 +43,7 @@ class InferenceSettings:
     and the side of the square images the network gets (MobileNetV2's ImageNet weights were
     trained on 224; the feature store keys features by it)."""
 
-    batch_size: int = 32
+    batch_size: int = INFERENCE_BATCH_SIZE
     tf_threads: int = 1
     max_pixels: int = DEFAULT_MAX_PIXELS
     tensorflow_notices: bool = True

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fruits.decode import DEFAULT_MAX_PIXELS
 from fruits.errors import FruitsError
-from fruits.model import FEATURE_SIZE
+from fruits.model import FEATURE_SIZE, INFERENCE_BATCH_SIZE
 
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the listing's default too (fruits.images; a test keeps them equal)
 SPARK_MASTER = re.compile(r"local(\[([1-9][0-9]*|\*)(\s*,\s*[1-9][0-9]*)?\])?|local-cluster\[[1-9][0-9]*,\s*[1-9][0-9]*,\s*[1-9][0-9]*\]"
@@ -89,7 +89,8 @@ def add_pca_arguments(parser: argparse.ArgumentParser, standardize: bool = True)
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("inference tuning")
-    group.add_argument("--batch-size", type=positive_int, default=32, help="images per predict_on_batch call (default 32)")
+    group.add_argument("--batch-size", type=positive_int, default=INFERENCE_BATCH_SIZE,
+                       help=f"images per predict_on_batch call (default {INFERENCE_BATCH_SIZE}; each Spark task pads its last call to it)")
     group.add_argument("--tf-threads", type=positive_int, default=1, help="TensorFlow threads per Python worker (default 1: one worker per core)")
     group.add_argument("--images-per-partition", type=positive_int, default=128, help="images per Spark task (default 128)")
     group.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, help="larger images are rejected (default 100,000,000)")

@@ -28,7 +28,7 @@ def test_spark_features_equal_plain_keras(spark, small_sample, weights_file, tmp
     summary = run_extract(spark, ExtractArgs(images=str(small_sample), output=str(tmp_path / "run"),
                                              weights=str(weights_file), images_per_partition=8))
     assert summary["featurized"] == 40 and summary["rejected"] == 0
-    assert summary["settings"]["partitions"] == 5  # 40 images / 8 per partition, spread over 2 workers
+    assert summary["settings"]["partitions"] == 6  # 40 images / 8 per partition, in 3 waves of the 2 workers
     rows = spark.read.parquet(str(tmp_path / "run" / "features")).collect()
     by_path = {row.path.removeprefix("file:"): row for row in rows}
     paths = sorted(by_path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from fruits.session import cores_multiple
 from fruits.steps.extract_step import ROWS_PER_SHUFFLE_PARTITION, size_shuffles
 
 USER_SETTING = """
@@ -18,9 +19,10 @@ spark.stop()
 """
 
 
-def test_about_a_thousand_rows_per_shuffle_partition_and_never_fewer_than_the_cores(spark):
-    size_shuffles(spark, 10 * ROWS_PER_SHUFFLE_PARTITION + 1)
-    assert spark.conf.get("spark.sql.shuffle.partitions") == "11"
+def test_about_a_thousand_rows_per_shuffle_partition_in_whole_waves_of_the_cores(spark):
+    assert spark.sparkContext.defaultParallelism == 2
+    size_shuffles(spark, 10 * ROWS_PER_SHUFFLE_PARTITION + 1)  # 11 partitions, rounded up to 6 waves of 2
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "12"
     size_shuffles(spark, 5)
     assert spark.conf.get("spark.sql.shuffle.partitions") == str(spark.sparkContext.defaultParallelism)
 
@@ -30,3 +32,9 @@ def test_a_users_setting_is_kept():
     result = subprocess.run([sys.executable, "-c", USER_SETTING], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-1] == "7"
+
+
+def test_partitions_are_rounded_up_to_whole_waves_of_the_cores():
+    assert [cores_multiple(2, n) for n in (0, 1, 2, 5, 6, 36)] == [2, 2, 2, 6, 6, 36]
+    assert [cores_multiple(4, n) for n in (3, 5, 9)] == [4, 8, 12] and cores_multiple(1, 5) == 5
+    assert cores_multiple(0, 3) == 3  # no cores reported: no rounding
