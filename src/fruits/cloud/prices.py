@@ -28,12 +28,12 @@ INSTANCES_OUTPUT = "emr_instances"
 # about 15 images per second per vCPU; m5.xlarge has 4 vCPUs.
 IMAGES_PER_VCPU_SECOND = 15.0
 # An incremental run lists every image; those its feature store's index knows unchanged are not
-# read (fruits.content_index): it looks them up and reads their stored features, at 198 images per
+# read (fruits.content_index): it looks them up and reads their stored features, at 224 images per
 # second per core, measured by benchmarks/incremental_run.py (its third run: the same 5,107 images,
-# nothing new, 12.9 s with the step's fixed costs; docs/benchmarks.md). New images are read, hashed
+# nothing new, 11.4 s with the step's fixed costs; docs/benchmarks.md). New images are read, hashed
 # and featurized at IMAGES_PER_VCPU_SECOND. With these two rates its second run (10 % new) is
-# priced at 29 s of processing on 2 cores, against 24 s measured: an upper bound.
-KNOWN_IMAGES_PER_VCPU_SECOND = 198.0
+# priced at 27 s of processing on 2 cores, against 21 s measured: an upper bound.
+KNOWN_IMAGES_PER_VCPU_SECOND = 224.0
 VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "c5.xlarge": 4, "r5.xlarge": 4}
 # A cluster's start is EMR's part, then ours (the bootstrap, on every node at once):
 # - EMR's: EC2 instances, EMR's agent, YARN, HDFS and Spark set up. Not measured here (no AWS
