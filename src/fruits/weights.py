@@ -67,15 +67,16 @@ def fetch_weights(storage: Storage | None, source: str, known: KnownWeights | No
         remembered = known.entry(info["sha256"]) if known is not None else None
         if remembered is not None:
             return Weights(WeightsFile(remembered.suffix, data), {**info, "loaded_on_driver": False}, remembered.arrays_sha256)
-        if source_file != local:
-            with open(local, "wb") as handle:
+        suffix = keras_suffix(name)
+        loaded = os.path.join(folder, "weights" + suffix) if suffix else local  # a plain name for Keras; an unknown suffix is Keras's to name
+        if loaded != source_file:
+            with open(loaded, "wb") as handle:
                 handle.write(data)
         try:
-            arrays = _load(local, notices)
+            arrays = _load(loaded, notices)
         except Exception as error:  # Keras raises many types for a wrong or corrupt file
             raise FruitsError(f"cannot load MobileNetV2 weights from {source}: {error}") from None
         fingerprint = sha256_of_arrays(arrays)
-        suffix = keras_suffix(local)
         if known is not None and suffix is not None:
             known.remember(info["sha256"], Known(fingerprint, suffix))
         return Weights(arrays, {**info, "loaded_on_driver": True}, fingerprint)

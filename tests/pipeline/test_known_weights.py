@@ -90,17 +90,19 @@ FETCH_KNOWN = textwrap.dedent("""
 
 def test_known_weights_are_not_loaded_and_their_bytes_go_to_the_workers(spark, weights_file, tmp_path):
     store = tmp_path / "store"
-    first = fetch_weights(None, str(weights_file), KnownWeights(Storage(spark), str(store)))
+    hostile = tmp_path / "it's a\nnew: line.weights.h5"  # Keras is never handed this name
+    hostile.symlink_to(weights_file)
+    first = fetch_weights(None, str(hostile), KnownWeights(Storage(spark), str(store)))
     assert first.info["loaded_on_driver"] and isinstance(first.value, list)
     assert first.sha256_of_arrays == sha256_of_arrays(first.value)
     # A process of its own, to see that neither TensorFlow nor Keras is imported.
     done = subprocess.run([sys.executable, "-c", FETCH_KNOWN, str(weights_file), str(store)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300)  # the plain name: the same bytes are known
     assert done.returncode == 0, done.stderr[-2000:]
     second = json.loads(done.stdout.strip().splitlines()[-1])
     assert second == {"type": "WeightsFile", "suffix": ".weights.h5", "bytes": weights_file.stat().st_size,
                       "sha256_of_arrays": first.sha256_of_arrays, "imported": [],
-                      "info": {**first.info, "loaded_on_driver": False}}
+                      "info": {**first.info, "source": str(weights_file), "loaded_on_driver": False}}
 
 
 def test_a_damaged_entry_makes_keras_load_the_file_and_is_written_again(spark, weights_file, tmp_path):

@@ -57,7 +57,8 @@ def test_a_weights_file_is_fingerprinted_by_its_bytes(monkeypatch, tmp_path):
     weights.write_bytes(b"the bytes of a weights file")
     asked = loads(monkeypatch, result=ARRAYS)
     fetched = fetch_weights(None, str(weights))
-    assert [Path(path).name for path in asked] == [weights.name] and fetched.value is ARRAYS
+    # Keras loads a private copy of the bytes read, under a plain name with the file's suffix.
+    assert [Path(path).name for path in asked] == ["weights.weights.h5"] and fetched.value is ARRAYS
     assert fetched.info == {"source": str(weights), "sha256": hashlib.sha256(b"the bytes of a weights file").hexdigest(),
                             "loaded_on_driver": True}
     assert fetched.sha256_of_arrays == sha256_of_arrays(ARRAYS)
