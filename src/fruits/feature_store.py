@@ -19,6 +19,7 @@ Layout, through Hadoop's FileSystem (fruits.storage), so one code path serves a 
     ROOT/KEYID/batches/BATCH/part-*.parquet   content_sha256 string, features array<float>
     ROOT/KEYID/commits/BATCH.json             {"batch", "files", "rows", "order", "replaces"}, written last
     ROOT/KEYID/index/TIME-BATCH.parquet       path, size, stamp -> content_sha256 (fruits.content_index)
+    ROOT/weights/FILE_SHA256.json             a weights file's arrays fingerprint (fruits.weights_fingerprints)
 A batch name is the caller's name (a run id) and a random token: two runs never share one.
 
 What a reader sees, at each moment (readers read only the files that a commit names):
