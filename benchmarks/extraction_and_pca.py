@@ -28,7 +28,7 @@ import numpy as np
 from fruits.input_files import first_per_label, list_local_folder
 from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
 
-from environment import load_average, machine_record  # benchmarks/environment.py
+from environment import load_average, machine_record, write_report  # benchmarks/environment.py
 
 
 def sample_files(count: int) -> list[Path]:
@@ -208,12 +208,9 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures["load_after"] = load_average()
-    args.out.mkdir(parents=True, exist_ok=True)
     header = [f"{figures['cores']} cores, {figures['cpu']}, load average {figures['load_before']:.2f} "
               f"before, {figures['load_after']:.2f} after ({figures['date']})", ""]
-    (args.out / "extraction.txt").write_text("\n".join(header + lines) + "\n")
-    (args.out / "extraction.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written: {args.out / 'extraction.txt'}, {args.out / 'extraction.json'}")
+    write_report(args.out, "extraction", "\n".join(header + lines), figures)
     return 0
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from fruits.input_files import InputFile, Listing, hold_back_last, list_local_folder
 from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
 
-from environment import load_average, machine_record  # benchmarks/environment.py
+from environment import load_average, machine_record, write_report  # benchmarks/environment.py
 
 PROJECT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.20
@@ -116,10 +116,7 @@ def main() -> int:
     }
     text = report(runs, figures)
     print("\n" + text)
-    options.out.mkdir(parents=True, exist_ok=True)
-    (options.out / "incremental_run.txt").write_text(text + "\n")
-    (options.out / "incremental_run.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"\nwritten: {options.out / 'incremental_run.txt'}, {options.out / 'incremental_run.json'}")
+    write_report(options.out, "incremental_run", text, figures)
     return 0
 
 

@@ -11,7 +11,6 @@ Prints the table and writes it, with the figures as JSON, to OUT/inference_batch
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 from fruits.input_files import first_per_label, list_local_folder
 from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
 
-from environment import load_average, machine_record  # benchmarks/environment.py
+from environment import load_average, machine_record, write_report  # benchmarks/environment.py
 
 REFERENCE = 32
 
@@ -68,10 +67,7 @@ def main() -> int:
     lines += [f"| {size} | {medians[size]:.1f} | {medians[size] / medians[REFERENCE]:.2f} |" for size in sizes]
     text = "\n".join(lines)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "inference_batch_size.txt").write_text(text + "\n")
-    (args.out / "inference_batch_size.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"\nwritten: {args.out / 'inference_batch_size.txt'}, {args.out / 'inference_batch_size.json'}")
+    write_report(args.out, "inference_batch_size", text, figures)
     return 0
 
 
