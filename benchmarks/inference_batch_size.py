@@ -17,22 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from fruits.input_files import first_per_label, list_local_folder
-from fruits.settings import DEFAULT_IMAGES, DEFAULT_WEIGHTS
+from fruits.settings import DEFAULT_WEIGHTS
 
 from environment import load_average, machine_record, write_report  # benchmarks/environment.py
+from extraction_and_pca import sample_files  # benchmarks/extraction_and_pca.py
 
 REFERENCE = 32
 
 
 def decoded_sample(count: int) -> np.ndarray:
+    """`count` sample images, about as many of each class (extraction_and_pca's choice), decoded."""
     from fruits.decode import decode_image
 
-    listing = list_local_folder(DEFAULT_IMAGES)
-    per_class = -(-count // len({image.label for image in listing.accepted}))
-    sample = first_per_label(listing, per_class)
-    paths = [sample.path_of(image.relative) for image in sample.accepted[:count]]
-    return np.stack([decode_image(Path(path).read_bytes()) for path in paths])
+    return np.stack([decode_image(path.read_bytes()) for path in sample_files(count)])
 
 
 def main() -> int:

@@ -16,16 +16,15 @@ write features too.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 from py4j.protocol import Py4JJavaError
 
 from fruits.errors import FruitsError
+from fruits.feature_store_records import SHA256
 from fruits.storage import Storage, join_uri
 
 FOLDER = "weights"
-SHA256 = re.compile(r"[0-9a-f]{64}")
 # The suffixes Keras's load_weights tells formats by (keras.Model.load_weights).
 SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".keras")
 
@@ -52,14 +51,11 @@ class KnownWeights:
 
     def entry(self, file_sha256: str) -> Known | None:
         """What the store remembers of the file with this SHA-256; None when nothing (usable)."""
-        uri = self._uri(file_sha256)
         try:
-            if not self.storage.exists(uri):
-                return None
-            record = json.loads(self.storage.read_text(uri))
-        except (FruitsError, ValueError):  # gone meanwhile, not UTF-8, not JSON
-            return None
-        except Py4JJavaError:  # a local file changed behind Hadoop's back fails its checksum
+            record = json.loads(self.storage.read_text(self._uri(file_sha256)))
+        # FruitsError: none (read_text's "not found"); ValueError: not UTF-8, not JSON;
+        # Py4JJavaError: a local file changed behind Hadoop's back fails its checksum.
+        except (FruitsError, ValueError, Py4JJavaError):
             return None
         if not isinstance(record, dict) or record.get("file_sha256") != file_sha256:
             return None

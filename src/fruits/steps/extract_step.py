@@ -152,7 +152,6 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         key = feature_key(weights.sha256_of_arrays, input_size=args.inference.input_size,
                           inference_batch_size=args.inference.batch_size)
         broadcast = spark.sparkContext.broadcast(weights.value)
-        weights_info = weights.info
 
     _phase(progress, f"Extracting features from {image_count} images"
            + (" (those the feature store lacks)" if args.store.root and not args.store.full_recompute else ""))
@@ -170,7 +169,7 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
             raise FruitsError(f"none of the {image_count} images could be read ({examples}): nothing written")
         _phase(progress, "Writing features")
         summary = build_extract_summary(
-            run_id=args.run_id, images_uri=args.images, listing=listing, rejected=rejected_rows, weights=weights_info,
+            run_id=args.run_id, images_uri=args.images, listing=listing, rejected=rejected_rows, weights=weights.info,
             inference=args.inference, partitions=featurized.partitions, images_per_partition=args.images_per_partition,
             versions=package_versions(spark))
         with clock.phase("writing"):
