@@ -2,38 +2,42 @@
 
 Usage: `vectors = to_vectors(features_df)`; `fit = fit_pca(vectors, variance=0.95)` (or `k=50`);
 `matrix = project(fit, vectors)` -> path, label, pc (array<double>), pc_1..pc_k.
-With a variance target, a first fit with every component gives the explained-variance curve
-(computed by Spark over all rows), k is the smallest count that reaches the target, and the
-model is refitted with k components.
+`fit.model` is a `pyspark.ml` PipelineModel (StandardScaler, PCAModel): save, load and apply it
+like any Spark model.
 
-Every fit is checked against the data before it is used: Spark's driver-side SVD (F2J's LAPACK
-dgesdd) now and then returns a wrong decomposition of the same covariance, seen here on 200
-images x 1280 features about one fit in two (the first two components right, the rest not), and
-on 300 sample images (fewer images than features: a covariance of rank 299) in most layouts of
-some row orders: a CI run saw 10 layouts in a row fail, and the same images under that path
-needed 4 and 5 layouts here (2026-11-30).
-A fit whose components' measured variances differ from the ratios it reports is refitted on
-the same rows split into other partitions (the wrong answer follows the covariance's rounding,
-which follows the partitioning), up to FIT_ATTEMPTS layouts; then the step fails: a wrong
-matrix is never written.
+The fit is Spark ML's PCA with one part replaced. `PCA.fit` computes the covariance of the rows
+on the cluster (`RowMatrix.computeCovariance`), then decomposes it on the driver with an SVD
+(F2J's dgesdd). That SVD is unreliable here: on 300 sample images x 1280 features (fewer images
+than features, a covariance of rank 299) it returned a decomposition whose components do not
+carry the variance it reports in 7 of 10 row layouts, and on 200 images about one fit in two
+(measured 2026-11-30). So the covariance is still Spark's, and the driver decomposes it with
+LAPACK's symmetric eigensolver (`numpy.linalg.eigh`), which gave the right one in all 10 layouts.
+The variance curve and the k chosen from it come from that one decomposition: no second fit.
+The fit is still checked against the data before it is used (`matches_data`); a wrong matrix
+is never written.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from pyspark import SparkContext
 from pyspark.ml import PipelineModel
-from pyspark.ml.feature import PCA, StandardScaler
+from pyspark.ml.common import _py2java
+from pyspark.ml.feature import PCA, PCAModel, StandardScaler
 from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.ml.linalg import DenseMatrix, DenseVector
 from pyspark.ml.stat import Summarizer
+from pyspark.mllib.linalg import Vectors as MllibVectors
+from pyspark.mllib.linalg.distributed import RowMatrix
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
 
-FIT_ATTEMPTS = 30  # partitionings tried: 10 were once not enough (see above); a failed layout costs two fits
 CONSTANT_FEATURES = ("PCA gave a non-finite explained variance: the features are (nearly) constant across images; "
                      "check the weights, or scale the features with --standardize")
+WRONG_FIT = "the PCA's components do not carry the variance they report: nothing was written"
 
 
 @dataclass
@@ -43,7 +47,6 @@ class PcaFit:
     explained_variance: list[float]  # ratio per component, for every component computed
     variance_target: float | None
     standardize: bool
-    fits: int = 1  # Spark PCA fits made until they matched the data (see the module docstring)
 
     @property
     def variance_reached(self) -> float:
@@ -70,36 +73,48 @@ def fit_pca(vectors: DataFrame, k: int | None = None, variance: float | None = 0
     scaler = StandardScaler(inputCol="vector", outputCol="scaled", withMean=True, withStd=standardize).fit(vectors)
     scaled = scaler.transform(vectors).select("scaled").cache()
     try:
-        total, fits = _total_variance(scaled), 0
-        if not total > 0:
-            raise FruitsError(CONSTANT_FEATURES)
-        for layout in _layouts(scaled):
-            if k is not None:
-                pca, fits = _fit(layout, k), fits + 1
-                if matches_data(pca, scaled, total):
-                    return PcaFit(PipelineModel(stages=[scaler, pca]), k, _explained(pca), None, standardize, fits)
-                continue
-            curve = _explained(_fit(layout, dimensions))
-            chosen = choose_k(curve, variance)
-            pca, fits = _fit(layout, chosen), fits + 2
-            # The curve must agree with a fit that matches the data (same covariance, same SVD).
-            if matches_data(pca, scaled, total) and np.allclose(curve[:chosen], _explained(pca), rtol=1e-6, atol=1e-12):
-                return PcaFit(PipelineModel(stages=[scaler, pca]), chosen, curve, variance, standardize, fits)
-        raise FruitsError(f"Spark's PCA gave {fits} decompositions that disagree with the data: nothing was written")
+        components, curve = decompose(covariance(scaled))
+        chosen = k if k is not None else choose_k(curve, variance)
+        pca = pca_model(components, curve, chosen)
+        if not matches_data(pca, scaled, _total_variance(scaled)):
+            raise FruitsError(WRONG_FIT)
+        if k is not None:
+            return PcaFit(PipelineModel(stages=[scaler, pca]), k, curve[:k], None, standardize)
+        return PcaFit(PipelineModel(stages=[scaler, pca]), chosen, curve, variance, standardize)
     finally:
         scaled.unpersist()
 
 
-def _layouts(scaled: DataFrame):
-    """The rows as they are, then in 2, 3, ... partitions: Spark's SVD result depends on the
-    rounding of the covariance, which depends on how the partitions' sums are combined."""
-    yield scaled
-    for partitions in range(2, FIT_ATTEMPTS + 1):
-        yield scaled.repartition(partitions)
+def covariance(scaled: DataFrame) -> np.ndarray:
+    """The covariance of the `scaled` column, computed by Spark as `PCA.fit` computes it."""
+    rows = scaled.rdd.map(lambda row: MllibVectors.fromML(row.scaled))
+    return RowMatrix(rows).computeCovariance().toArray()
 
 
-def _fit(layout: DataFrame, k: int):
-    return PCA(k=k, inputCol="scaled", outputCol="pc").fit(layout)
+def decompose(covariance_matrix: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """(components as columns by decreasing variance, each with its largest entry positive;
+    the ratio of the total variance each explains). Raises CONSTANT_FEATURES when there is none."""
+    if not np.all(np.isfinite(covariance_matrix)):
+        raise FruitsError(CONSTANT_FEATURES)
+    values, vectors = np.linalg.eigh(covariance_matrix)  # ascending eigenvalues
+    values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1]  # a rank's rounding can give -1e-16
+    total = float(values.sum())
+    if not total > 0:
+        raise FruitsError(CONSTANT_FEATURES)
+    largest = vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])]
+    signs = np.where(largest < 0, -1.0, 1.0)  # a component's sign is arbitrary: fixed, for runs to compare
+    return vectors * signs, [float(value) for value in values / total]
+
+
+def pca_model(components: np.ndarray, ratios: list[float], k: int) -> PCAModel:
+    """A `pyspark.ml` PCAModel (input `scaled`, output `pc`) of the first k components: the model
+    Spark's PCA would return for them (the JVM class, through pyspark.ml's own serializer)."""
+    context = SparkContext._active_spark_context
+    estimator = PCA(k=k, inputCol="scaled", outputCol="pc")
+    matrix = DenseMatrix(components.shape[0], k, components[:, :k].ravel(order="F"))
+    java_model = context._jvm.org.apache.spark.ml.feature.PCAModel(
+        estimator.uid, _py2java(context, matrix), _py2java(context, DenseVector(ratios[:k])))
+    return estimator._copyValues(PCAModel._from_java(java_model))
 
 
 def _total_variance(scaled: DataFrame) -> float:
@@ -107,18 +122,11 @@ def _total_variance(scaled: DataFrame) -> float:
     return float(np.sum(scaled.select(Summarizer.variance(F.col("scaled")).alias("v")).first()["v"].toArray()))
 
 
-def matches_data(pca_model, scaled: DataFrame, total_variance: float) -> bool:
+def matches_data(model: PCAModel, scaled: DataFrame, total_variance: float) -> bool:
     """True when the model's components carry the variance it says they do (scaled: centred)."""
-    measured = pca_model.transform(scaled).select(Summarizer.variance(F.col("pc")).alias("v")).first()["v"].toArray()
-    reported = pca_model.explainedVariance.toArray()
+    measured = model.transform(scaled).select(Summarizer.variance(F.col("pc")).alias("v")).first()["v"].toArray()
+    reported = model.explainedVariance.toArray()
     return bool(np.allclose(measured / total_variance, reported, rtol=1e-3, atol=1e-9))
-
-
-def _explained(pca_model) -> list[float]:
-    curve = [float(value) for value in pca_model.explainedVariance.toArray()]
-    if not np.all(np.isfinite(curve)):
-        raise FruitsError(CONSTANT_FEATURES)
-    return curve
 
 
 def project(fit: PcaFit, vectors: DataFrame) -> DataFrame:

@@ -1,5 +1,6 @@
-"""PCA step: Spark's explained variance, components and scores agree with a NumPy
-eigen-decomposition of the same covariance; outputs are written as the issue asks."""
+"""PCA step: the explained variance, components and scores agree with a NumPy
+eigen-decomposition of the data's covariance; outputs are written as the issue asks. (The
+decomposition on real features, where Spark's own SVD fails: tests/pipeline/test_run_local.py.)"""
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,7 @@ from pyspark.ml import PipelineModel
 from pyspark.ml.functions import array_to_vector
 
 from fruits.errors import FruitsError
-from fruits.reduce import CONSTANT_FEATURES, choose_k
+from fruits.reduce import CONSTANT_FEATURES, choose_k, decompose
 from fruits.steps.reduce_step import ReduceArgs, run_reduce
 
 from .test_accuracy_check import held_out_count
@@ -25,6 +26,26 @@ def test_choose_k_is_the_smallest_count_reaching_the_target():
     assert choose_k(curve, 0.8) == 2
     assert choose_k(curve, 0.81) == 3
     assert choose_k(curve, 1.0) == 4
+
+
+def test_decompose_orders_components_by_variance_with_a_fixed_sign():
+    rng = np.random.default_rng(5)
+    rotation, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    spectrum = np.array([1.0, 9.0, 0.5, 4.0, 0.0, 2.0])  # rank 5, eigenvalues out of order
+    components, ratios = decompose(rotation @ np.diag(spectrum) @ rotation.T)
+    np.testing.assert_allclose(ratios, np.sort(spectrum)[::-1] / spectrum.sum(), atol=1e-12)
+    assert min(ratios) >= 0  # the null direction's rounding (about -1e-16) is not a negative variance
+    for column, value in zip(components.T, np.sort(spectrum)[::-1][:5]):
+        expected = rotation[:, list(spectrum).index(value)]
+        assert column[np.argmax(np.abs(column))] > 0
+        np.testing.assert_allclose(np.abs(column @ expected), 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("covariance", [np.zeros((4, 4)), np.full((4, 4), np.nan)], ids=["constant", "not-finite"])
+def test_decompose_refuses_features_without_variance(covariance):
+    with pytest.raises(FruitsError) as refused:
+        decompose(covariance)
+    assert str(refused.value) == CONSTANT_FEATURES
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +174,8 @@ def test_missing_features_is_a_clear_error(spark, tmp_path):
 
 @pytest.mark.slow
 def test_the_fit_check_refuses_a_decomposition_that_does_not_carry_the_variance_it_reports(spark):
-    """The guard against Spark's occasional wrong SVD (see fruits.reduce): a model is checked
-    against the data it claims to describe; the same model against other data fails."""
+    """The guard against a wrong decomposition (Spark's own SVD gives some, see fruits.reduce): a
+    model is checked against the data it claims to describe; the same model against other data fails."""
     from pyspark.ml.feature import PCA
     from fruits.reduce import _total_variance, matches_data
 
@@ -168,3 +189,21 @@ def test_the_fit_check_refuses_a_decomposition_that_does_not_carry_the_variance_
     model = PCA(k=3, inputCol="scaled", outputCol="pc").fit(own)
     assert matches_data(model, own, _total_variance(own))
     assert not matches_data(model, other, _total_variance(other))
+
+
+@pytest.mark.slow
+def test_a_wrong_decomposition_stops_the_fit(spark, features_run, monkeypatch):
+    """What the step does when the check fails: a decomposition whose components are swapped
+    (as the wrong SVDs were) is refused with a clear message, not used."""
+    import fruits.reduce as reduce
+
+    output, _ = features_run
+    right = reduce.decompose
+    def swapped(covariance):
+        components, ratios = right(covariance)
+        return components[:, ::-1], ratios
+    monkeypatch.setattr(reduce, "decompose", swapped)
+    vectors = reduce.to_vectors(spark.read.parquet(str(output / "features")))
+    with pytest.raises(FruitsError) as refused:
+        reduce.fit_pca(vectors, k=3)
+    assert str(refused.value) == reduce.WRONG_FIT

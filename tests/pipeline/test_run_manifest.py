@@ -17,7 +17,7 @@ OUTPUTS = {"features": "/runs/run-1/features", "matrix_csv": "/runs/run-1/pca/ma
 
 
 def fit(k: int, explained: list[float], target: float | None = None) -> PcaFit:
-    return PcaFit(model=None, k=k, explained_variance=explained, variance_target=target, standardize=False, fits=2)
+    return PcaFit(model=None, k=k, explained_variance=explained, variance_target=target, standardize=False)
 
 
 def test_the_manifest_carries_step_1_the_pca_and_the_check():
@@ -37,7 +37,6 @@ def test_the_manifest_carries_step_1_the_pca_and_the_check():
         "variance_target": 0.8,
         "variance_reached": 0.8,
         "standardize": False,
-        "pca_fits": 2,
         "warnings": [],
         "accuracy": 0.75,
         "accuracy_check": ACCURACY,

@@ -41,7 +41,6 @@ def build_manifest(*, run_id: str, summary: dict, fit: PcaFit, accuracy: dict, r
         "variance_target": fit.variance_target,
         "variance_reached": round(fit.variance_reached, 6),
         "standardize": fit.standardize,
-        "pca_fits": fit.fits,
         "warnings": rank_warnings(fit),
         "accuracy": accuracy["accuracy"],
         "accuracy_check": accuracy,
