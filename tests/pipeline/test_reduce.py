@@ -12,7 +12,7 @@ from pyspark.ml import PipelineModel
 from pyspark.ml.functions import array_to_vector
 
 from fruits.errors import FruitsError
-from fruits.reduce import CONSTANT_FEATURES, choose_k, decompose
+from fruits.reduce import CONSTANT_FEATURES, choose_k, covariance, decompose
 from fruits.steps.reduce_step import ReduceArgs, run_reduce
 
 from .test_accuracy_check import held_out_count
@@ -69,6 +69,19 @@ def numpy_pca(data):
     values, vectors = np.linalg.eigh(covariance)
     order = np.argsort(values)[::-1]
     return values[order] / values.sum(), vectors[:, order]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("partitions", [1, 3, 40], ids=["one-partition", "three", "more-partitions-than-rows"])
+def test_the_covariance_summed_over_partitions_is_numpys(spark, partitions):
+    """Each partition's Gram matrix, summed: the same covariance however the rows are split,
+    empty partitions included (40 partitions for 30 rows)."""
+    rng = np.random.default_rng(9)
+    data = rng.normal(size=(30, 5)) * [3.0, 1.0, 0.5, 2.0, 0.1]
+    data -= data.mean(axis=0)
+    frame = spark.createDataFrame([(row.tolist(),) for row in data], "values array<double>").repartition(partitions)
+    computed = covariance(frame.select(array_to_vector("values").alias("scaled")))
+    np.testing.assert_allclose(computed, np.cov(data, rowvar=False), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.slow
