@@ -84,6 +84,18 @@ def test_the_covariance_summed_over_partitions_is_numpys(spark, partitions):
     np.testing.assert_allclose(computed, np.cov(data, rowvar=False), rtol=1e-12, atol=1e-14)
 
 
+def test_a_partitions_gram_matrix_is_summed_over_its_chunks():
+    from fruits.reduce import _partition_gram
+
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=(10, 3))
+    rows = iter([(row.tolist(),) for row in data])
+    [(gram, count)] = list(_partition_gram(rows, chunk_rows=4))  # chunks of 4, 4 and 2 rows
+    assert count == 10
+    np.testing.assert_allclose(gram, data.T @ data, rtol=1e-12)
+    assert list(_partition_gram(iter([]), chunk_rows=4)) == []
+
+
 @pytest.mark.slow
 def test_pca_agrees_with_numpy_eigendecomposition(spark, features_run):
     output, data = features_run
