@@ -48,9 +48,9 @@ def test_real_weights_separate_the_fruits(real_run):
 
 
 def test_the_pca_of_real_features_is_right_in_every_row_layout(spark, real_run):
-    """300 images x 1280 features: a covariance of rank 299. On these images Spark's own
-    `PCA.fit` returned components that do not carry the variance it reports in each of the
-    first 4 layouts here (measured 2026-11-30, fruits.reduce); the fit must be right in all."""
+    """300 images x 1280 features: a covariance of rank 299. On these images and these 4
+    layouts, Spark's own `PCA.fit` returned components that do not carry the variance it reports
+    in 3 (measured 2026-11-30, see fruits.reduce); the fit must be right in all."""
     from pyspark.ml.functions import array_to_vector
 
     from fruits.reduce import fit_pca
