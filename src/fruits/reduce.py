@@ -79,10 +79,10 @@ def fit_pca(vectors: DataFrame, k: int | None = None, variance: float | None = 0
         components, curve = decompose(covariance(scaled))
         chosen = k if k is not None else choose_k(curve, variance)
         pca = pca_model(components, curve, chosen)
-        if not matches_data(pca, scaled, _total_variance(scaled)):
+        if not matches_data(pca, scaled):
             raise FruitsError(WRONG_FIT)
-        if k is not None:
-            return PcaFit(PipelineModel(stages=[scaler, pca]), k, curve[:k], None, standardize)
+        if k is not None:  # the curve as far as the components asked for, and no target
+            curve, variance = curve[:k], None
         return PcaFit(PipelineModel(stages=[scaler, pca]), chosen, curve, variance, standardize)
     finally:
         scaled.unpersist()
@@ -136,16 +136,13 @@ def pca_model(components: np.ndarray, ratios: list[float], k: int) -> PCAModel:
     return estimator._copyValues(PCAModel._from_java(java_model))
 
 
-def _total_variance(scaled: DataFrame) -> float:
-    """The sum of the features' variances: what the explained-variance ratios divide."""
-    return float(np.sum(scaled.select(Summarizer.variance(F.col("scaled")).alias("v")).first()["v"].toArray()))
-
-
-def matches_data(model: PCAModel, scaled: DataFrame, total_variance: float) -> bool:
-    """True when the model's components carry the variance it says they do (scaled: centred)."""
-    measured = model.transform(scaled).select(Summarizer.variance(F.col("pc")).alias("v")).first()["v"].toArray()
-    reported = model.explainedVariance.toArray()
-    return bool(np.allclose(measured / total_variance, reported, rtol=1e-3, atol=1e-9))
+def matches_data(model: PCAModel, scaled: DataFrame) -> bool:
+    """True when the model's components carry the variance it says they do (scaled: centred):
+    the variances of its outputs over the sum of the features' variances, in one pass."""
+    variances = model.transform(scaled).select(Summarizer.variance(F.col("pc")).alias("pc"),
+                                               Summarizer.variance(F.col("scaled")).alias("total")).first()
+    measured = variances["pc"].toArray() / float(np.sum(variances["total"].toArray()))
+    return bool(np.allclose(measured, model.explainedVariance.toArray(), rtol=1e-3, atol=1e-9))
 
 
 def project(fit: PcaFit, vectors: DataFrame) -> DataFrame:
