@@ -145,7 +145,7 @@ for line in open(sys.argv[1]):
         found = "missing"
     if found != version:
         wrong.append(f"{name} {found} (locked {version})")
-for module in ("tensorflow", "keras", "numpy", "pandas", "pyarrow", "PIL", "matplotlib"):
+for module in ("tensorflow", "keras", "numpy", "pandas", "pyarrow", "PIL", "matplotlib", "onnx", "onnxruntime"):
     try:
         __import__(module)
     except Exception as error:  # any import failure must fail the bootstrap

@@ -20,6 +20,8 @@ What changes a feature, and why each field is here:
   (measured: up to 4e-6 between an image alone and in a batch of 10); the order and content of
   the batch change nothing, so features are exact functions of the key only when every
   `predict_on_batch` call gets this many images (pad the last chunk).
+- inference_engine: Keras's predict_on_batch, or ONNX Runtime (its version) running the graph
+  of fruits.onnx_graph (its GRAPH_VERSION): the two differ by up to 4e-5.
 Measured to change nothing: TensorFlow's thread count (1 and 2 give equal bits).
 """
 from __future__ import annotations
@@ -33,14 +35,16 @@ from py4j.protocol import Py4JJavaError
 
 from fruits import decode
 from fruits.errors import FruitsError
-from fruits.features import InferenceSettings
+from fruits.features import ENGINES, KERAS, InferenceSettings
 from fruits.model import FEATURE_SIZE
+from fruits.onnx_graph import GRAPH_VERSION
 from fruits.storage import Storage, join_uri, storage_errors
 from fruits.versions import package_versions
 
 # Describes fruits.model.new_network; change it with that function.
 MODEL = "keras.applications.MobileNetV2(alpha=1.0, include_top=False, pooling='avg', input 0..255 RGB via preprocess_input)"
 DEFAULT_INFERENCE_BATCH_SIZE = InferenceSettings.batch_size
+KERAS_ENGINE = "keras predict_on_batch"
 KEY_FILE, BATCHES, COMMITS = "key.json", "batches", "commits"
 LISTING_ATTEMPTS = 3
 ID_LENGTH = 16  # hex digits of the canonical JSON's SHA-256: 64 bits, and key.json is checked on read
@@ -58,6 +62,7 @@ class FeatureKey:
     model: str = MODEL
     feature_size: int = FEATURE_SIZE
     inference_batch_size: int = DEFAULT_INFERENCE_BATCH_SIZE
+    inference_engine: str = KERAS_ENGINE
 
     def __post_init__(self):
         if SHA256.fullmatch(self.weights_sha256) is None:
@@ -79,14 +84,19 @@ class FeatureKey:
 
 
 def feature_key(weights_sha256: str, input_size: int = decode.IMAGE_SIZE,
-                inference_batch_size: int = DEFAULT_INFERENCE_BATCH_SIZE) -> FeatureKey:
-    """The key of features computed here now with these weights."""
+                inference_batch_size: int = DEFAULT_INFERENCE_BATCH_SIZE, engine: str = InferenceSettings.engine) -> FeatureKey:
+    """The key of features computed here now with these weights, by `engine` (fruits.features.ENGINES)."""
     versions = package_versions()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown inference engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    engine_field = KERAS_ENGINE if engine == KERAS else (
+        f"onnxruntime {versions.get('onnxruntime', 'not installed')}, fruits.onnx_graph v{GRAPH_VERSION}")
     return FeatureKey(
         weights_sha256=weights_sha256, input_size=input_size, preprocessing_version=decode.PREPROCESSING_VERSION,
         pillow_version=versions.get("pillow", "not installed"),
         tensorflow_version=versions.get("tensorflow-cpu", versions.get("tensorflow", "not installed")),
         keras_version=versions.get("keras", "not installed"), inference_batch_size=inference_batch_size,
+        inference_engine=engine_field,
     )
 
 

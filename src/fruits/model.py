@@ -4,7 +4,8 @@ Usage on the driver: `weights = load_weights(local_path_or_"imagenet")` (a list 
 broadcast) and `sha256_of_arrays(weights)` (their fingerprint, the feature store's key), or,
 without TensorFlow, `WeightsFile(".weights.h5", file_bytes)` of a file Keras is known to load; on
 a worker: `model = build_model(weights)` (or `build_model(weights, input_size=160)`: the same
-weights fit any input size), then `featurize(model, pixels)`.
+weights fit any input size), then `featurize(model, pixels)`; `build_model(OnnxGraph(bytes))` gives
+an ONNX Runtime session instead (fruits.onnx_graph: no TensorFlow imported), used the same way.
 `import_tensorflow(notices=False)` first keeps TensorFlow's start-up notices (oneDNN, absl's
 "before InitializeLog" warning) off stderr; its warnings and errors still get through.
 """
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from fruits.decode import IMAGE_SIZE
+from fruits.onnx_graph import OnnxGraph, OnnxModel
 from fruits.settings import KERAS_IMAGENET
 
 FEATURE_SIZE = 1280
@@ -122,8 +124,11 @@ class WeightsFile:
     data: bytes = dataclasses.field(repr=False)
 
 
-def build_model(weights: list[np.ndarray] | WeightsFile, input_size: int = IMAGE_SIZE):
-    """The network with the given (e.g. broadcast) weights, for images of input_size x input_size."""
+def build_model(weights: list[np.ndarray] | WeightsFile | OnnxGraph, input_size: int = IMAGE_SIZE, threads: int = 1):
+    """The network with the given (e.g. broadcast) weights, for images of input_size x input_size:
+    Keras's, or for an OnnxGraph (built for one input size) an ONNX Runtime session with `threads`."""
+    if isinstance(weights, OnnxGraph):
+        return OnnxModel(weights.data, threads)
     network = new_network(input_size=input_size)
     if isinstance(weights, WeightsFile):  # Keras loads files by name: a private folder, a fixed name
         with tempfile.TemporaryDirectory(prefix="fruits-weights-") as folder:
@@ -141,9 +146,8 @@ def featurize(model, pixels: np.ndarray, batch_size: int = INFERENCE_BATCH_SIZE)
     Every predict_on_batch call gets exactly `batch_size` images (the last chunk is padded with
     black images, whose outputs are dropped): TensorFlow's CPU kernels give other bits for another
     batch shape, while the batch's other images change nothing. So an image's features are the
-    same in any call, which lets a run reuse stored features and still equal a full run exactly."""
-    from keras.applications.mobilenet_v2 import preprocess_input
-
+    same in any call, which lets a run reuse stored features and still equal a full run exactly.
+    `model`: a Keras network, or an OnnxModel (which preprocesses in its graph: no Keras imported)."""
     if len(pixels) == 0:
         return np.zeros((0, FEATURE_SIZE), dtype=np.float32)
     chunks = []
@@ -152,7 +156,12 @@ def featurize(model, pixels: np.ndarray, batch_size: int = INFERENCE_BATCH_SIZE)
         padding = batch_size - len(chunk)
         if padding:
             chunk = np.concatenate([chunk, np.zeros((padding, *chunk.shape[1:]), dtype=chunk.dtype)])
-        outputs = np.asarray(model.predict_on_batch(preprocess_input(chunk.copy())))
+        if isinstance(model, OnnxModel):
+            outputs = model.predict(chunk)
+        else:
+            from keras.applications.mobilenet_v2 import preprocess_input
+
+            outputs = np.asarray(model.predict_on_batch(preprocess_input(chunk.copy())))
         chunks.append(outputs[: batch_size - padding])
     return np.concatenate(chunks).astype(np.float32)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-PACKAGES = ("fruits", "pyspark", "tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "pyarrow", "pillow")
+PACKAGES = ("fruits", "pyspark", "tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "pyarrow", "pillow", "onnxruntime", "onnx")
 
 
 def package_versions(spark=None) -> dict[str, str]:

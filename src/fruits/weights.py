@@ -8,6 +8,8 @@ Usage: `weights = fetch_weights(Storage(spark), "s3://.../x.h5" | "/path/x.h5" |
 internet for the download). `known` (fruits.weights_fingerprints.KnownWeights, or None): when it
 knows the file, the file is not loaded here (no TensorFlow in this process) and its bytes are
 broadcast; otherwise Keras loads it, its arrays are broadcast, and `known` learns it.
+Then `for_engine(weights, inference.engine, inference.input_size, known)` is what to broadcast:
+the weights as fetched for Keras's workers, an ONNX graph for ONNX Runtime's.
 `storage` is only used to copy a remote or `file:` URI to a local file, so it may be None for a
 local path or `imagenet`.
 """
@@ -20,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fruits.errors import FruitsError
-from fruits.model import WeightsFile, import_tensorflow, load_weights, sha256_of_arrays
+from fruits.features import KERAS
+from fruits.model import WeightsFile, build_model, import_tensorflow, load_weights, sha256_of_arrays
+from fruits.onnx_graph import OnnxGraph, UnsupportedNetwork, onnx_graph
 from fruits.settings import KERAS_IMAGENET, is_remote
 from fruits.weights_fingerprints import Known, keras_suffix
 
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from fruits.storage import Storage
     from fruits.weights_fingerprints import KnownWeights
 
-__all__ = ["Weights", "fetch_weights", "sha256_of_arrays"]
+__all__ = ["Weights", "fetch_weights", "for_engine", "sha256_of_arrays"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,26 @@ def fetch_weights(storage: Storage | None, source: str, known: KnownWeights | No
 def _load(source: str, notices: bool) -> list:
     import_tensorflow(notices)  # first, so that its start-up notices can be dropped
     return load_weights(source)
+
+
+def for_engine(weights: Weights, engine: str, input_size: int, known: KnownWeights | None = None,
+               notices: bool = True) -> list | WeightsFile | OnnxGraph:
+    """What to broadcast for `engine` (fruits.features.ENGINES): Keras's workers get the weights
+    as fetched; ONNX Runtime's get the network as an ONNX graph, built here once (0.3 s) from the
+    arrays, or taken from `known` when the store kept the graph of this file (then TensorFlow is
+    not imported here either)."""
+    if engine == KERAS:
+        return weights.value
+    file_sha256 = weights.info.get("sha256")
+    remembered = known.graph(file_sha256, input_size) if known is not None and file_sha256 else None
+    if remembered is not None:
+        return OnnxGraph(remembered)
+    if isinstance(weights.value, WeightsFile):
+        import_tensorflow(notices)
+    try:
+        graph = onnx_graph(build_model(weights.value, input_size))
+    except UnsupportedNetwork as error:
+        raise FruitsError(f"cannot run these weights with ONNX Runtime: {error}") from None
+    if known is not None and file_sha256:
+        known.remember_graph(file_sha256, input_size, graph)
+    return OnnxGraph(graph)

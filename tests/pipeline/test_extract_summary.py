@@ -49,7 +49,7 @@ def test_counts_reasons_weights_settings_and_versions():
         "rejected_examples": [{"path": row.path, "reason": row.reason} for row in rejected],
         "weights": {"source": "/w.h5", "sha256": "ab" * 32},
         "settings": {"batch_size": 16, "tf_threads": 1, "max_pixels": 100_000_000, "tensorflow_notices": True,
-                     "input_size": 224, "partitions": 2, "images_per_partition": 128},
+                     "input_size": 224, "engine": "onnxruntime", "partitions": 2, "images_per_partition": 128},
         "versions": {"python": "3.11.9", "spark": "3.5.6"},
         "feature_store": None,  # the step fills it in when it has a store
     }

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from fruits import decode, feature_store
+from fruits import decode, feature_store, feature_store_records
 from fruits.errors import FruitsError
 from fruits.feature_store import (append, commit_batch, content_sha256, purge, read, stage_batch, unstored,
                                   vacuum)
@@ -212,21 +212,28 @@ def test_each_field_that_changes_features_gives_another_store(spark, key, tmp_pa
     assert read(spark, str(tmp_path), key).count() == 10
 
 
-def test_the_key_follows_the_weights_input_size_preprocessing_and_pillow(monkeypatch):
+def test_the_key_follows_the_weights_input_size_preprocessing_pillow_and_engine(monkeypatch):
     base = feature_key(WEIGHTS)
     assert (base.input_size, base.preprocessing_version, base.feature_size) == (decode.IMAGE_SIZE, decode.PREPROCESSING_VERSION, 1280)
     from importlib import metadata
     assert base.pillow_version == metadata.version("pillow") and base.keras_version == metadata.version("keras")
 
     ids = {base.id, feature_key(hashlib.sha256(b"retrained").hexdigest()).id, feature_key(WEIGHTS, input_size=160).id,
-           feature_key(WEIGHTS, inference_batch_size=64).id}
+           feature_key(WEIGHTS, inference_batch_size=64).id, feature_key(WEIGHTS, engine="keras").id}
     monkeypatch.setattr(decode, "PREPROCESSING_VERSION", decode.PREPROCESSING_VERSION + 1)
     ids.add(feature_key(WEIGHTS).id)
     monkeypatch.undo()
     real_version = metadata.version
     monkeypatch.setattr(metadata, "version", lambda name: "99.0" if name.lower() == "pillow" else real_version(name))
     ids.add(feature_key(WEIGHTS).id)
-    assert len(ids) == 6
+    monkeypatch.undo()
+    monkeypatch.setattr(metadata, "version", lambda name: "99.0" if name.lower() == "onnxruntime" else real_version(name))
+    ids.add(feature_key(WEIGHTS).id)
+    assert feature_key(WEIGHTS, engine="keras").id in ids  # Keras's key does not follow ONNX Runtime's version
+    monkeypatch.undo()
+    monkeypatch.setattr(feature_store_records, "GRAPH_VERSION", feature_store_records.GRAPH_VERSION + 1)
+    ids.add(feature_key(WEIGHTS).id)
+    assert len(ids) == 9
 
 
 def test_a_key_is_refused_when_a_field_cannot_be_right():
@@ -234,6 +241,8 @@ def test_a_key_is_refused_when_a_field_cannot_be_right():
         feature_key("not a hash")
     with pytest.raises(ValueError, match="input_size"):
         feature_key(WEIGHTS, input_size=0)
+    with pytest.raises(ValueError, match="unknown inference engine 'tflite'"):
+        feature_key(WEIGHTS, engine="tflite")
 
 
 def test_the_key_is_kept_readable_beside_the_data_and_checked(spark, key, tmp_path):

@@ -1,10 +1,12 @@
 """Features from the Spark job (broadcast weights, pandas UDF on 2 workers) equal those of a
-plain single-process Keras model loaded from the same file, on the same real images."""
+plain single-process Keras model loaded from the same file, on the same real images, within
+1e-4, with either engine: ONNX Runtime (the default) or Keras."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from fruits.features import InferenceSettings
 from fruits.steps.extract_step import ExtractArgs, run_extract
 
 pytestmark = pytest.mark.slow
@@ -24,9 +26,12 @@ def keras_reference_features(paths, weights_file) -> np.ndarray:
     return np.asarray(model.predict_on_batch(preprocess_input(batch)))
 
 
-def test_spark_features_equal_plain_keras(spark, small_sample, weights_file, tmp_path):
+@pytest.mark.parametrize("engine", ["onnxruntime", "keras"])
+def test_spark_features_equal_plain_keras(spark, small_sample, weights_file, tmp_path, engine):
     summary = run_extract(spark, ExtractArgs(images=str(small_sample), output=str(tmp_path / "run"),
-                                             weights=str(weights_file), images_per_partition=8))
+                                             weights=str(weights_file), images_per_partition=8,
+                                             inference=InferenceSettings(engine=engine)))
+    assert summary["settings"]["engine"] == engine
     assert summary["featurized"] == 40 and summary["rejected"] == 0
     assert summary["settings"]["partitions"] == 6  # 40 images / 8 per partition, in 3 waves of the 2 workers
     rows = spark.read.parquet(str(tmp_path / "run" / "features")).collect()

@@ -1,6 +1,7 @@
 """The feature store remembers the weights files Keras loaded (fruits.weights_fingerprints), so a
 later run keys its features without TensorFlow on the driver and the workers load the file's
-bytes: the same model to the bit, whatever input size. A damaged entry is never trusted."""
+bytes: the same model to the bit, whatever input size. It keeps each file's ONNX graph too, so
+that ONNX Runtime's runs import TensorFlow nowhere. A damaged entry is never trusted."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import pytest
 from fruits.decode import decode_image
 from fruits.model import WeightsFile, build_model, featurize, load_weights, sha256_of_arrays
 from fruits.storage import Storage
-from fruits.weights import fetch_weights
+from fruits.weights import fetch_weights, for_engine
 from fruits.weights_fingerprints import Known, KnownWeights, keras_suffix
 
 FILE_SHA = "ab" * 32
@@ -77,11 +78,14 @@ FETCH_KNOWN = textwrap.dedent("""
     import json, sys
     from fruits.session import build_session
     from fruits.storage import Storage
-    from fruits.weights import fetch_weights
+    from fruits.weights import fetch_weights, for_engine
     from fruits.weights_fingerprints import KnownWeights
     spark = build_session("known-weights", master="local[1]")
-    weights = fetch_weights(None, sys.argv[1], KnownWeights(Storage(spark), sys.argv[2]))
+    known = KnownWeights(Storage(spark), sys.argv[2])
+    weights = fetch_weights(None, sys.argv[1], known)
+    graph = for_engine(weights, "onnxruntime", 224, known)
     print(json.dumps({"type": type(weights.value).__name__, "suffix": weights.value.suffix,
+                      "graph": [type(graph).__name__, len(graph.data)],
                       "bytes": len(weights.value.data), "sha256_of_arrays": weights.sha256_of_arrays,
                       "info": weights.info, "imported": sorted(m for m in ("tensorflow", "keras") if m in sys.modules)}))
     spark.stop()
@@ -92,8 +96,11 @@ def test_known_weights_are_not_loaded_and_their_bytes_go_to_the_workers(spark, w
     store = tmp_path / "store"
     hostile = tmp_path / "it's a\nnew: line.weights.h5"  # Keras is never handed this name
     hostile.symlink_to(weights_file)
-    first = fetch_weights(None, str(hostile), KnownWeights(Storage(spark), str(store)))
+    known = KnownWeights(Storage(spark), str(store))
+    first = fetch_weights(None, str(hostile), known)
     assert first.info["loaded_on_driver"] and isinstance(first.value, list)
+    graph = for_engine(first, "onnxruntime", 224, known)  # built from the arrays, and kept
+    assert known.graph(first.info["sha256"], 224) == graph.data and known.graph(first.info["sha256"], 160) is None
     assert first.sha256_of_arrays == sha256_of_arrays(first.value)
     # A process of its own, to see that neither TensorFlow nor Keras is imported.
     done = subprocess.run([sys.executable, "-c", FETCH_KNOWN, str(weights_file), str(store)],
@@ -101,6 +108,7 @@ def test_known_weights_are_not_loaded_and_their_bytes_go_to_the_workers(spark, w
     assert done.returncode == 0, done.stderr[-2000:]
     second = json.loads(done.stdout.strip().splitlines()[-1])
     assert second == {"type": "WeightsFile", "suffix": ".weights.h5", "bytes": weights_file.stat().st_size,
+                      "graph": ["OnnxGraph", len(graph.data)],
                       "sha256_of_arrays": first.sha256_of_arrays, "imported": [],
                       "info": {**first.info, "source": str(weights_file), "loaded_on_driver": False}}
 
@@ -124,3 +132,28 @@ def test_a_model_built_from_the_file_s_bytes_gives_the_same_bits(sample_images, 
     from_bytes = featurize(build_model(WeightsFile(".weights.h5", weights_file.read_bytes()), input_size), pixels, batch_size=4)
     assert np.array_equal(from_arrays.view(np.uint32), from_bytes.view(np.uint32))
     assert np.abs(from_arrays).sum() > 0
+
+
+@pytest.mark.parametrize("damage", ["graph cut short", "graph of another file", "record not json", "no record"])
+def test_a_damaged_graph_is_not_used_and_is_built_again(spark, weights_file, tmp_path, damage):
+    known = KnownWeights(Storage(spark), str(tmp_path))
+    weights = fetch_weights(None, str(weights_file), known)
+    sound = for_engine(weights, "onnxruntime", 224, known).data
+    file_sha = weights.info["sha256"]
+    graph_file, record_file = (tmp_path / "weights" / f"{file_sha}.onnx-graph-v1-224px{suffix}" for suffix in (".onnx", ".json"))
+    if damage == "graph cut short":
+        graph_file.write_bytes(sound[:-100])
+    elif damage == "graph of another file":
+        record_file.write_text(record_file.read_text().replace(file_sha, "ef" * 32))
+    elif damage == "record not json":
+        record_file.write_text("{")
+    else:
+        record_file.unlink()
+    assert known.graph(file_sha, 224) is None
+    assert for_engine(weights, "onnxruntime", 224, known).data == sound  # built from the arrays again
+    assert known.graph(file_sha, 224) == sound  # and kept again
+
+
+def test_keras_s_workers_get_the_weights_as_fetched(weights_file):
+    weights = fetch_weights(None, str(weights_file))
+    assert for_engine(weights, "keras", 224) is weights.value

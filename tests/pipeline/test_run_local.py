@@ -103,8 +103,9 @@ def test_empty_folder_exits_non_zero_with_a_message_and_no_output(weights_file, 
         (["--variance", "1.5"], 2, "argument --variance: must be in (0, 1]"),
         (["--k", "10", "--variance", "0.9"], 2, "not allowed with argument"),
         (["--batch-size", "0"], 2, "argument --batch-size: must be at least 1"),
+        (["--engine", "tflite"], 2, "argument --engine: invalid choice: 'tflite'"),
     ],
-    ids=["missing-images", "missing-weights", "bad-variance", "k-and-variance", "bad-batch"],
+    ids=["missing-images", "missing-weights", "bad-variance", "k-and-variance", "bad-batch", "unknown-engine"],
 )
 def test_wrong_arguments_exit_non_zero_before_any_work(arguments, code, message, tmp_path):
     result = run_local(*arguments, "--output", str(tmp_path / "out"))

@@ -38,7 +38,7 @@ from fruits.steps.featurize_with_store import StoreOptions, featurize_images
 from fruits.steps.run_folder import MANIFEST
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
-from fruits.weights import fetch_weights
+from fruits.weights import fetch_weights, for_engine
 from fruits.weights_fingerprints import KnownWeights
 
 
@@ -56,7 +56,7 @@ class ExtractArgs:
 
 
 def inference_settings(args: argparse.Namespace) -> InferenceSettings:
-    return InferenceSettings(batch_size=args.batch_size, tf_threads=args.tf_threads, max_pixels=args.max_pixels,
+    return InferenceSettings(batch_size=args.batch_size, tf_threads=args.tf_threads, max_pixels=args.max_pixels, engine=args.engine,
                              tensorflow_notices=not getattr(args, "quiet", False))
 
 
@@ -150,8 +150,9 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         weights = fetch_weights(storage, args.weights, known, notices=args.inference.tensorflow_notices)
         # The arrays' fingerprint, not the file's: the same weights saved again keep their stored features.
         key = feature_key(weights.sha256_of_arrays, input_size=args.inference.input_size,
-                          inference_batch_size=args.inference.batch_size)
-        broadcast = spark.sparkContext.broadcast(weights.value)
+                          inference_batch_size=args.inference.batch_size, engine=args.inference.engine)
+        broadcast = spark.sparkContext.broadcast(
+            for_engine(weights, args.inference.engine, args.inference.input_size, known, notices=args.inference.tensorflow_notices))
 
     _phase(progress, f"Extracting features from {image_count} images"
            + (" (those the feature store lacks)" if args.store.root and not args.store.full_recompute else ""))
