@@ -108,11 +108,17 @@ def new_network(weights: str | None = None, input_size: int = IMAGE_SIZE):
 
 def load_weights(source: str) -> list[np.ndarray]:
     """Weights as arrays, from a local Keras `.weights.h5`/`.h5` file or Keras's `imagenet` download."""
+    return load_network(source).get_weights()
+
+
+def load_network(source: str):
+    """The network with the weights of `source` (as load_weights): building one takes about 1 s
+    here, so the driver converts this one to ONNX rather than a second (fruits.weights)."""
     if source == KERAS_IMAGENET:
-        return new_network(KERAS_IMAGENET).get_weights()
+        return new_network(KERAS_IMAGENET)
     network = new_network()
     network.load_weights(source)
-    return network.get_weights()
+    return network
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from fruits.errors import FruitsError
 from fruits.features import KERAS
-from fruits.model import WeightsFile, build_model, import_tensorflow, load_weights, sha256_of_arrays
+from fruits.model import WeightsFile, build_model, import_tensorflow, load_network, sha256_of_arrays
 from fruits.onnx_graph import OnnxGraph, UnsupportedNetwork, onnx_graph
 from fruits.settings import KERAS_IMAGENET, is_remote
 from fruits.weights_fingerprints import Known, keras_suffix
@@ -40,6 +40,7 @@ class Weights:
     value: list | WeightsFile = field(repr=False)  # what the workers build their model from
     info: dict                                      # the summary's record
     sha256_of_arrays: str                           # the feature store key's fingerprint
+    network: object = field(default=None, repr=False, compare=False)  # Keras's, when loaded here (224 input)
 
 
 def fetch_weights(storage: Storage | None, source: str, known: KnownWeights | None = None,
@@ -47,13 +48,14 @@ def fetch_weights(storage: Storage | None, source: str, known: KnownWeights | No
     """See the module docstring; `notices`: TensorFlow's start-up notices, if it is imported."""
     if source == KERAS_IMAGENET:
         try:
-            arrays = _load(KERAS_IMAGENET, notices)
+            network = _load(KERAS_IMAGENET, notices)
         except Exception as error:  # network errors surface as several exception types
             raise FruitsError(f"could not get Keras's imagenet weights (they are downloaded, which needs internet): "
                               f"{error}. Pass --weights FILE.h5 instead") from None
+        arrays = network.get_weights()
         fingerprint = sha256_of_arrays(arrays)
         return Weights(arrays, {"source": KERAS_IMAGENET, "sha256_of_arrays": fingerprint, "loaded_on_driver": True},
-                       fingerprint)
+                       fingerprint, network)
     with tempfile.TemporaryDirectory(prefix="fruits-weights-") as folder:
         # Read once: the bytes hashed are the bytes broadcast or loaded, whatever happens to the source meanwhile.
         name = os.path.basename(source)
@@ -77,18 +79,19 @@ def fetch_weights(storage: Storage | None, source: str, known: KnownWeights | No
             with open(loaded, "wb") as handle:
                 handle.write(data)
         try:
-            arrays = _load(loaded, notices)
+            network = _load(loaded, notices)
         except Exception as error:  # Keras raises many types for a wrong or corrupt file
             raise FruitsError(f"cannot load MobileNetV2 weights from {source}: {error}") from None
+        arrays = network.get_weights()
         fingerprint = sha256_of_arrays(arrays)
         if known is not None and suffix is not None:
             known.remember(info["sha256"], Known(fingerprint, suffix))
-        return Weights(arrays, {**info, "loaded_on_driver": True}, fingerprint)
+        return Weights(arrays, {**info, "loaded_on_driver": True}, fingerprint, network)
 
 
-def _load(source: str, notices: bool) -> list:
+def _load(source: str, notices: bool):
     import_tensorflow(notices)  # first, so that its start-up notices can be dropped
-    return load_weights(source)
+    return load_network(source)
 
 
 def for_engine(weights: Weights, engine: str, input_size: int, known: KnownWeights | None = None,
@@ -105,8 +108,9 @@ def for_engine(weights: Weights, engine: str, input_size: int, known: KnownWeigh
         return OnnxGraph(remembered)
     if isinstance(weights.value, WeightsFile):
         import_tensorflow(notices)
+    loaded = weights.network if weights.network is not None and weights.network.input_shape[1] == input_size else None
     try:
-        graph = onnx_graph(build_model(weights.value, input_size))
+        graph = onnx_graph(loaded if loaded is not None else build_model(weights.value, input_size))
     except UnsupportedNetwork as error:
         raise FruitsError(f"cannot run these weights with ONNX Runtime: {error}") from None
     if known is not None and file_sha256:

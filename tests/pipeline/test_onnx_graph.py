@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fruits.decode import decode_image
-from fruits.model import build_model, featurize, load_weights
+from fruits.model import build_model, featurize, load_network, load_weights
 from fruits.onnx_graph import OnnxGraph, OnnxModel, UnsupportedNetwork, onnx_graph
 
 pytestmark = pytest.mark.slow  # TensorFlow
@@ -39,6 +39,11 @@ def test_the_graph_gives_keras_s_features_within_the_tolerance(keras_and_graph, 
     assert onnx_features.shape == keras_features.shape == (len(pixels), 1280)
     assert np.abs(onnx_features - keras_features).max() <= TOLERANCE
     assert np.abs(keras_features).max() > 1.0  # real activations
+
+
+def test_the_same_weights_give_the_same_bytes_however_the_network_was_built(keras_and_graph, weights_file):
+    # The driver converts the network it loaded the file into; a store keeps the bytes by the file.
+    assert onnx_graph(load_network(str(weights_file))) == keras_and_graph[1]
 
 
 def test_the_graph_gives_other_input_sizes_too(weights_file, sample_images):

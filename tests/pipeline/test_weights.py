@@ -17,16 +17,26 @@ from fruits.weights import fetch_weights, sha256_of_arrays
 ARRAYS = [np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(4, dtype=np.float32)]
 
 
+class LoadedNetwork:
+    """What Keras's loader gives fetch_weights: a network whose get_weights() are `arrays`."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+
+    def get_weights(self):
+        return self.arrays
+
+
 def loads(monkeypatch, result=None, error: Exception | None = None) -> list[str]:
-    """fruits.weights.load_weights returns `result` or raises `error`; returns the sources it was asked for."""
+    """fruits.weights.load_network gives a network of `result` or raises `error`; returns the sources it was asked for."""
     asked = []
 
-    def load_weights(source):
+    def load_network(source):
         asked.append(source)
         if error is not None:
             raise error
-        return result
-    monkeypatch.setattr(fruits.weights, "load_weights", load_weights)
+        return LoadedNetwork(result)
+    monkeypatch.setattr(fruits.weights, "load_network", load_network)
     monkeypatch.setattr(fruits.weights, "import_tensorflow", lambda notices: None)
     return asked
 
@@ -69,11 +79,11 @@ def test_keras_loads_the_bytes_that_were_hashed_not_the_file_again(monkeypatch, 
     weights.write_bytes(b"first version")
     seen = []
 
-    def load_weights(source):  # the source file changes while the run reads it
+    def load_network(source):  # the source file changes while the run reads it
         weights.write_bytes(b"second version")
         seen.append(Path(source).read_bytes())
-        return ARRAYS
-    monkeypatch.setattr(fruits.weights, "load_weights", load_weights)
+        return LoadedNetwork(ARRAYS)
+    monkeypatch.setattr(fruits.weights, "load_network", load_network)
     monkeypatch.setattr(fruits.weights, "import_tensorflow", lambda notices: None)
     fetched = fetch_weights(None, str(weights))
     assert seen == [b"first version"] and fetched.info["sha256"] == hashlib.sha256(b"first version").hexdigest()
