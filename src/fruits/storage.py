@@ -11,7 +11,9 @@ see the output missing or partly there meanwhile (fruits.steps.run_folder says h
 """
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from contextlib import contextmanager
 
 from py4j.protocol import Py4JJavaError
@@ -71,15 +73,13 @@ class Storage:
         return self.read_bytes(uri).decode("utf-8")
 
     def read_bytes(self, uri: str) -> bytes:
-        fs, path = self._fs_path(uri)
-        if not fs.exists(path):
-            raise FruitsError(f"not found: {uri}")
-        stream = fs.open(path)
-        try:
-            data = self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
-        finally:
-            stream.close()
-        return bytes(data)
+        """The file's bytes, copied by Hadoop to a private local file and read from there: through
+        py4j's socket a 9 MB file (an ONNX graph) took 0.5 s, this way 0.02 s."""
+        with tempfile.TemporaryDirectory(prefix="fruits-read-") as folder:
+            local = os.path.join(folder, "file")
+            self.copy_to_local(uri, local)
+            with open(local, "rb") as handle:
+                return handle.read()
 
     def write_text(self, uri: str, text: str) -> None:
         self.write_bytes(uri, text.encode("utf-8"))
