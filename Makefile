@@ -29,8 +29,23 @@ include $(wildcard mk/*.mk)
 demo: $(VENV)/.installed
 	$(VENV)/bin/fruits run-local $(ARGS)
 
+# `make test` runs the rehearsal's tests (each a whole cloud run in its own processes: the
+# emulator, Terraform, spark-submit; about 6 minutes, much of it waiting on them) beside the
+# others, and prints their report after; both must pass. `make test PYTEST_ARGS=...` runs one
+# pytest with those arguments.
+REHEARSAL_TESTS_LOG := .tools/rehearsal-tests.log
 test: $(TEST_SETUP)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@mkdir -p .tools; \
+	$(PY) -m pytest -p no:cacheprovider --durations=10 tests/rehearsal > $(REHEARSAL_TESTS_LOG) 2>&1 & rehearsal=$$!; \
+	trap 'kill $$rehearsal 2>/dev/null' INT TERM; \
+	$(PY) -m pytest --durations=30 --ignore=tests/rehearsal; others=$$?; \
+	wait $$rehearsal; rehearsed=$$?; \
+	echo "--- tests/rehearsal, run beside the others (exit $$rehearsed) ---"; cat $(REHEARSAL_TESTS_LOG); \
+	test $$others -eq 0 && test $$rehearsed -eq 0
+else
 	$(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 # Regenerate requirements/cluster.lock from the jobs' direct pins: [project].dependencies only, not
 # the dev extras (minus pyspark, which EMR provides). The build tools (pip, setuptools, wheel) stay
