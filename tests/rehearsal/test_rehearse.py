@@ -155,7 +155,14 @@ def test_ctrl_c_stops_every_process_it_started(sample_images, weights_file, tmp_
     steps = str(work / "steps")  # in spark-submit's command line (its scratch folder), not in the rehearsal's
     assert processes_mentioning(steps), "no step process to interrupt: " + "".join(seen[-20:])
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does to the foreground process group
-    assert process.wait(timeout=60) == 130, process.stdout.read()[-2000:]
+    # Stopping took 108 s once while the other tests kept both cores busy (make test runs them beside
+    # this file); it is the processes left behind that this test is about, not how fast they go.
+    try:
+        code = process.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("the rehearsal did not stop within 300 s of Ctrl-C: " + process.stdout.read()[-2000:]) from None
+    assert code == 130, process.stdout.read()[-2000:]
     time.sleep(2)
     assert processes_mentioning(steps) == [] and processes_mentioning(str(work)) == []
     record = json.loads((work / "rehearsal.json").read_text())
