@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -143,17 +144,32 @@ def processes_mentioning(text: str) -> list[str]:
 
 def test_ctrl_c_stops_every_process_it_started(sample_images, weights_file, tmp_path):
     work = tmp_path / "work"
+    # Without PYTHONUNBUFFERED (a user's shell rarely sets it): the progress must still come through
+    # the pipe as it happens; a block-buffered rehearsal once showed its first step's line only at its
+    # end, so that the interrupt came too late to test anything.
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
     process = subprocess.Popen([sys.executable, "-m", "fruits", "rehearse", str(sample_images), "--weights", str(weights_file),
                                 "--per-class", "2", "--work-dir", str(work)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
-    seen, deadline = [], time.monotonic() + 300
+                               text=True, start_new_session=True, env=environment)
+    seen = []
     for line in process.stdout:
         seen.append(line)
-        if "runs on the local Spark" in line or time.monotonic() > deadline:
+        if "runs on the local Spark" in line:
             break
-    time.sleep(5)  # spark-submit is up
+    assert "runs on the local Spark" in seen[-1], "the rehearsal ended before its first step: " + "".join(seen[-20:])
+
+    def keep_reading():  # the pipe never fills while we wait
+        for line in process.stdout:
+            seen.append(line)
+
+    reader = threading.Thread(target=keep_reading, daemon=True)
+    reader.start()
     steps = str(work / "steps")  # in spark-submit's command line (its scratch folder), not in the rehearsal's
+    deadline = time.monotonic() + 120
+    while not processes_mentioning(steps) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
     assert processes_mentioning(steps), "no step process to interrupt: " + "".join(seen[-20:])
+    assert process.poll() is None, "the rehearsal ended before the interrupt: " + "".join(seen[-20:])
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does to the foreground process group
     # Stopping took 108 s once while the other tests kept both cores busy (make test runs them beside
     # this file); it is the processes left behind that this test is about, not how fast they go.
@@ -161,12 +177,15 @@ def test_ctrl_c_stops_every_process_it_started(sample_images, weights_file, tmp_
         code = process.wait(timeout=300)
     except subprocess.TimeoutExpired:
         process.kill()
-        raise AssertionError("the rehearsal did not stop within 300 s of Ctrl-C: " + process.stdout.read()[-2000:]) from None
-    assert code == 130, process.stdout.read()[-2000:]
+        raise AssertionError("the rehearsal did not stop within 300 s of Ctrl-C: " + "".join(seen[-20:])) from None
+    reader.join(timeout=10)
+    assert code == 130, "".join(seen[-30:])
     time.sleep(2)
     assert processes_mentioning(steps) == [] and processes_mentioning(str(work)) == []
     record = json.loads((work / "rehearsal.json").read_text())
     assert record["status"] == "RUNNING"  # stopped mid-run, and said so in its record
+    # ... in the first run: its first step's line came as that step began, not with a later flush
+    assert [run["run_id"] for run in record["runs"]] == [record["run_id"] + "-first"]
 
 
 def test_a_folder_that_is_not_a_rehearsal_s_is_never_emptied(tmp_path):

@@ -122,6 +122,10 @@ def rehearse(options: Rehearsal) -> int:
     if not options.weights.is_file():
         raise FruitsError(f"weights file not found: {options.weights}")
     s3a_conf("https://127.0.0.1", JARS_DIR)  # the S3A jars are there, before anything starts
+    # Its progress shows as it happens through a pipe or `tee` too (the step driver's thread prints
+    # between the CLI's children, which write to the same output); and a Ctrl-C reader sees where it is.
+    if hasattr(sys.stdout, "reconfigure"):  # not when a caller put some other stream there
+        sys.stdout.reconfigure(line_buffering=True)
     work = prepare_work_dir(options.work_dir)
     count = select_images(options.images, options.per_class, work / "images")
     run_id, started = "rehearsal-" + new_run_id().removeprefix("run-"), time.monotonic()
