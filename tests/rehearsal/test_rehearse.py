@@ -150,7 +150,10 @@ def test_ctrl_c_stops_every_process_it_started(sample_images, weights_file, tmp_
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
     process = subprocess.Popen([sys.executable, "-m", "fruits", "rehearse", str(sample_images), "--weights", str(weights_file),
                                 "--per-class", "2", "--work-dir", str(work)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True, env=environment)
+                               text=True, start_new_session=True, env=environment,
+                               # make test runs this file with `&`, and a shell's background job ignores SIGINT, which
+                               # its children inherit: a user's terminal does not, so the rehearsal gets the default back
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     for line in process.stdout:
         seen.append(line)

@@ -24,16 +24,20 @@ HOURLY_USD = {  # instance type -> (EC2 on-demand, EMR fee), eu-west-3
 DEFAULT_CLUSTER = (("m5.xlarge", 1), ("m5.xlarge", 2))  # primary, core
 INSTANCES_OUTPUT = "emr_instances"
 
-# Whole pipeline measured here: 5,107 images in 169 s on 2 cores (docs/benchmarks.md), i.e.
-# about 15 images per second per vCPU; m5.xlarge has 4 vCPUs.
-IMAGES_PER_VCPU_SECOND = 15.0
+# The extract step's featurizing rate, measured by benchmarks/incremental_run.py on 2 cores
+# (docs/benchmarks.md, 2026-12-05, ONNX Runtime, a core here being one vCPU): its first run,
+# 4,594 images in 45.8 s with the step's fixed costs, 50.1 images per second per core. Priced at
+# 40 (0.8 of it): a node's vCPU may be slower than this machine's, and the estimate must not be low.
+# (Before ONNX Runtime, the whole pipeline gave about 15.)
+IMAGES_PER_VCPU_SECOND = 40.0
 # An incremental run lists every image; those its feature store's index knows unchanged are not
-# read (fruits.content_index): it looks them up and reads their stored features, at 224 images per
-# second per core, measured by benchmarks/incremental_run.py (its third run: the same 5,107 images,
-# nothing new, 11.4 s with the step's fixed costs; docs/benchmarks.md). New images are read, hashed
-# and featurized at IMAGES_PER_VCPU_SECOND. With these two rates its second run (10 % new) is
-# priced at 27 s of processing on 2 cores, against 21 s measured: an upper bound.
-KNOWN_IMAGES_PER_VCPU_SECOND = 224.0
+# read (fruits.content_index): it looks them up and reads their stored features. The same
+# benchmark's third run (all 5,107 images, nothing new: 12.6 s with the step's fixed costs) gives
+# 203 images per second per core; priced at 200. New images are read, hashed and featurized at
+# IMAGES_PER_VCPU_SECOND. Its second run (10 % new) is then priced at 17.9 s of processing on
+# 2 cores, against 19.2 s measured: the difference is the step's fixed part, which
+# FIXED_STEP_MINUTES counts (3 min, against about 12 s in a fresh process here).
+KNOWN_IMAGES_PER_VCPU_SECOND = 200.0
 VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "c5.xlarge": 4, "r5.xlarge": 4}
 # A cluster's start is EMR's part, then ours (the bootstrap, on every node at once):
 # - EMR's: EC2 instances, EMR's agent, YARN, HDFS and Spark set up. Not measured here (no AWS
