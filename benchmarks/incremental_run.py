@@ -8,10 +8,13 @@ Spark and fresh Python workers, as each EMR step is) on one folder, sharing one 
 3. on all of it again: nothing new; what is left is the price of listing every image, looking it
    up in the store's index and reading the stored features
    (fruits.cloud.prices.KNOWN_IMAGES_PER_VCPU_SECOND).
+With `--copies N`, the base is the sample N times over: each photo and N - 1 of its mirror images
+and rotations, written as new JPEG files (other bytes: new images to the store), to see how the
+ratio moves as the base grows while the fixed part of a fresh process stays.
 The time compared is the step's own (`duration_seconds` of extract_summary.json: listing, weights,
 hashing, featurizing, store, writes); each process's wall time, with Spark's start, is shown too.
 
-Usage: .venv/bin/python benchmarks/incremental_run.py [--images FOLDER] [--new-share 0.1] [--out output/benchmarks]
+Usage: .venv/bin/python benchmarks/incremental_run.py [--images FOLDER] [--new-share 0.1] [--copies 1..8] [--out output/benchmarks]
 Prints a table and writes it, with the figures as JSON, to OUT/incremental_run.{txt,json}.
 """
 from __future__ import annotations
@@ -32,6 +35,8 @@ from environment import load_average, machine_record, write_report  # benchmarks
 
 PROJECT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.20
+# The copies' transforms: the identity (the photo itself, linked) and the 7 other symmetries of a square.
+TRANSFORMS = (None, "FLIP_LEFT_RIGHT", "FLIP_TOP_BOTTOM", "ROTATE_90", "ROTATE_180", "ROTATE_270", "TRANSPOSE", "TRANSVERSE")
 
 
 def link_images(listing: Listing, images: list[InputFile], folder: Path) -> None:
@@ -39,6 +44,20 @@ def link_images(listing: Listing, images: list[InputFile], folder: Path) -> None
     for image in images:
         (folder / image.label).mkdir(parents=True, exist_ok=True)
         (folder / image.relative).symlink_to(Path(listing.path_of(image.relative)))
+
+
+def copies_of(listing: Listing, copies: int, folder: Path) -> Path:
+    """folder/LABEL/NAME (the photo, linked) and folder/LABEL/STEM-TRANSFORM.jpg for the first
+    `copies` - 1 transforms: `copies` times as many distinct images. Returns `folder`."""
+    from PIL import Image
+
+    link_images(listing, listing.accepted, folder)
+    for image in listing.accepted:
+        stem = (folder / image.relative).with_suffix("")
+        with Image.open(listing.path_of(image.relative)) as photo:
+            for transform in TRANSFORMS[1:copies]:
+                photo.transpose(Image.Transpose[transform]).save(f"{stem}-{transform.lower()}.jpg", quality=95)
+    return folder
 
 
 def extract(images: Path, output: Path, store: Path, run_id: str) -> dict:
@@ -61,7 +80,8 @@ def extract(images: Path, output: Path, store: Path, run_id: str) -> dict:
 
 
 def report(runs: list[dict], figures: dict) -> str:
-    lines = [f"Incremental runs on {figures['images']} sample images, {figures['cores']} cores, "
+    base = "sample images" if figures["copies"] == 1 else f"images (the sample and its mirror images, {figures['copies']} copies)"
+    lines = [f"Incremental runs on {figures['images']} {base}, {figures['cores']} cores, "
              f"load average {figures['load_before']} before, {figures['load_after']} after ({figures['date']})", "",
              f"| run | images | read | featurized now | from the store | extract step, s | process (with Spark's start), s |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -86,6 +106,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES, help="one sub-folder per fruit (default: the sample)")
     parser.add_argument("--new-share", type=float, default=0.1, help="share of each fruit's images new in run 2 (default 0.1)")
+    parser.add_argument("--copies", type=int, choices=range(1, len(TRANSFORMS) + 1), default=1, metavar="1..8",
+                        help="the base: each image and its first N - 1 mirror images and rotations (default 1: the images alone)")
     parser.add_argument("--out", type=Path, default=PROJECT / "output" / "benchmarks", help="where the report goes")
     options = parser.parse_args()
     machine = machine_record()
@@ -93,7 +115,11 @@ def main() -> int:
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="fruits-incremental-") as scratch:
         work = Path(scratch)
-        listing = list_local_folder(options.images)
+        images = options.images
+        if options.copies > 1:
+            print(f"writing {options.copies - 1} mirror images or rotations of each image", flush=True)
+            images = copies_of(list_local_folder(images), options.copies, work / "copies")
+        listing = list_local_folder(images)
         first_run, held_back = hold_back_last(listing, options.new_share)
         first_count, total = len(first_run.accepted), len(listing.accepted)
         print(f"{first_count} images in the first run, {total} in the next two; load average {load_before}", flush=True)
@@ -106,7 +132,7 @@ def main() -> int:
             print(f"  {run_id}: {runs[-1]}", flush=True)
     first, second, again = runs
     figures = {
-        **machine, "images": total, "first_images": first_count,
+        **machine, "images": total, "copies": options.copies, "first_images": first_count,
         "new_images": total - first_count, "load_before": load_before, "load_after": load_average(), "runs": runs,
         "ratio": round(second["step_seconds"] / first["step_seconds"], 3),
         "process_ratio": round(second["process_seconds"] / first["process_seconds"], 3),
