@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml requirements/cluster.lock
 
 include $(wildcard mk/*.mk)
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(JVM_ARCHIVE).json
 	$(VENV)/bin/fruits run-local $(ARGS)
 
 # `make test` runs the rehearsal's tests (each a whole cloud run in its own processes: the

@@ -15,6 +15,7 @@ from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from fruits.errors import FruitsError
+from fruits.jvm_archive import archive_options
 
 LOG_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "log4j2.properties")
 
@@ -39,7 +40,8 @@ def driver_memory() -> str:
 def build_session(app_name: str, master: str | None = None, arrow_batch_size: int = ARROW_BATCH_SIZE,
                   extra_conf: dict[str, str] | None = None) -> SparkSession:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by the Python workers
-    java_options = [EMBEDDED_JVM_OPTIONS] if starts_its_jvm() else []
+    # fruits.jvm_archive: the classes of Spark's jobs, mapped from an archive when `make` built one.
+    java_options = [EMBEDDED_JVM_OPTIONS, *archive_options()] if starts_its_jvm() else []
     if master is not None:
         # Python workers must run this interpreter (the venv with TensorFlow), not the system one.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
