@@ -53,9 +53,14 @@ def archive_options() -> list[str]:
     if dump:
         return [f"-XX:ArchiveClassesAtExit={dump}", *QUIET]
     archive = archive_path()
-    if archive is None or not is_complete(archive):
+    if archive is None or has_blank(archive) or not is_complete(archive):
         return []
     return [f"-XX:SharedArchiveFile={archive}", *QUIET]
+
+
+def has_blank(archive: Path) -> bool:
+    """A JVM option's value cannot hold a space here: spark.driver.extraJavaOptions is split on blanks."""
+    return any(character.isspace() for character in str(archive.resolve()))
 
 
 def is_complete(archive: Path) -> bool:
@@ -70,8 +75,8 @@ def is_complete(archive: Path) -> bool:
 def build(archive: Path) -> int:
     """Runs the training workload in a child process whose JVM dumps its classes; moves the dump
     to `archive` and writes its record. Returns the archive's size in bytes."""
-    if " " in str(archive.resolve()):  # a JVM option's value cannot hold a space here (spark.driver.extraJavaOptions splits on it)
-        raise FruitsError(f"the JVM class archive's path may not contain a space: {archive}")
+    if has_blank(archive):
+        raise FruitsError(f"the JVM class archive's path may not contain a space: {str(archive)!r}")
     archive.parent.mkdir(parents=True, exist_ok=True)
     record_path(archive).unlink(missing_ok=True)  # from now on, no run maps the old archive
     staged = archive.parent / f".{archive.name}.{os.getpid()}.tmp"

@@ -82,6 +82,12 @@ def test_an_archive_without_its_record_is_not_mapped(tmp_path, monkeypatch):
     assert archive_options() == []
     monkeypatch.setenv(ARCHIVE_ENV, "")
     assert archive_options() == []  # set empty: none
+    spaced = tmp_path / "a b" / "spark-classes.jsa"
+    spaced.parent.mkdir()
+    spaced.write_bytes(b"x" * 100)
+    record_path(spaced).write_text(json.dumps({"bytes": 100}))
+    monkeypatch.setenv(ARCHIVE_ENV, str(spaced))
+    assert archive_options() == []  # the option would be split in two: the JVM would not start
 
 
 def test_the_training_run_dumps_instead_of_mapping(tmp_path, monkeypatch):
