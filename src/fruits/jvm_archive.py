@@ -1,8 +1,8 @@
 """A class-data archive for the embedded Spark's JVM (JDK 17's dynamic AppCDS): the few thousand
 classes a Spark job loads, parsed and verified once by a training run, then mapped by every
 later local JVM instead of being loaded from Spark's jars again. A fresh local process starts
-and runs its first jobs faster: on 2 cores, the extract step with nothing new 9.9 -> 7.8 s, its
-process 13.6 -> 10.6 s (docs/benchmarks.md). A JVM that spark-submit starts (EMR, the
+and runs its first jobs faster: on 2 cores, the extract step with nothing new 9.8 -> 7.7 s, its
+process 13.7 -> 10.6 s (benchmarks/jvm_archive.py, docs/benchmarks.md). A JVM that spark-submit starts (EMR, the
 rehearsal's steps) keeps the options it was given and does not use it.
 
 Usage:
@@ -89,9 +89,8 @@ def build(archive: Path) -> int:
         raise FruitsError(f"the JVM class archive was not written (exit {result.returncode}):\n{result.stderr[-2000:]}")
     size = staged.stat().st_size
     os.replace(staged, archive)
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     with tempfile.NamedTemporaryFile("w", dir=archive.parent, prefix=".record-", delete=False) as record:
-        json.dump({"bytes": size, "java": java[0] if java else "unknown"}, record)
+        json.dump({"bytes": size}, record)  # which JDK wrote it, the JVM checks itself
     os.replace(record.name, record_path(archive))
     return size
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fruits.errors import FruitsError
 from fruits.jvm_archive import ARCHIVE_ENV, DUMP_ENV, archive_options, build, main, record_path
 
 # A JVM that `fruits` starts, which prints the path of each class it loads from a dynamic archive.
@@ -55,16 +56,13 @@ def test_a_built_archive_is_mapped_by_the_next_jvm(archive, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_truncated_archive_is_not_mapped_and_spark_still_runs(archive, tmp_path):
+def test_a_truncated_archive_is_not_mapped_and_spark_still_runs(archive, tmp_path, monkeypatch):
     truncated = tmp_path / "truncated.jsa"
     truncated.write_bytes(archive.read_bytes()[:1_000_000])  # as an interrupted copy leaves it
     record_path(truncated).write_text(record_path(archive).read_text())
-    os.environ.pop(DUMP_ENV, None)
-    os.environ[ARCHIVE_ENV] = str(truncated)
-    try:
-        assert archive_options() == []
-    finally:
-        del os.environ[ARCHIVE_ENV]
+    monkeypatch.delenv(DUMP_ENV, raising=False)
+    monkeypatch.setenv(ARCHIVE_ENV, str(truncated))
+    assert archive_options() == []
     result, lines = start_spark(tmp_path, str(truncated))
     assert result.returncode == 0, result.stderr[-2000:]
     assert from_archive(lines) == 0
@@ -101,7 +99,7 @@ def test_a_failed_build_leaves_no_archive_to_map(tmp_path, monkeypatch):
     archive.write_bytes(b"old")
     record_path(archive).write_text(json.dumps({"bytes": 3}))
     monkeypatch.setenv("SPARK_HOME", str(tmp_path / "no-spark-here"))  # the training run's Spark cannot start
-    with pytest.raises(Exception, match="JVM class archive was not written"):
+    with pytest.raises(FruitsError, match="JVM class archive was not written"):
         build(archive)
     assert not record_path(archive).exists()  # the old archive is not mapped any more
     assert [path.name for path in tmp_path.iterdir()] == ["spark-classes.jsa"]  # no staged dump left
