@@ -92,7 +92,11 @@ def read(spark: SparkSession, root: str, key: FeatureKey) -> DataFrame:
     commits, rows = _committed_rows(spark, store)
     if len(commits) <= 1:  # a batch never holds a hash twice
         return rows.select("content_sha256", "features")
-    return rows.groupBy("content_sha256").agg(F.min_by("features", "rank").alias("features"))
+    # Each hash's earliest commit, found on the hashes alone: the features are not shuffled.
+    earliest = rows.groupBy("content_sha256").agg(F.min("rank").alias("rank"))
+    if sum(commit.rows for commit in commits) <= BROADCAST_HASHES:
+        earliest = F.broadcast(earliest)
+    return rows.join(earliest, ["content_sha256", "rank"], "left_semi").select("content_sha256", "features")
 
 
 def unstored(spark: SparkSession, root: str, key: FeatureKey, images: DataFrame) -> DataFrame:

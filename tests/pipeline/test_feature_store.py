@@ -1,6 +1,7 @@
 """The feature store (fruits.feature_store) on synthetic features, in-process: what is appended
 reads back bit for bit, once per content hash, whatever the interleaving of two appends; an
-interrupted append or purge leaves a readable store; every field that changes a feature gives
+interrupted append or purge leaves a readable store; a read of several commits moves no features
+between tasks; every field that changes a feature gives
 another store; a purge leaves no trace of the removed hashes on disk. One test runs the same
 on s3a:// against the moto server (slow: a Spark of its own with the S3A jars)."""
 from __future__ import annotations
@@ -147,6 +148,35 @@ def test_two_appends_committed_in_interleaved_order_read_each_hash_once(spark, k
     expected = {**first, **second}
     assert_same_bits(collected(read(spark, str(tmp_path), key)), expected)
     assert_same_bits(collected(read(spark, str(tmp_path), key).repartition(7)), expected)
+
+
+def shuffled_columns(spark, plan) -> set[tuple[str, str]]:
+    """(name, type) of the columns that some shuffle moves between tasks in the plan of the
+    DataFrame that `plan()` returns (built with adaptive execution off, so that its plan is the
+    whole one before it runs). An aggregate's buffer has names of its own: check the types."""
+    previous = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        pending, moved = [plan()._jdf.queryExecution().executedPlan()], set()
+        while pending:
+            node = pending.pop()
+            if node.nodeName() == "Exchange":  # a shuffle (a broadcast is "BroadcastExchange")
+                output = node.output()
+                moved |= {(output.apply(i).name(), output.apply(i).dataType().typeName()) for i in range(output.size())}
+            children = node.children()
+            pending += [children.apply(i) for i in range(children.size())]
+        return moved
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", previous)
+
+
+def test_a_read_of_several_commits_shuffles_hashes_never_features(spark, key, tmp_path):
+    append(spark, str(tmp_path), key, frame(spark, synthetic(range(10), seed=1)), "run-a")
+    append(spark, str(tmp_path), key, frame(spark, synthetic(range(5, 15), seed=2)), "run-b")
+    assert len(collected(read(spark, str(tmp_path), key))) == 15
+    moved = shuffled_columns(spark, lambda: read(spark, str(tmp_path), key))
+    assert ("content_sha256", "string") in moved  # the earliest commit is found on the hashes alone,
+    assert not [name for name, kind in moved if kind == "array"]  # not on the features
 
 
 def test_two_threads_appending_at_once_leave_each_row_once(spark, key, tmp_path):
