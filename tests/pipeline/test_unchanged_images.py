@@ -1,8 +1,9 @@
 """The feature store's index (fruits.content_index) in the extract step, on real images and
 weights: a run reads only the files that are new or changed since the last run (a file rewritten
-with its size and mtime kept is read again), reads again a file whose features were purged since,
-takes an unreadable index for a cache miss, and a purge leaves one snapshot naming only the input
-and no staged file of a killed write."""
+with its size and mtime kept is read again), reads again a file whose features were purged since
+(and fails, writing nothing, when indexed files keep being purged at each look-up), takes an
+unreadable index for a cache miss, and a purge leaves one snapshot naming only the input and no
+staged file of a killed write."""
 from __future__ import annotations
 
 import hashlib
@@ -12,11 +13,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import functions as F
 
 from fruits.content_index import INDEX, Indexed, split_listing
+from fruits.errors import FruitsError
 from fruits.feature_store import purge
 from fruits.feature_store_records import FeatureKey
 from fruits.input_files import classify_listed
+from fruits.steps import featurize_with_store
 
 from .images import copy_subset
 from .store_checks import assert_same_bits
@@ -123,3 +127,18 @@ def test_only_a_file_with_the_indexed_size_and_stamp_counts_as_unchanged():
     assert (unchanged[0].content_sha256, unchanged[0].modified_micros, unchanged[0].label) == (digest, 5, "Apple")
     assert sorted(file.relative for file in to_read.accepted) == ["Apple/new.jpg", "Apple/no-stamp.jpg", "Apple/resized.jpg",
                                                                   "Apple/touched.jpg"]
+
+
+def test_indexed_images_purged_again_at_each_look_up_fail_the_run_with_nothing_written(spark, weights_file, seeded, tmp_path,
+                                                                                       monkeypatch):
+    images, store, _ = seeded
+    flag = featurize_with_store.with_stored_flag
+
+    def one_more_purged(*args):  # as if another run purged one more indexed image before each look-up
+        flagged = flag(*args)
+        first = flagged.where(F.col("indexed")).agg(F.min("path")).first()[0]
+        return flagged.withColumn("stored", F.col("stored") & (F.col("path") != F.lit(first)))
+    monkeypatch.setattr(featurize_with_store, "with_stored_flag", one_more_purged)
+    with pytest.raises(FruitsError, match=f"lost the features of indexed images {featurize_with_store.INDEX_ATTEMPTS} times"):
+        extract(spark, images, tmp_path / "run-2", weights_file, store)
+    assert not (tmp_path / "run-2").exists()
