@@ -8,7 +8,6 @@ Usage (DataFrames in and out; the caller's session, none built here; ROOT a fold
     images = images.withColumn("content_sha256", content_sha256())        # of the `content` bytes
     todo = unstored(spark, ROOT, key, images)                # one row per hash not stored yet
     flagged = with_stored_flag(spark, ROOT, key, images)     # or: every row, and `stored` (boolean)
-    stored_among(spark, ROOT, key, {"ab12...", ...})          # or: which of these hashes are stored
     append(spark, ROOT, key, featurized_todo, batch_name=run_id)   # -> how many were not stored yet
     features = images.join(read(spark, ROOT, key), "content_sha256")     # stored and new, one row per hash
     purge(spark, ROOT, key, keep=images.select("content_sha256"))       # erases every other hash: -> count
@@ -115,15 +114,6 @@ def with_stored_flag(spark: SparkSession, root: str, key: FeatureKey, images: Da
     if sum(commit.rows for commit in commits) <= BROADCAST_HASHES:
         hashes = F.broadcast(hashes)
     return images.join(hashes, "content_sha256", "left").withColumn("stored", F.coalesce("stored", F.lit(False)))
-
-
-def stored_among(spark: SparkSession, root: str, key: FeatureKey, hashes: set[str]) -> set[str]:
-    """Which of `hashes` (a driver-side set) are stored."""
-    if not hashes:
-        return set()
-    store = checked_store(Storage(spark), root, key)
-    candidates = spark.createDataFrame([(content,) for content in hashes], "content_sha256 string")
-    return {row.content_sha256 for row in candidates.join(_stored_hashes(spark, store), "content_sha256", "left_semi").collect()}
 
 
 def append(spark: SparkSession, root: str, key: FeatureKey, features: DataFrame, batch_name: str) -> int:

@@ -18,7 +18,7 @@ from pyspark import SparkContext
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
-from fruits.feature_store import append, content_sha256, open_store, read, stored_among, with_stored_flag
+from fruits.feature_store import append, content_sha256, open_store, read, with_stored_flag
 from fruits.feature_store_records import feature_key
 from fruits.model import FEATURE_SIZE
 from fruits.images import list_input, read_images
@@ -42,9 +42,9 @@ def run(folder: Path) -> None:
         featurized = images.select("content_sha256", pandas_udf(_features, "array<float>")("content").alias("features")).persist()
         root, key = str(folder / "store"), feature_key("0" * 64)
         open_store(spark, root, key)
-        append(spark, root, key, featurized, batch_name="training")
+        append(spark, root, key, featurized.orderBy("content_sha256").limit(6), batch_name="training")
+        append(spark, root, key, featurized, batch_name="training")  # a second commit: a read then finds each hash's earliest
         flagged = with_stored_flag(spark, root, key, images).join(read(spark, root, key), "content_sha256", "left")
-        stored_among(spark, root, key, {row.content_sha256 for row in images.select("content_sha256").collect()})
         flagged.select("path", "label", "features").write.parquet(str(folder / "features"))
         vectors = to_vectors(spark.read.parquet(str(folder / "features")).where(F.col("features").isNotNull()))
         fit = fit_pca(vectors, k=2)
