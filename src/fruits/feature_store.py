@@ -92,9 +92,7 @@ def read(spark: SparkSession, root: str, key: FeatureKey) -> DataFrame:
     if len(commits) <= 1:  # a batch never holds a hash twice
         return rows.select("content_sha256", "features")
     # Each hash's earliest commit, found on the hashes alone: the features are not shuffled.
-    earliest = rows.groupBy("content_sha256").agg(F.min("rank").alias("rank"))
-    if sum(commit.rows for commit in commits) <= BROADCAST_HASHES:
-        earliest = F.broadcast(earliest)
+    earliest = _broadcast_if_few(rows.groupBy("content_sha256").agg(F.min("rank").alias("rank")), commits)
     return rows.join(earliest, ["content_sha256", "rank"], "left_semi").select("content_sha256", "features")
 
 
@@ -110,9 +108,7 @@ def with_stored_flag(spark: SparkSession, root: str, key: FeatureKey, images: Da
     stored. No row of `images` is shuffled when the stored hashes are few enough to broadcast."""
     store = checked_store(Storage(spark), root, key)
     commits, rows = _committed_rows(spark, store, origin=False)
-    hashes = rows.select("content_sha256").distinct().withColumn("stored", F.lit(True))
-    if sum(commit.rows for commit in commits) <= BROADCAST_HASHES:
-        hashes = F.broadcast(hashes)
+    hashes = _broadcast_if_few(rows.select("content_sha256").distinct().withColumn("stored", F.lit(True)), commits)
     return images.join(hashes, "content_sha256", "left").withColumn("stored", F.coalesce("stored", F.lit(False)))
 
 
@@ -212,7 +208,12 @@ def _stored_hashes(spark: SparkSession, store: str) -> DataFrame:
     """The stored content hashes (a hash possibly twice), broadcast when small enough: a join
     with them then moves none of the other side's rows."""
     commits, rows = _committed_rows(spark, store, origin=False)
-    hashes = rows.select("content_sha256")
+    return _broadcast_if_few(rows.select("content_sha256"), commits)
+
+
+def _broadcast_if_few(hashes: DataFrame, commits: list[Commit]) -> DataFrame:
+    """`hashes` (one small row per stored hash at most), marked to be broadcast when the commits
+    hold few enough rows: a join with them then moves none of the other side's rows."""
     return F.broadcast(hashes) if sum(commit.rows for commit in commits) <= BROADCAST_HASHES else hashes
 
 

@@ -1,9 +1,9 @@
 """The feature store (fruits.feature_store) on synthetic features, in-process: what is appended
 reads back bit for bit, once per content hash, whatever the interleaving of two appends; an
 interrupted append or purge leaves a readable store; a read of several commits moves no features
-between tasks; every field that changes a feature gives
-another store; a purge leaves no trace of the removed hashes on disk. One test runs the same
-on s3a:// against the moto server (slow: a Spark of its own with the S3A jars)."""
+between tasks; every field that changes a feature gives another store; a purge leaves no trace
+of the removed hashes on disk. One test runs the same on s3a:// against the moto server (slow: a
+Spark of its own with the S3A jars)."""
 from __future__ import annotations
 
 import dataclasses

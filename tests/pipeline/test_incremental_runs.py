@@ -89,8 +89,8 @@ def test_the_first_run_featurizes_every_image_and_stores_them(seeded):
     # The model ran once per image: the persisted frames are not computed again by later actions.
     workers = summary["timings"]["workers"]
     assert workers["images_decoded"] == 9 and workers["inference_seconds"] > 0 and workers["model_build_seconds"] >= 0
-    assert {"listing", "weights", "opening the images", "opening the store", "reading the index", "hashing", "featurizing", "assembling", "writing",
-            "store upkeep"} <= set(summary["timings"]["phases"])
+    assert {"listing", "weights", "opening the images", "opening the store", "reading the index", "hashing", "featurizing",
+            "assembling", "writing", "store upkeep"} <= set(summary["timings"]["phases"])
 
 
 def test_an_incremental_run_equals_a_full_run_exactly(spark, grown_sample, weights_file, store, tmp_path):

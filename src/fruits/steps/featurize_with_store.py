@@ -96,7 +96,8 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
     featurizing, assembling) and the workers' model work."""
     clock = clock or StepClock(spark)
     storage = Storage(spark)
-    root, index, index_note, flagged = options.root, {}, None, False
+    root, index, index_note = options.root, {}, None
+    reuse = root is not None and not options.full_recompute  # stored features are looked up and used
     if root is not None:
         with clock.phase("opening the store"):
             root = storage.qualified(root)
@@ -104,12 +105,11 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
         if options.full_recompute:
             index_note = "not used (full recompute)"
         else:
-            flagged = True
             with clock.phase("reading the index"):
                 index, index_note = read_index(storage, store)
     persisted = []
     try:
-        catalogue, counts, unchanged, to_read = _catalogued(spark, listing, index, root if flagged else None, key, clock, persisted)
+        catalogue, counts, unchanged, to_read = _catalogued(spark, listing, index, root if reuse else None, key, clock, persisted)
         to_featurize = counts.to_featurize
         partitions = partitions_for(spark, to_featurize, images_per_partition)
         if to_featurize:
@@ -124,8 +124,7 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
             featurized_now = new.count() if to_featurize else 0
             if staged is not None:
                 commit_batch(spark, staged)
-        reuse = root is not None and not options.full_recompute
-        results = _persisted(persisted, _assembled(spark, catalogue, computed, counts, root if reuse else None, key))
+        results = _persisted(persisted, _assembled(spark, catalogue, computed, new, counts, root if reuse else None, key))
         with clock.phase("assembling"):
             assembled = results.agg(F.count(F.lit(1)).alias("rows"),  # reads the stored features, once
                                     F.count(F.when(F.col("stored") & F.col("features").isNotNull(), 1)).alias("from_store")).first()
@@ -198,22 +197,22 @@ def _catalogue(spark: SparkSession, images: DataFrame, unchanged: list[Unchanged
     return rows.select(*IMAGE_COLUMNS, HASH, "indexed", "stored", F.when(~F.col("stored"), F.col("content")).alias("content"))
 
 
-def _assembled(spark: SparkSession, catalogue: DataFrame, computed: DataFrame, counts, root: str | None,
+def _assembled(spark: SparkSession, catalogue: DataFrame, computed: DataFrame, new: DataFrame, counts, root: str | None,
                key: FeatureKey) -> DataFrame:
-    """The run's results, one row per catalogue row: its features (computed now, or with `root`
-    read from the store) or the reason it was rejected. An image whose hash has neither has no
-    row: the caller compares the count with `counts.images` (`counts`: the hashing's). The catalogue is small beside the features
-    (no bytes, no features): broadcast, it lets the features be joined where they are read,
-    without a shuffle."""
+    """The run's results, one row per catalogue row: its features (`new`: computed now; or with
+    `root`, read from the store) or the reason it was rejected. An image whose hash has neither
+    has no row: the caller compares the count with `counts.images` (`counts`: the hashing's). The
+    catalogue is small beside the features (no bytes, no features): broadcast, it lets the
+    features be joined where they are read, without a shuffle."""
     described = catalogue.drop("content", "indexed")
     if counts.images <= BROADCAST_CATALOGUE:
         described = F.broadcast(described)
     computed_hashes = computed.select(HASH)
     if counts.to_featurize <= BROADCAST_HASHES:
         computed_hashes = F.broadcast(computed_hashes)
-    vectors = computed.where(F.col("error").isNull()).select(HASH, "features")
+    vectors = new
     if root is not None:  # a hash computed now is taken from this run, even if another run stored it meanwhile
-        vectors = vectors.unionByName(read(spark, root, key).join(computed_hashes, HASH, "left_anti"))
+        vectors = new.unionByName(read(spark, root, key).join(computed_hashes, HASH, "left_anti"))
     errors = computed.where(F.col("error").isNotNull()).select(HASH, "error")
     return (vectors.join(described, HASH).withColumn("error", F.lit(None).cast("string"))
             .unionByName(described.join(errors, HASH).withColumn("features", F.lit(None).cast("array<float>"))))
