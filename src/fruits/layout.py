@@ -47,11 +47,17 @@ RUN_ENTRIES = frozenset({FEATURES, REJECTED, EXTRACT_SUMMARY, PCA_FOLDER, MANIFE
 # Beside the run folders of `fruits run-local`: OUTPUT/feature-store/NAME/, one store per images folder name.
 LOCAL_FEATURE_STORE = "feature-store"
 
-# --- run ids: a run's folder name and its Step Functions execution name -------------------------
-MAX_RUN_ID_LENGTH = 80  # Step Functions' limit for an execution name
-# The characters AWS recommends for execution names (CloudWatch logging needs them), first one
-# alphanumeric: no dots or slashes, so an id is one folder; no leading '-' or '_', so it is
-# neither taken for an option nor hidden from Spark's readers.
+# --- run ids: a run's folder name and its Step Functions execution names --------------------------
+# docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html: an execution name
+# is 1-80 characters, unique per state machine for 90 days (a finished execution's too), and
+# CloudWatch Logs needs it to hold only 0-9, A-Z, a-z, '-' and '_'. A run started again under
+# its id gets the execution name RUN__2, RUN__3, ... (fruits.cloud.executions): so a run id never
+# holds '__' and leaves room for the start number.
+MAX_EXECUTION_NAME_LENGTH = 80
+START_SEPARATOR = "__"
+MAX_RUN_ID_LENGTH = MAX_EXECUTION_NAME_LENGTH - len(START_SEPARATOR) - 6  # up to 999,999 starts of one id
+# Those characters, first one alphanumeric: no dots or slashes, so an id is one folder; no
+# leading '-' or '_', so it is neither taken for an option nor hidden from Spark's readers.
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,%d}" % (MAX_RUN_ID_LENGTH - 1))
 PREFIX = re.compile(r"([^/]+/)+")  # Terraform's rule (modules/iam, modules/pipeline): plain folders, each with its "/"
 
@@ -133,9 +139,10 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def validate_run_id(text: str) -> str:
     """`text` if it is a valid run id, else InvalidName saying what a run id may hold."""
-    if RUN_ID.fullmatch(text) is None:
-        raise InvalidName(f"run id must be 1-{MAX_RUN_ID_LENGTH} letters, digits, '-' or '_', starting with a letter or a digit "
-                           f"(it names the run's folder and its Step Functions execution), got {text!r}")
+    if RUN_ID.fullmatch(text) is None or START_SEPARATOR in text:
+        raise InvalidName(f"run id must be 1-{MAX_RUN_ID_LENGTH} letters, digits, '-' or '_' (never '{START_SEPARATOR}'), "
+                          f"starting with a letter or a digit (it names the run's folder and its Step Functions executions), "
+                          f"got {text!r}")
     return text
 
 

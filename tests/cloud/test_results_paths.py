@@ -1,6 +1,6 @@
 """`fruits results` writes only inside --to/RUN, and a fetch replaces a previous fetch whole (or
 not at all); `fruits start` refuses a bad run id, a dataset outside images/, and the id of a
-complete run unless --replace."""
+complete run unless --replace, and starts a run id again as a new execution, never while one runs."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,8 @@ import json
 import pytest
 
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
-from tests.cloud.conftest import BUCKET
+from tests.cloud.conftest import BUCKET, edited_platform
+from tests.support.render_definition import STEP_FUNCTIONS_ROLE
 
 MANIFEST = {"featurized": 6, "rejected": 0, "k": 3, "accuracy": 1.0}
 
@@ -44,7 +45,7 @@ def test_a_key_that_leads_outside_the_run_folder_is_refused_and_nothing_is_writt
 def test_a_bad_run_id_is_refused_with_exit_2(fruits, tmp_path, command):
     result = fruits(*(part.format(to=tmp_path) for part in command))
     assert result.returncode == 2
-    assert "run id must be 1-80 letters, digits" in result.stderr
+    assert "run id must be 1-72 letters, digits" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -92,19 +93,59 @@ def staged(fruits, moto, staged_weights):
     return staged_weights
 
 
-def test_start_refuses_the_id_of_a_complete_run_unless_told_to_replace_it(fruits, moto, staged):
+def execution_names(sfn, state_machine_arn: str) -> list[str]:
+    return sorted(run["name"] for run in sfn.list_executions(stateMachineArn=state_machine_arn)["executions"])
+
+
+def test_start_refuses_the_id_of_a_complete_run_unless_told_to_replace_it(fruits, moto, platform_file, staged):
+    """The replacing run is a new execution, run-done__2: Step Functions refuses an execution name
+    used in the last 90 days, even a finished execution's (API_StartExecution; moto refuses it too).
+    The step driver plays EMR and writes no results: the first run's manifest is put by hand."""
     s3, sfn = moto.client("s3"), moto.client("stepfunctions")
+    machine = json.loads(platform_file.read_text())["state_machine_arn"]["value"]
+    with EmrStepDriver():
+        assert fruits("start", "--weights", str(staged), "--run-id", "run-done").returncode == 0
+        assert fruits("watch", "run-done", "--interval", "0.5").returncode == 0
     put(s3, "results/run-done/manifest.json", json.dumps(MANIFEST).encode())
     refused = fruits("start", "--weights", str(staged), "--run-id", "run-done")
     assert refused.returncode == 1
     assert refused.stderr.startswith("fruits: error: run run-done is already complete (s3://") and "--replace" in refused.stderr
-    machines = [machine["stateMachineArn"] for machine in sfn.list_state_machines()["stateMachines"]]
-    assert "run-done" not in [run["name"] for arn in machines for run in sfn.list_executions(stateMachineArn=arn)["executions"]]
+    assert [name for name in execution_names(sfn, machine) if name.startswith("run-done")] == ["run-done"]
 
     with EmrStepDriver():
         started = fruits("start", "--weights", str(staged), "--run-id", "run-done", "--replace")
         assert started.returncode == 0, started.stderr
-        assert fruits("watch", "run-done", "--interval", "0.5").returncode == 0
+        assert "Started run-done (start 2 of this run id: execution run-done__2)" in started.stdout
+        watched = fruits("watch", "run-done", "--interval", "0.5")
+    assert watched.returncode == 0, watched.stderr
+    assert "Run run-done: SUCCEEDED (start 2 of this run id)" in watched.stdout
+    assert [name for name in execution_names(sfn, machine) if name.startswith("run-done")] == ["run-done", "run-done__2"]
+    listed = [line for line in fruits("runs").stdout.splitlines() if line.startswith("run-done ")]
+    assert len(listed) == 2 and [line.endswith("  (start 2)") for line in listed].count(True) == 1
+
+
+def test_a_run_id_starts_again_after_its_execution_ends_but_never_while_it_runs(fruits, moto, platform_file, staged, tmp_path):
+    """Two executions of one run id at once would write the same results folder: refused. Against a
+    state machine that only waits (it stays RUNNING until stopped), so the order is not timing's."""
+    sfn = moto.client("stepfunctions")
+    waiting = sfn.create_state_machine(
+        name="waits-until-stopped", roleArn=STEP_FUNCTIONS_ROLE,
+        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}))["stateMachineArn"]
+    platform = edited_platform(platform_file, tmp_path, state_machine_arn=waiting)
+    first = fruits("start", "--weights", str(staged), "--run-id", "run-busy", platform=platform)
+    assert first.returncode == 0, first.stderr
+    refused = fruits("start", "--weights", str(staged), "--run-id", "run-busy", "--k", "1", platform=platform)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "run run-busy is running (execution run-busy): follow it with `fruits watch run-busy`" in refused.stderr
+    assert execution_names(sfn, waiting) == ["run-busy"]
+
+    sfn.stop_execution(executionArn=f"{waiting.replace(':stateMachine:', ':execution:')}:run-busy")
+    again = fruits("start", "--weights", str(staged), "--run-id", "run-busy", platform=platform)
+    assert again.returncode == 0, again.stderr
+    assert execution_names(sfn, waiting) == ["run-busy", "run-busy__2"]
+    shown = fruits("status", "run-busy", platform=platform)
+    assert shown.returncode == 0 and shown.stdout.startswith("Run run-busy: RUNNING (start 2 of this run id)")
+    sfn.stop_execution(executionArn=f"{waiting.replace(':stateMachine:', ':execution:')}:run-busy__2")
 
 
 @pytest.mark.parametrize("dataset", ["..", "../results", "a/./b", "", "/abs"])

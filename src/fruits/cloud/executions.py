@@ -1,8 +1,13 @@
 """Runs of the pipeline as Step Functions executions: start one, list them, read one's state.
 
 Usage:
-    arn = start_run(sfn, platform, execution_input)
-    view = read_run(sfn, emr, platform, run_id)   # -> RunView with states, cluster, cost so far
+    arn, start = start_run(sfn, platform, execution_input)   # start: 1, or 2, 3... for a run id started again
+    view = read_run(sfn, emr, platform, run_id)   # -> RunView of its latest start: states, cluster, cost so far
+    runs = list_runs(sfn, platform, limit=20)     # the newest executions, as many pages as the limit needs
+A run id's first execution is named after it; an execution name cannot be used again for 90 days,
+even once its execution has ended, so a run started again (`fruits start --replace`, or after a
+failure) is the execution RUN__2, then RUN__3... (fruits.layout). A run id is never started while
+one of its executions is running: two executions would write the same results folder.
 The cost so far prices the cluster the platform's state machine starts (its `emr_instances` output).
 """
 from __future__ import annotations
@@ -13,25 +18,78 @@ from datetime import datetime, timezone
 
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.prices import platform_hourly_cost
+from fruits.errors import FruitsError
+from fruits.layout import START_SEPARATOR
+
+# docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html: maxResults is
+# at most 1000 a page; more come through nextToken.
+LIST_PAGE_MAX = 1000
 
 
-def execution_arn(platform, run_id: str) -> str:
-    return platform.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}"
+def execution_name(run_id: str, start: int = 1) -> str:
+    """The execution name of a run id's `start`-th start: RUN, then RUN__2, RUN__3..."""
+    return run_id if start == 1 else f"{run_id}{START_SEPARATOR}{start}"
+
+
+def run_of(name: str) -> tuple[str, int]:
+    """(run id, start) of an execution name; a name not made by execution_name is its own run id."""
+    run_id, separator, start = name.rpartition(START_SEPARATOR)
+    if separator and run_id and start.isdigit() and int(start) >= 2 and str(int(start)) == start:
+        return run_id, int(start)
+    return name, 1
+
+
+def execution_arn(platform, run_id: str, start: int = 1) -> str:
+    return platform.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_name(run_id, start)}"
 
 
 def console_link(platform, arn: str) -> str:
     return f"https://{platform.region}.console.aws.amazon.com/states/home?region={platform.region}#/v2/executions/details/{arn}"
 
 
-def start_run(sfn, platform, execution_input: dict) -> str:
-    with aws_errors(f"start run {execution_input['run_id']}"):
-        return sfn.start_execution(stateMachineArn=platform.state_machine_arn, name=execution_input["run_id"],
-                                   input=json.dumps(execution_input))["executionArn"]
+def starts_of(sfn, platform, run_id: str) -> list[dict]:
+    """DescribeExecution of each start of `run_id`, oldest first ([] if it never started)."""
+    from botocore.exceptions import ClientError
+
+    described = []
+    with aws_errors(f"read run {run_id}"):
+        while True:
+            try:
+                described.append(sfn.describe_execution(executionArn=execution_arn(platform, run_id, len(described) + 1)))
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+                    raise
+                return described
+
+
+def start_run(sfn, platform, execution_input: dict) -> tuple[str, int]:
+    """Starts the run's next execution: (its ARN, which start of the run id it is). Refuses a run
+    id with an execution still running."""
+    run_id = execution_input["run_id"]
+    earlier = starts_of(sfn, platform, run_id)
+    running = [execution["name"] for execution in earlier if execution["status"] == "RUNNING"]
+    if running:
+        raise FruitsError(f"run {run_id} is running (execution {running[-1]}): follow it with `fruits watch {run_id}`, "
+                          "or stop that execution in the Step Functions console, before starting the run again")
+    start = len(earlier) + 1
+    with aws_errors(f"start run {run_id}"):
+        arn = sfn.start_execution(stateMachineArn=platform.state_machine_arn, name=execution_name(run_id, start),
+                                  input=json.dumps(execution_input))["executionArn"]
+    return arn, start
 
 
 def list_runs(sfn, platform, limit: int = 20) -> list[dict]:
+    """The `limit` newest executions."""
+    executions, token = [], None
     with aws_errors("list runs"):
-        return sfn.list_executions(stateMachineArn=platform.state_machine_arn, maxResults=limit)["executions"]
+        while len(executions) < limit:
+            page = sfn.list_executions(stateMachineArn=platform.state_machine_arn, maxResults=min(limit - len(executions), LIST_PAGE_MAX),
+                                       **({"nextToken": token} if token else {}))
+            executions += page["executions"]
+            token = page.get("nextToken")
+            if not token:
+                break
+    return executions[:limit]
 
 
 @dataclass
@@ -47,6 +105,7 @@ class StateView:
 class RunView:
     run_id: str
     status: str
+    start: int  # 1, or 2, 3... for a run id started again (its execution RUN__2, ...)
     started: datetime
     ended: datetime | None
     error: str = ""
@@ -99,11 +158,14 @@ def states_from(events: list[dict]) -> tuple[list[StateView], str | None]:
 
 
 def read_run(sfn, emr, platform, run_id: str) -> RunView:
-    arn = execution_arn(platform, run_id)
+    """The run's latest start."""
+    starts = starts_of(sfn, platform, run_id)
+    if not starts:
+        raise FruitsError(f"read run {run_id}: no such run (see `fruits runs`)")
+    execution = starts[-1]
     with aws_errors(f"read run {run_id}"):
-        execution = sfn.describe_execution(executionArn=arn)
-        states, cluster_id = states_from(history(sfn, arn))
-    view = RunView(run_id=run_id, status=execution["status"], started=execution["startDate"],
+        states, cluster_id = states_from(history(sfn, execution["executionArn"]))
+    view = RunView(run_id=run_id, status=execution["status"], start=len(starts), started=execution["startDate"],
                    ended=execution.get("stopDate"), error=execution.get("error", ""),
                    cause=readable_cause(execution.get("cause", "")), states=states, cluster_id=cluster_id)
     view.hourly_usd, view.price_note = platform_hourly_cost(platform.outputs)

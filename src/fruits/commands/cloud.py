@@ -75,7 +75,7 @@ def register(subparsers) -> None:
         parser.set_defaults(handler=handler)
 
     parser = subparsers.add_parser("runs", parents=[common], help="list recent runs")
-    parser.add_argument("--limit", type=positive_int, default=20, help="how many (default 20)")
+    parser.add_argument("--limit", type=positive_int, default=20, help="how many, newest first (default 20)")
     parser.set_defaults(handler=runs)
 
     parser = subparsers.add_parser("results", parents=[common], help="fetch a run's summary and matrix")
@@ -171,8 +171,9 @@ def start(args) -> int:
         refuse_complete_run(s3, platform, execution_input["run_id"])
     require_staged(s3, platform, plan)
     require_images(s3, platform.bucket, layout.images_prefix(args.dataset), k=args.k)
-    arn = start_run(sfn, platform, execution_input)
-    print(f"Started {execution_input['run_id']}\n  {console_link(platform, arn)}\n  follow it: fruits watch {execution_input['run_id']}")
+    arn, start = start_run(sfn, platform, execution_input)
+    again = f" (start {start} of this run id: execution {arn.rpartition(':')[2]})" if start > 1 else ""
+    print(f"Started {execution_input['run_id']}{again}\n  {console_link(platform, arn)}\n  follow it: fruits watch {execution_input['run_id']}")
     return 0
 
 
@@ -186,7 +187,8 @@ def render(view) -> str:
     elapsed = ((view.ended or now) - view.started).total_seconds()
     cost = (f"cost so far ~{view.cost_so_far:.2f} USD ({view.hourly_usd:.3f} USD/h on-demand)" if view.hourly_usd is not None
             else f"cost so far unknown: {view.price_note}")
-    lines = [f"Run {view.run_id}: {view.status}   elapsed {format_duration(elapsed)}   "
+    again = f" (start {view.start} of this run id)" if view.start > 1 else ""
+    lines = [f"Run {view.run_id}: {view.status}{again}   elapsed {format_duration(elapsed)}   "
              f"cluster {view.cluster_id or '-'} {view.cluster_state}   {cost}",
              f"  {'state':<34} {'status':<9} {'tries':>5}  {'started':<8} {'duration':>9}"]
     for state in view.states:
@@ -233,7 +235,7 @@ def watch(args) -> int:
 
 
 def runs(args) -> int:
-    from fruits.cloud.executions import list_runs
+    from fruits.cloud.executions import list_runs, run_of
 
     platform = platform_of(args)
     (sfn,) = clients(platform, "stepfunctions")
@@ -243,7 +245,9 @@ def runs(args) -> int:
     for execution in executions:
         ended = execution.get("stopDate")
         took = format_duration(((ended or datetime.now(timezone.utc)) - execution["startDate"]).total_seconds())
-        print(f"{execution['name']:<32} {execution['status']:<10} {execution['startDate']:%Y-%m-%d %H:%M} {took:>9}")
+        run_id, start = run_of(execution["name"])
+        print(f"{run_id:<32} {execution['status']:<10} {execution['startDate']:%Y-%m-%d %H:%M} {took:>9}"
+              + (f"  (start {start})" if start > 1 else ""))
     return 0
 
 
