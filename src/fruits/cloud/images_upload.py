@@ -16,6 +16,9 @@ from fruits.errors import FruitsError
 from fruits.input_files import Listing, list_local_folder
 
 UNSUPPORTED_TYPE = "unsupported file type"
+# docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html: a key is at most 1,024 bytes of
+# UTF-8, its prefix included. S3 refuses a longer one file by file: checked before anything is sent.
+MAX_KEY_BYTES = 1024
 
 
 def labelled_images(folder: Path) -> Listing:
@@ -35,6 +38,7 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -
     prefix = platform.layout.images_prefix(dataset)
     listing = labelled_images(folder)
     files = [(Path(listing.path_of(image.relative)), prefix + image.relative) for image in listing.accepted]
+    require_short_keys([key for _, key in files])
     summary = upload_files(s3, platform, files, show=show)
     return {**summary, "images": len(listing.accepted), "uri": f"s3://{platform.bucket}/{prefix}",
             "labels": len({image.label for image in listing.accepted}),
@@ -42,3 +46,13 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -
             "not_sent_by_reason": dict(Counter(entry.reason.split(":")[0] for entry in listing.rejected)),
             "ignored": [Path(listing.path_of(entry.relative)) for entry in listing.rejected
                         if entry.reason.startswith(UNSUPPORTED_TYPE)]}
+
+
+def require_short_keys(keys: list[str]) -> None:
+    """Refuses keys S3 would refuse for their length, naming the longest."""
+    too_long = [key for key in keys if len(key.encode("utf-8")) > MAX_KEY_BYTES]
+    if too_long:
+        longest = max(too_long, key=lambda key: len(key.encode("utf-8")))
+        raise FruitsError(f"{len(too_long)} images would get S3 keys longer than S3's {MAX_KEY_BYTES} bytes (the longest: "
+                          f"{len(longest.encode('utf-8'))} bytes, {longest[:60]!r}...): shorten the dataset, label or file "
+                          "names; nothing sent")
