@@ -30,6 +30,10 @@ What a reader sees, at each moment (readers read only the files that a commit na
                                         never read); on S3, which has no rename, one object that appears
                                         whole when its upload (the copy of the staged object) completes,
                                         and S3 lists it at once (strong read-after-write consistency)
+                                        (docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html
+                                        #ConsistencyModel: reads and lists are strongly consistent,
+                                        updates are atomic per key and never across keys: hence one
+                                        commit object per batch, written last)
   two appends at once                   two batches, two commits: no file shared, none renamed over
                                         another. A hash both featurized is stored twice and read once:
                                         the row of the earliest commit (by its `order`), whatever
