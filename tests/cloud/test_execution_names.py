@@ -58,3 +58,12 @@ def test_runs_are_listed_in_pages_within_the_api_maximum(moto, monkeypatch):
     asked.clear()
     listed = list_runs(sfn, platform, limit=4)
     assert len({run["name"] for run in listed}) == 4 and asked == [2, 2]
+
+
+def test_a_run_id_counts_as_running_in_every_status_that_is_not_an_end():
+    """`fruits start` refuses a run id while an execution of it may still write its folder: every
+    status of botocore's model but the four ends (API_DescribeExecution.html), a redrive's too."""
+    import botocore.session
+
+    statuses = botocore.session.get_session().get_service_model("stepfunctions").shape_for("ExecutionStatus").enum
+    assert set(statuses) - {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"} == set(executions.ACTIVE)

@@ -24,6 +24,8 @@ from fruits.layout import START_SEPARATOR
 # docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html: maxResults is
 # at most 1000 a page; more come through nextToken.
 LIST_PAGE_MAX = 1000
+# API_DescribeExecution.html's statuses of an execution that runs, or will again (a redrive).
+ACTIVE = ("RUNNING", "PENDING_REDRIVE")
 
 
 def execution_name(run_id: str, start: int = 1) -> str:
@@ -67,7 +69,7 @@ def start_run(sfn, platform, execution_input: dict) -> tuple[str, int]:
     id with an execution still running."""
     run_id = execution_input["run_id"]
     earlier = starts_of(sfn, platform, run_id)
-    running = [execution["name"] for execution in earlier if execution["status"] == "RUNNING"]
+    running = [execution["name"] for execution in earlier if execution["status"] in ACTIVE]
     if running:
         raise FruitsError(f"run {run_id} is running (execution {running[-1]}): follow it with `fruits watch {run_id}`, "
                           "or stop that execution in the Step Functions console, before starting the run again")
