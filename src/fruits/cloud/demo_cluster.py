@@ -35,8 +35,10 @@ JUPYTER_USER = "jovyan"  # EMR's default JupyterHub user (password `jupyter`)
 NOTEBOOK_NAME = "fruits_pipeline.ipynb"
 NOTEBOOK = f"notebooks/{NOTEBOOK_NAME}"  # in the checkout
 # As the state machine's "Create EMR cluster" asks for them (tests/cloud/test_demo_cluster.py
-# checks them against the rendered definition): the nodes' Python, EMR's managed-policy tag, and
-# the bootstrap that installs the lock from its wheelhouse.
+# checks them against the rendered definition): the nodes' Python, EMR's managed-policy tag (the
+# v2 service policy acts only on resources tagged so: docs.aws.amazon.com/emr/latest/ManagementGuide/
+# emr-managed-iam-policies.html, as terraform/modules/iam/emr.tf), and the bootstrap that installs
+# the lock from its wheelhouse.
 PIPELINE_CLUSTER = {
     "spark_env": {"Classification": "spark-env",
                   "Configurations": [{"Classification": "export", "Properties": {"PYSPARK_PYTHON": "/usr/bin/python3.11"}}]},
@@ -230,7 +232,9 @@ def stop_demos(emr, clusters: list[dict]) -> list[str]:
 
 
 def session_command(region: str, instance_id: str) -> str:
-    """Session Manager port forwarding from localhost:9443 to JupyterHub on the primary node."""
+    """Session Manager port forwarding from localhost:9443 to JupyterHub on the primary node (the
+    document and its parameters: docs.aws.amazon.com/systems-manager/latest/userguide/
+    session-manager-working-with-sessions-start.html, port forwarding)."""
     parameters = json.dumps({"portNumber": [str(JUPYTERHUB_PORT)], "localPortNumber": [str(JUPYTERHUB_PORT)]}, separators=(",", ":"))
     return (f"aws ssm start-session --region {region} --target {instance_id} "
             f"--document-name AWS-StartPortForwardingSession --parameters '{parameters}'")

@@ -32,6 +32,7 @@ WHEELHOUSE_ENV = "FRUITS_WHEELHOUSE"
 MANIFEST = "SHA256SUMS"
 LOCK_NAME = "cluster.lock"
 # The nodes: EMR 7 runs Amazon Linux 2023 (glibc 2.34) on x86_64 here, and the bootstrap's
+# (docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-release-7x.html, as bootstrap/install-python-deps.sh)
 # Python 3.11. pip matches --platform tags exactly, so every manylinux tag up to 2.34 is listed,
 # newest first as pip ranks them for a machine of its own.
 PYTHON_VERSION, ABI = "3.11", "cp311"
