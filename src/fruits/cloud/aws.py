@@ -24,7 +24,7 @@ HINTS = {
     "KMS.NotFoundException": "the KMS key does not exist (run `terraform apply`)",
     "StateMachineDoesNotExist": "the state machine does not exist (run `terraform apply`)",
     "ExecutionDoesNotExist": "no such run (see `fruits runs`)",
-    "ExecutionAlreadyExists": "an execution of that name exists already (another `fruits start` of this run id at the same moment?): see `fruits runs`",
+    "ExecutionAlreadyExists": "an execution of that name exists (two `fruits start` of this run id at once?): see `fruits runs`",
     "ExpiredToken": "your AWS session has expired: log in again",
     "InvalidClientTokenId": "your AWS credentials are not valid",
 }
