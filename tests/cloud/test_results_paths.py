@@ -132,6 +132,7 @@ def test_a_run_id_starts_again_after_its_execution_ends_but_never_while_it_runs(
         name="waits-until-stopped", roleArn=STEP_FUNCTIONS_ROLE,
         definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}))["stateMachineArn"]
     platform = edited_platform(platform_file, tmp_path, state_machine_arn=waiting)
+    executions = waiting.replace(":stateMachine:", ":execution:")
     first = fruits("start", "--weights", str(staged), "--run-id", "run-busy", platform=platform)
     assert first.returncode == 0, first.stderr
     refused = fruits("start", "--weights", str(staged), "--run-id", "run-busy", "--k", "1", platform=platform)
@@ -139,13 +140,13 @@ def test_a_run_id_starts_again_after_its_execution_ends_but_never_while_it_runs(
     assert "run run-busy is running (execution run-busy): follow it with `fruits watch run-busy`" in refused.stderr
     assert execution_names(sfn, waiting) == ["run-busy"]
 
-    sfn.stop_execution(executionArn=f"{waiting.replace(':stateMachine:', ':execution:')}:run-busy")
+    sfn.stop_execution(executionArn=f"{executions}:run-busy")
     again = fruits("start", "--weights", str(staged), "--run-id", "run-busy", platform=platform)
     assert again.returncode == 0, again.stderr
     assert execution_names(sfn, waiting) == ["run-busy", "run-busy__2"]
     shown = fruits("status", "run-busy", platform=platform)
     assert shown.returncode == 0 and shown.stdout.startswith("Run run-busy: RUNNING (start 2 of this run id)")
-    sfn.stop_execution(executionArn=f"{waiting.replace(':stateMachine:', ':execution:')}:run-busy__2")
+    sfn.stop_execution(executionArn=f"{executions}:run-busy__2")
 
 
 @pytest.mark.parametrize("dataset", ["..", "../results", "a/./b", "", "/abs"])

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from fruits.cloud.aws import aws_errors
+from fruits.cloud.aws import HINTS, aws_errors
 from fruits.cloud.prices import platform_hourly_cost
 from fruits.errors import FruitsError
 from fruits.layout import START_SEPARATOR
@@ -163,7 +163,7 @@ def read_run(sfn, emr, platform, run_id: str) -> RunView:
     """The run's latest start."""
     starts = starts_of(sfn, platform, run_id)
     if not starts:
-        raise FruitsError(f"read run {run_id}: no such run (see `fruits runs`)")
+        raise FruitsError(f"read run {run_id}: {HINTS['ExecutionDoesNotExist']}")
     execution = starts[-1]
     with aws_errors(f"read run {run_id}"):
         states, cluster_id = states_from(history(sfn, execution["executionArn"]))

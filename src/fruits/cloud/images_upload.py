@@ -50,9 +50,8 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -
 
 def require_short_keys(keys: list[str]) -> None:
     """Refuses keys S3 would refuse for their length, naming the longest."""
-    too_long = [key for key in keys if len(key.encode("utf-8")) > MAX_KEY_BYTES]
+    too_long = [(size, key) for key in keys if (size := len(key.encode("utf-8"))) > MAX_KEY_BYTES]
     if too_long:
-        longest = max(too_long, key=lambda key: len(key.encode("utf-8")))
+        size, longest = max(too_long)
         raise FruitsError(f"{len(too_long)} images would get S3 keys longer than S3's {MAX_KEY_BYTES} bytes (the longest: "
-                          f"{len(longest.encode('utf-8'))} bytes, {longest[:60]!r}...): shorten the dataset, label or file "
-                          "names; nothing sent")
+                          f"{size} bytes, {longest[:60]!r}...): shorten the dataset, label or file names; nothing sent")

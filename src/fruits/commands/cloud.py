@@ -147,7 +147,7 @@ def stage(args) -> int:
 def start(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, require_staged
     from fruits.cloud.execution_input import build_execution_input
-    from fruits.cloud.executions import console_link, start_run
+    from fruits.cloud.executions import console_link, execution_name, start_run
     from fruits.cloud.results import refuse_complete_run
     from fruits.cloud.transfer import require_images
 
@@ -172,8 +172,9 @@ def start(args) -> int:
     require_staged(s3, platform, plan)
     require_images(s3, platform.bucket, layout.images_prefix(args.dataset), k=args.k)
     arn, start = start_run(sfn, platform, execution_input)
-    again = f" (start {start} of this run id: execution {arn.rpartition(':')[2]})" if start > 1 else ""
-    print(f"Started {execution_input['run_id']}{again}\n  {console_link(platform, arn)}\n  follow it: fruits watch {execution_input['run_id']}")
+    run_id = execution_input["run_id"]
+    again = f" (start {start} of this run id: execution {execution_name(run_id, start)})" if start > 1 else ""
+    print(f"Started {run_id}{again}\n  {console_link(platform, arn)}\n  follow it: fruits watch {run_id}")
     return 0
 
 
