@@ -97,6 +97,7 @@ def documents_of(platform: dict) -> dict[str, tuple[dict, bool, bool]]:
     roles = {f"role {name}": role for name, role in platform["roles"].items()}
     found = {f"{name} policy {i + 1}": (p, True, True) for name, role in roles.items() for i, p in enumerate(role["policies"])}
     found.update({f"{name} trust policy": (role["trust"], False, True) for name, role in roles.items()})
+    found.update({f"managed policy {name}": (policy["document"], True, True) for name, policy in platform.get("managed_policies", {}).items()})
     found.update({f"{r['type']} {arn}": (r["policy"], False, True) for arn, r in platform["resources"].items()})
     for path in sorted((HERE / "managed-policies").glob("*.json")):
         found[f"AWS-managed {path.stem}"] = (json.loads(path.read_text())["Document"], True, False)

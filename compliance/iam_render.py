@@ -10,6 +10,7 @@ the documents lost nothing. `terraform test` with a mock provider evaluates ever
 its `statement` blocks become policy JSON as the provider writes it. Roles, bucket and key get
 realistic ARNs in account 111122223333. Result:
 {"roles": {name: {"arn", "trust", "policies": [document], "managed_policy_arns": [arn]}},
+ "managed_policies": {name: {"arn", "document"}} (the customer-managed policies, attached or not),
  "resources": {arn: {"type", "policy"}}, "documents": {"fruits-doc:module.M.NAME": document},
  "dropped": [the blocks left out of the copy]}
 """
@@ -110,10 +111,11 @@ def test_file(copy: Path) -> tuple[str, dict]:
         for name in re.findall(r'data "aws_iam_policy_document" "(\w+)"', text):
             marker = json.dumps(json.dumps({"Id": f"fruits-doc:module.{call}.{name}"}))
             lines.append(f"override_data {{\n  target = module.{call}.data.aws_iam_policy_document.{name}\n  values = {{ json = {marker} }}\n}}")
-        for kind, name in re.findall(r'resource "(aws_iam_role|aws_s3_bucket|aws_kms_key)" "(\w+)"', text):
+        for kind, name in re.findall(r'resource "(aws_iam_role|aws_iam_policy|aws_s3_bucket|aws_kms_key)" "(\w+)"', text):
             token = f"fruitstoken{len(tokens)}x"
             tokens[f"module.{call}.{kind}.{name}"] = token
             values = {"aws_iam_role": f'arn = "arn:aws:iam::{ACCOUNT}:role/{token}", id = "{token}"',
+                      "aws_iam_policy": f'arn = "arn:aws:iam::{ACCOUNT}:policy/{token}", id = "arn:aws:iam::{ACCOUNT}:policy/{token}"',
                       "aws_s3_bucket": f'arn = "arn:aws:s3:::{token}", id = "{token}"',
                       "aws_kms_key": f'arn = "arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}", key_id = "{KEY_ID}", id = "{KEY_ID}"'}[kind]
             lines.append(f"override_resource {{\n  target = module.{call}.{kind}.{name}\n  values = {{ {values} }}\n}}")
@@ -158,16 +160,18 @@ def render(command: list[str] = TERRAFORM, folder: Path = PROJECT / "terraform")
     resources = {r["address"]: r for r in resources_of(state["root_module"])}
     markers = {f"fruits-doc:{a.replace('data.aws_iam_policy_document.', '')}": policy_json(r["values"]["statement"] or [])
                for a, r in resources.items() if r["type"] == "aws_iam_policy_document"}
-    names = {token: resources[address]["values"]["name" if "aws_iam_role" in address else "bucket"]
+    names = {token: resources[address]["values"]["bucket" if "aws_s3_bucket" in address else "name"]
              for address, token in tokens.items() if "aws_kms_key" not in address}
 
     def document(text):  # a policy_document's marker, or JSON written some other way (jsonencode)
         parsed = json.loads(text or "{}")
         return markers.get(parsed.get("Id"), parsed)
-    roles, owned = {}, {}
+    roles, owned, managed = {}, {}, {}
     for address, r in resources.items():
         values = r["values"]
-        if r["type"] == "aws_iam_role":
+        if r["type"] == "aws_iam_policy":
+            managed[values["name"]] = {"arn": values["arn"], "document": document(values["policy"])}
+        elif r["type"] == "aws_iam_role":
             roles[values["id"]] = roles[values["name"]] = {"arn": values["arn"], "trust": document(values["assume_role_policy"]),
                                                            "policies": [], "managed_policy_arns": []}
         elif r["type"] in ("aws_s3_bucket_policy", "aws_kms_key"):
@@ -179,7 +183,7 @@ def render(command: list[str] = TERRAFORM, folder: Path = PROJECT / "terraform")
         elif r["type"] == "aws_iam_role_policy_attachment":
             roles[r["values"]["role"]]["managed_policy_arns"].append(r["values"]["policy_arn"])
     roles = {r["values"]["name"]: roles[r["values"]["name"]] for r in resources.values() if r["type"] == "aws_iam_role"}
-    rendered = json.dumps({"roles": roles, "resources": owned, "documents": markers, "dropped": dropped})
+    rendered = json.dumps({"roles": roles, "managed_policies": managed, "resources": owned, "documents": markers, "dropped": dropped})
     for token, name in names.items():
         rendered = rendered.replace(token, name)
     return json.loads(rendered)

@@ -8,6 +8,8 @@ locals {
   # own policies name the key, so neither can wait for the other).
   pipeline_role_arns = [for role in ["emr-nodes", "emr-demo-nodes", "emr-service"] :
   "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name_prefix}-${role}"]
+  # Named here for the pipeline module, which creates it, and the operator policy, which names it.
+  state_machine_name = "${var.name_prefix}-pipeline"
 }
 
 module "storage" {
@@ -21,12 +23,13 @@ module "storage" {
 }
 
 module "iam" {
-  source          = "./modules/iam"
-  name_prefix     = var.name_prefix
-  bucket_name     = module.storage.bucket_name
-  kms_key_arn     = module.storage.kms_key_arn
-  prefixes        = module.storage.prefixes
-  allowed_regions = [var.region]
+  source             = "./modules/iam"
+  name_prefix        = var.name_prefix
+  bucket_name        = module.storage.bucket_name
+  kms_key_arn        = module.storage.kms_key_arn
+  prefixes           = module.storage.prefixes
+  state_machine_name = local.state_machine_name
+  allowed_regions    = [var.region]
 }
 
 module "network" {
@@ -39,6 +42,7 @@ module "network" {
 module "pipeline" {
   source                    = "./modules/pipeline"
   name_prefix               = var.name_prefix
+  state_machine_name        = local.state_machine_name
   bucket_name               = module.storage.bucket_name
   prefixes                  = module.storage.prefixes
   kms_key_arn               = module.storage.kms_key_arn

@@ -35,6 +35,11 @@ output "log_group_name" {
   value       = module.pipeline.log_group_name
 }
 
+output "operator_policy_arn" {
+  description = "Attach to the roles of the people who run the platform (README: who may do what); they also go in data_user_arns, for the key."
+  value       = module.iam.operator_policy_arn
+}
+
 output "step_functions_role_arn" {
   description = "Execution role of the state machine."
   value       = module.iam.step_functions_role_arn

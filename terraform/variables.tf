@@ -28,7 +28,7 @@ variable "bucket_name" {
 }
 
 variable "data_user_arns" {
-  description = "IAM roles or users who upload images, start runs and read results: the only people, besides the pipeline's roles, who may use the data key."
+  description = "IAM roles or users who upload images, start runs and read results: the only people, besides the pipeline's roles, who may use the data key. Attach the operator_policy_arn output to their roles too."
   type        = list(string)
   default     = []
 }

@@ -37,3 +37,8 @@ output "emr_demo_nodes_role_arn" {
   description = "Role of the demo cluster's nodes (the KMS key policy names it)."
   value       = aws_iam_role.emr_demo_nodes.arn
 }
+
+output "operator_policy_arn" {
+  description = "Managed policy for the people who upload images, start and follow runs and fetch results."
+  value       = aws_iam_policy.operator.arn
+}

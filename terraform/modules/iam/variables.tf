@@ -30,6 +30,11 @@ variable "prefixes" {
   }
 }
 
+variable "state_machine_name" {
+  description = "The pipeline's state machine, as modules/pipeline names it: the operator policy may start and follow its executions only."
+  type        = string
+}
+
 variable "kms_key_arn" {
   description = "The bucket's customer-managed KMS key."
   type        = string

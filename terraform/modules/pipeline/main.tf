@@ -36,7 +36,7 @@ resource "aws_cloudwatch_log_group" "executions" {
 
 resource "aws_sfn_state_machine" "pipeline" {
   #checkov:skip=CKV_AWS_285:Execution data stays out of the logs on purpose (GDPR): inputs name users' photos; states, errors and causes are still logged.
-  name       = "${var.name_prefix}-pipeline"
+  name       = var.state_machine_name
   type       = "STANDARD"
   role_arn   = var.step_functions_role_arn
   definition = module.definition.definition

@@ -7,6 +7,11 @@ variable "name_prefix" {
   }
 }
 
+variable "state_machine_name" {
+  description = "Name of the state machine (the root names it, so the operator policy in modules/iam can name it too)."
+  type        = string
+}
+
 variable "bucket_name" {
   description = "The platform's bucket; EMR logs go to s3://BUCKET/LOGS_PREFIX/emr/."
   type        = string

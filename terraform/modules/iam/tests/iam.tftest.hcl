@@ -30,17 +30,18 @@ override_resource {
 }
 
 variables {
-  name_prefix = "fruits-test"
-  bucket_name = "fruits-test-bucket"
-  kms_key_arn = "arn:aws:kms:eu-west-3:111122223333:key/11111111-2222-3333-4444-555555555555"
-  prefixes    = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
+  name_prefix        = "fruits-test"
+  bucket_name        = "fruits-test-bucket"
+  state_machine_name = "fruits-test-pipeline"
+  kms_key_arn        = "arn:aws:kms:eu-west-3:111122223333:key/11111111-2222-3333-4444-555555555555"
+  prefixes           = { images = "images/", artifacts = "artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
 }
 
 run "least_privilege" {
   command = apply
   assert {
     condition = alltrue(flatten([
-      for document in [data.aws_iam_policy_document.step_functions, data.aws_iam_policy_document.nodes, data.aws_iam_policy_document.emr_service_passes_node_role, data.aws_iam_policy_document.emr_service_uses_the_key, data.aws_iam_policy_document.nodes_interactive] : [
+      for document in [data.aws_iam_policy_document.step_functions, data.aws_iam_policy_document.nodes, data.aws_iam_policy_document.emr_service_passes_node_role, data.aws_iam_policy_document.emr_service_uses_the_key, data.aws_iam_policy_document.nodes_interactive, data.aws_iam_policy_document.operator] : [
         for statement in document.statement : [for action in coalesce(statement.actions, []) : !strcontains(action, "*")]
       ]
     ]))

@@ -10,6 +10,7 @@ mock_provider "aws" {
 
 variables {
   name_prefix               = "fruits-test"
+  state_machine_name        = "fruits-test-pipeline"
   bucket_name               = "fruits-test-bucket"
   kms_key_arn               = "arn:aws:kms:eu-west-3:111122223333:key/11111111-2222-3333-4444-555555555555"
   step_functions_role_arn   = "arn:aws:iam::111122223333:role/fruits-test-sfn"
