@@ -17,6 +17,7 @@ import pytest
 
 from fruits.rehearsal.emulator import MotoServer
 from fruits.rehearsal.platform import create_platform
+from tests.conftest import PROJECT_ROOT
 from tests.support.render_definition import FAST_TIMEOUTS
 
 BUCKET = "fruits-123456789012-eu-west-3"  # the name create_platform gives it, as the storage module does
@@ -54,21 +55,29 @@ def edited_platform(platform_file: Path, folder: Path, **changes) -> Path:
     return path
 
 
+def run_cli(moto, platform_file: Path, tmp_path_factory, *arguments, platform=None, endpoint=None, timeout=180, credentials=True,
+            calls_log: Path | None = None):
+    """The real CLI in its own process against the moto server; `calls_log`: record each AWS call
+    it makes there (tests.support.aws_calls)."""
+    environment = {**os.environ, "FRUITS_AWS_ENDPOINT_URL": endpoint or moto.endpoint, "FRUITS_PLATFORM": str(platform or platform_file),
+                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    where = None
+    if platform == NO_PLATFORM:
+        environment.pop("FRUITS_PLATFORM")
+        where = tmp_path_factory.mktemp("no-platform")
+    if not credentials:  # nowhere for botocore to find any
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+            environment.pop(name, None)
+        environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
+                           AWS_EC2_METADATA_DISABLED="true")
+    program = ["-m", "fruits"] if calls_log is None else ["-m", "tests.support.aws_calls", str(calls_log)]
+    if calls_log is not None:
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), environment.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, *program, *arguments], capture_output=True, text=True,
+                          env=environment, timeout=timeout, cwd=where)
+
+
 @pytest.fixture
 def fruits(moto, platform_file, tmp_path_factory):
-    """fruits(*arguments, platform=..., endpoint=...) -> CompletedProcess of the real CLI."""
-    def run(*arguments, platform=None, endpoint=None, timeout=180, credentials=True):
-        environment = {**os.environ, "FRUITS_AWS_ENDPOINT_URL": endpoint or moto.endpoint, "FRUITS_PLATFORM": str(platform or platform_file),
-                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        where = None
-        if platform == NO_PLATFORM:
-            environment.pop("FRUITS_PLATFORM")
-            where = tmp_path_factory.mktemp("no-platform")
-        if not credentials:  # nowhere for botocore to find any
-            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-                environment.pop(name, None)
-            environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
-                               AWS_EC2_METADATA_DISABLED="true")
-        return subprocess.run([sys.executable, "-m", "fruits", *arguments], capture_output=True, text=True,
-                              env=environment, timeout=timeout, cwd=where)
-    return run
+    """fruits(*arguments, platform=..., endpoint=..., calls_log=...) -> CompletedProcess of the real CLI."""
+    return lambda *arguments, **options: run_cli(moto, platform_file, tmp_path_factory, *arguments, **options)

@@ -17,10 +17,15 @@ from fruits.errors import FruitsError
 
 ENDPOINT_ENV = "FRUITS_AWS_ENDPOINT_URL"
 
+# What a person running the platform needs: terraform/modules/iam/operator.tf, README "Who may do what".
+ACCESS = "your role needs the operator policy, `terraform output operator_policy_arn`, and to be in data_user_arns"
 HINTS = {
     "NoSuchBucket": "the bucket does not exist (check `terraform output bucket_name`, or run `terraform apply`)",
-    "AccessDenied": "access denied (your role needs the platform's bucket and key: add it to data_user_arns)",
-    "AccessDeniedException": "access denied (your role may not use this state machine or key)",
+    "AccessDenied": f"access denied ({ACCESS})",
+    "AccessDeniedException": f"access denied ({ACCESS})",
+    # HEAD has no body, so S3's refusal is a bare 403; it is also the answer for a missing object
+    # to whoever may not list the bucket (docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+    "403": f"access denied, or not there and you may not list the bucket ({ACCESS})",
     "KMS.NotFoundException": "the KMS key does not exist (run `terraform apply`)",
     "StateMachineDoesNotExist": "the state machine does not exist (run `terraform apply`)",
     "ExecutionDoesNotExist": "no such run (see `fruits runs`)",

@@ -1,0 +1,86 @@
+"""The IAM permissions each AWS call of the `fruits` CLI needs, and whether the operator policy
+(terraform/modules/iam/operator.tf) grants them, with the bucket and key policies in force.
+
+    needs = requirements(call)                       # [(action, resource ARN, request context)]
+    refused = denied_calls(calls, platform)          # [(call, action, resource, why)]: empty when all pass
+
+A call is what tests/support/aws_calls.py records: {"service", "operation", "params"},
+already in the rendered platform's names (its account, bucket and key). The mapping names AWS's
+page for each operation; an operation it does not know raises, so a new call cannot go unchecked.
+"""
+from __future__ import annotations
+
+from iam_render import ACCOUNT, DATA_USER, REGION
+from access_matrix import decide
+
+S3_API = "docs.aws.amazon.com/AmazonS3/latest/API/"
+# Uploading with SSE-KMS needs kms:GenerateDataKey, reading kms:Decrypt, on the object's key:
+# docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html (Permissions).
+OPERATOR_POLICY = "fruits-operator"
+
+
+def _object(params: dict) -> str:
+    return f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"
+
+
+def _bucket(params: dict) -> str:
+    return f"arn:aws:s3:::{params['Bucket']}"
+
+
+def _s3(call: dict, key: str) -> list[tuple[str, str, dict]]:
+    params, operation = call["params"], call["operation"]
+    if operation == "ListObjectsV2":  # S3_API + API_ListObjectsV2.html: s3:ListBucket
+        return [("s3:ListBucket", _bucket(params), {"s3:prefix": params.get("Prefix", "")})]
+    if operation == "HeadObject":  # S3_API + API_HeadObject.html: s3:GetObject; a missing key is 404 only with s3:ListBucket
+        return [("s3:GetObject", _object(params), {}), ("s3:ListBucket", _bucket(params), {})]
+    if operation == "GetObject":  # S3_API + API_GetObject.html: s3:GetObject; then the key decrypts it
+        return [("s3:GetObject", _object(params), {}), ("kms:Decrypt", key, {})]
+    if operation == "PutObject":  # S3_API + API_PutObject.html: s3:PutObject, with its encryption headers as condition keys
+        headers = {"s3:x-amz-server-side-encryption": params.get("ServerSideEncryption"),
+                   "s3:x-amz-server-side-encryption-aws-kms-key-id": params.get("SSEKMSKeyId")}
+        return [("s3:PutObject", _object(params), {name: value for name, value in headers.items() if value is not None}),
+                ("kms:GenerateDataKey", key, {})]
+    raise KeyError(f"no permissions known for s3 {operation}: add them to compliance/operator_calls.py with AWS's page")
+
+
+# docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html: each of
+# these is the action of the same name, on the resource type the parameter names.
+STATES = {"StartExecution": "stateMachineArn", "ListExecutions": "stateMachineArn",
+          "DescribeExecution": "executionArn", "GetExecutionHistory": "executionArn"}
+
+
+def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, str, dict]]:
+    """(action, resource, context) for each permission `call` needs; `key`: the bucket key's ARN."""
+    service, operation, params = call["service"], call["operation"], call["params"]
+    if service == "s3":
+        return _s3(call, key)
+    if service == "stepfunctions" and operation in STATES:
+        return [(f"states:{operation}", params[STATES[operation]], {})]
+    if service == "emr" and operation == "DescribeCluster":
+        # list_amazonelasticmapreduce.html: DescribeCluster on cluster/ID.
+        return [("elasticmapreduce:DescribeCluster", f"arn:aws:elasticmapreduce:{region}:{ACCOUNT}:cluster/{params['ClusterId']}", {})]
+    raise KeyError(f"no permissions known for {service} {operation}: add them to compliance/operator_calls.py with AWS's page")
+
+
+def denied_calls(calls: list[dict], platform: dict, policy: dict | None = None, region: str = REGION) -> list[tuple[dict, str, str, str]]:
+    """Each permission of `calls` that the operator (in data_user_arns, with the operator policy, or
+    `policy` instead) is refused, with the bucket policy or key policy of its resource in force."""
+    key = next(arn for arn, r in platform["resources"].items() if r["type"] == "aws_kms_key")
+    bucket = next(arn for arn, r in platform["resources"].items() if r["type"] == "aws_s3_bucket_policy")
+    document = policy or platform["managed_policies"][OPERATOR_POLICY]["document"]
+    caller = {"arn": DATA_USER, "account": ACCOUNT}
+    refused = []
+    for call in calls:
+        for action, resource, extra in requirements(call, key, region):
+            context = {"aws:RequestedRegion": region, "aws:SecureTransport": "true", "aws:PrincipalArn": DATA_USER,
+                       "aws:PrincipalAccount": ACCOUNT, **({"s3:TlsVersion": "1.2"} if action.startswith("s3:") else {}), **extra}
+            if resource == key:
+                resource_policy = ("key policy", platform["resources"][key]["policy"], True)
+            elif resource == bucket or resource.startswith(bucket + "/"):
+                resource_policy = ("bucket policy", platform["resources"][bucket]["policy"], False)
+            else:
+                resource_policy = None
+            decision, why = decide(caller, action, resource, context, [("operator policy", document)], resource_policy)
+            if decision != "Allow":
+                refused.append((call, action, resource, why))
+    return refused
