@@ -109,3 +109,18 @@ def test_every_command_follows_the_platforms_prefixes(fruits, moto, moved, stage
 
     default_prefixes = tuple(DEFAULT_PREFIXES.values())
     assert not [key for key in keys(moto) - before if key.startswith(default_prefixes)]
+
+
+def test_a_platform_whose_prefixes_would_outgrow_the_state_quota_starts_nothing(fruits, moto, platform_file, staged_weights, tmp_path):
+    """Such an input would leave no room for an error within Step Functions' 256 KiB of state
+    (tests/stepfunctions/test_payload_quota.py): refused before any AWS call."""
+    long = edited_platform(platform_file, tmp_path, prefixes={**DEFAULT_PREFIXES, "results": "r" * 60_000 + "/"})
+    executions = moto.client("stepfunctions").list_executions(
+        stateMachineArn=json.loads(platform_file.read_text())["state_machine_arn"]["value"])["executions"]
+    for arguments in (("--dry-run",), ()):
+        result = fruits("start", "--weights", str(staged_weights), "--run-id", "too-long", *arguments, platform=long)
+        assert result.returncode == 1
+        assert result.stderr.startswith("fruits: error: the run's input would be ") and "shorten the platform's prefixes" in result.stderr
+        assert result.stdout == ""
+    assert moto.client("stepfunctions").list_executions(
+        stateMachineArn=json.loads(platform_file.read_text())["state_machine_arn"]["value"])["executions"] == executions

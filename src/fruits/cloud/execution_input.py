@@ -2,7 +2,7 @@
 state machine (`stepfunctions/pipeline.asl.json`) and the jobs' arguments. Every key is where the
 bucket's layout (fruits.layout) puts it.
 
-Usage (a bad run id, images prefix, k or variance raises a ValueError):
+Usage (a bad run id, images prefix, k or variance, or an input over MAX_INPUT_BYTES, raises a ValueError):
     build_execution_input(bucket="b", run_id=new_run_id(), artifacts_prefix="artifacts/<hash>/",
                           weights_key="artifacts/<hash>/weights/x.h5", layout=platform.layout,
                           images_prefix=platform.layout.images_prefix("fruits-360"),
@@ -13,9 +13,20 @@ both choices as one argument each (`--full-recompute` or `--no-full-recompute`, 
 """
 from __future__ import annotations
 
+import json
+
 from fruits.layout import (
     BOOTSTRAP_SCRIPT, DEFAULT_LAYOUT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK, BucketLayout, plain_folders)
 from fruits.settings import KERAS_IMAGENET
+
+# A state whose data outgrows Step Functions' payload quota (256 KiB of UTF-8) fails the execution
+# with States.DataLimitExceeded, which no Catch catches, not even States.ALL: the cluster would be
+# left to its idle timeout (docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html;
+# the quota: docs.aws.amazon.com/step-functions/latest/dg/limits.html). Until the cluster is
+# terminated, a state holds the input, the cluster id and one caught error:
+# tests/stepfunctions/test_payload_quota.py bounds those two from the definition and botocore's
+# models (under 200 KiB at worst) and checks that this much input still fits.
+MAX_INPUT_BYTES = 48 * 1024
 
 
 def pca_option(k: int | None = None, variance: float | None = None) -> dict[str, str]:
@@ -58,7 +69,7 @@ def build_execution_input(
         # Hadoop resolves "images/../x/" to "x/": the jobs would read outside images/.
         raise ValueError(f"images prefix {images_prefix!r} must be plain folder names (no '.', '..' or empty part)")
     artifacts = f"s3://{bucket}/{artifacts_prefix.rstrip('/')}/"
-    return {
+    execution_input = {
         "run_id": run_id,
         "images_uri": f"s3://{bucket}/{images_prefix.rstrip('/')}/",
         "output_uri": f"s3://{bucket}/{layout.run_prefix(run_id)}",  # the run id becomes its folder and execution name
@@ -77,3 +88,14 @@ def build_execution_input(
             "purge": "--purge" if purge else "--no-purge",
         },
     }
+    size = input_bytes(execution_input)
+    if size > MAX_INPUT_BYTES:
+        raise ValueError(f"the run's input would be {size:,} bytes, more than the {MAX_INPUT_BYTES:,} that leave room for the "
+                         "cluster id and an error within Step Functions' 256 KiB state quota (a state over it ends the "
+                         "execution before it terminates the cluster): shorten the platform's prefixes or the dataset name")
+    return execution_input
+
+
+def input_bytes(execution_input: dict) -> int:
+    """The size of the input as `fruits start` sends it (JSON, non-ASCII escaped: at least its UTF-8 size)."""
+    return len(json.dumps(execution_input).encode())
