@@ -6,8 +6,9 @@ states is walked; each state's result and each caught error adds a named slot to
 bounded by botocore's models (an error name of 256 characters, a cause of 32,768, a cluster id of
 256), each character at the 6 bytes of a JSON \\uXXXX escape. A result kept whole (no
 ResultSelector) has no bound and fails the walk. With the largest input `fruits start` sends
-(fruits.cloud.execution_input.MAX_INPUT_BYTES), the sum must fit the quota. After the termination,
-the failure's record may copy the cause once more: the cluster is gone by then."""
+(fruits.cloud.execution_input.MAX_INPUT_BYTES), the sum must fit the quota; and every state of
+every path, to the Fail states, fits it too (the failure's record replaces the state data with
+the cause instead of copying the cause beside the error)."""
 from __future__ import annotations
 
 import json
@@ -77,41 +78,61 @@ def successors(state: dict) -> list[tuple[str, dict | None]]:
     return [(target, None) for target in following] + [(catcher["Next"], catcher) for catcher in state.get("Catch", [])]
 
 
-def leading_to_teardown(states: dict) -> set[str]:
-    """The states from which a termination state can be reached: the only ones whose data matters here."""
-    found = set(TEARDOWN)
-    while True:
-        more = {name for name, state in states.items() if name not in found and any(t in found for t, _ in successors(state))}
-        if not more:
-            return found
-        found |= more
+FORMAT_ARGUMENT = {"$.error.Error": ERROR_CHARS, "$.error.Cause": CAUSE_CHARS}
+
+
+def parameters_bytes(name: str, parameters: dict) -> int:
+    """A Pass state's Parameters at their largest: literals as written, States.Format of known fields."""
+    size = 2
+    for key, value in parameters.items():
+        if not key.endswith(".$"):
+            size += len(json.dumps({key: value})) + 1
+            continue
+        if not value.startswith("States.Format('"):
+            raise Unbounded(f"{name}: {key} {value} has no known size")
+        template, _, arguments = value[len("States.Format('"):].partition("',")
+        paths = [a.strip() for a in arguments.rstrip(")").split(",")]
+        if any(path not in FORMAT_ARGUMENT for path in paths):
+            raise Unbounded(f"{name}: {value} formats a field of unknown size")
+        chars = len(template) - 2 * template.count("{}") + sum(FORMAT_ARGUMENT[path] for path in paths)
+        size += string_bytes(len(key) - 2) + 2 + string_bytes(chars)
+    return size
+
+
+def walk(definition: dict) -> list[tuple[str, bool, int, list[str]]]:
+    """Every state every path enters: (name, whether the input is still in its data, the bytes of
+    its data beyond the input, the path). Raises Unbounded for data it cannot bound."""
+    states, entered, seen = definition["States"], [], set()
+    pending = [(definition["StartAt"], True, {}, [definition["StartAt"]])]
+    while pending:
+        name, with_input, slots, path = pending.pop()
+        key = (name, with_input, tuple(sorted(slots.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        entered.append((name, with_input, sum(slots.values()), path))
+        state = states[name]
+        if state["Type"] in ("Parallel", "Map", "Wait"):
+            raise Unbounded(f"{name}: a {state['Type']} state is not bounded by this check")
+        for target, catcher in successors(state):
+            if catcher is not None:
+                after = (with_input, {**slots, **catch_slot(name, catcher)})
+            elif state["Type"] == "Pass":
+                size = parameters_bytes(name, state.get("Parameters", {}))
+                path_to = state.get("ResultPath", "$")
+                after = (False, {"": size}) if path_to == "$" else (with_input, {**slots, slot_name(path_to, name): size})
+            else:
+                after = (with_input, {**slots, **result_slot(name, state)})
+            pending.append((target, *after, path + [target]))
+    return entered
 
 
 def largest_before_teardown(definition: dict) -> tuple[int, list[str]]:
     """(the most bytes the state data holds beyond the input on entering a termination state, the
-    path that holds them); raises Unbounded for a slot it cannot bound. Both states must be reached."""
-    states, best, reached = definition["States"], (0, []), set()
-    relevant = leading_to_teardown(states)
-    pending = [(definition["StartAt"], {}, [definition["StartAt"]])]
-    seen = set()
-    while pending:
-        name, slots, path = pending.pop()
-        if (name, tuple(sorted(slots.items()))) in seen:
-            continue
-        seen.add((name, tuple(sorted(slots.items()))))
-        if name in TEARDOWN:
-            reached.add(name)
-            best = max(best, (sum(slots.values()), path))
-            continue
-        state = states[name]
-        if state["Type"] in ("Parallel", "Map", "Pass", "Wait"):
-            raise Unbounded(f"{name}: a {state['Type']} state before the termination is not bounded by this check")
-        for target, catcher in successors(state):
-            if target in relevant:
-                added = result_slot(name, state) if catcher is None else catch_slot(name, catcher)
-                pending.append((target, {**slots, **added}, path + [target]))
-    assert reached == set(TEARDOWN), f"the walk reached {sorted(reached)} only"
-    return best
+    path that holds them). Both termination states must be reached."""
+    entered = [(added, path) for name, with_input, added, path in walk(definition) if name in TEARDOWN]
+    assert {path[-1] for _, path in entered} == set(TEARDOWN), "a termination state is never reached"
+    return max(entered)
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +156,21 @@ def test_a_result_kept_whole_before_the_termination_fails_the_check(definition, 
     keep_more(changed)
     with pytest.raises(Unbounded):
         largest_before_teardown(changed)
+
+
+def test_every_state_of_every_path_fits_the_quota_to_the_end(definition):
+    """After the termination too: the failure's record replaces the state data with the cause."""
+    entered = walk(definition)
+    assert {"Pipeline failed", "Cluster creation failed", "Cluster termination failed", "Pipeline succeeded"} <= {e[0] for e in entered}
+    for name, with_input, added, path in entered:
+        assert MAX_INPUT_BYTES * with_input + added <= QUOTA, f"{name} along {' -> '.join(path)}"
+
+
+def test_a_record_that_keeps_the_error_beside_its_copy_breaks_the_quota(definition):
+    changed = json.loads(json.dumps(definition))
+    changed["States"]["Keep the step's error and cause"]["ResultPath"] = "$.failure"
+    too_big = [name for name, with_input, added, _ in walk(changed) if MAX_INPUT_BYTES * with_input + added > QUOTA]
+    assert too_big == ["Pipeline failed"]
 
 
 def test_a_second_error_slot_before_the_termination_breaks_the_quota(definition):
