@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
-from fruits.input_files import DEFAULT_MAX_FILE_BYTES, Listing, classify_listed, list_local_folder
+from fruits.input_files import DEFAULT_MAX_FILE_BYTES, Listing, classify_listed, list_local_folder, readable
 from fruits.literal_paths import literal_path
 from fruits.settings import is_remote
 from fruits.storage import storage_errors
@@ -59,7 +59,7 @@ def list_input(spark: SparkSession, location: str, max_file_bytes: int = DEFAULT
         listing.root.encode("utf-8")
     except UnicodeEncodeError:
         raise FruitsError(f"the images folder's path is not valid UTF-8, which Spark cannot take: "
-                          f"{listing.root.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')}; rename it") from None
+                          f"{readable(listing.root)}; rename it") from None
     return dataclasses.replace(listing, root=f"file:{listing.root}")
 
 

@@ -70,9 +70,15 @@ class Listing:
         self.accepted.append(InputFile(relative, relative.split("/")[0], size, stamp))
 
     def reject(self, relative: str, reason: str) -> None:
-        shown = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        shown = readable(relative)
         parts = shown.split("/")
         self.rejected.append(Rejection(shown, parts[0] if len(parts) > 1 else None, reason))
+
+
+def readable(name: str) -> str:
+    """`name` as valid UTF-8 text: bytes that are not UTF-8 (os.fsdecode's surrogates) shown as
+    backslash escapes, so that two such names stay two names."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def rejection_reason(relative: str, size: int, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str | None:
@@ -180,6 +186,10 @@ def _walk(listing: Listing, entries: list[os.DirEntry], relative: str, listed: d
             continue
         if stat.S_ISDIR(status.st_mode):
             reason = _folder_not_followed(entry, listed, real_root)
+            if reason is None and relative and not _within(os.path.realpath(entry.path), real_root):
+                # Below a label folder every file is rejected as nested: a folder elsewhere
+                # (reached through a link) is rejected whole instead of walked, however big it is.
+                reason = f"nested folder: only IMAGES/LABEL/NAME is read, not deeper folders such as {child!r}"
             if reason is not None:
                 listing.reject(child, reason)
                 continue
@@ -204,7 +214,10 @@ def _stat_failure(entry: os.DirEntry, error: OSError) -> str:
     if entry.is_symlink() and error.errno == errno.ELOOP:
         return "broken symlink: it leads back to itself"
     if entry.is_symlink() and error.errno == errno.ENOENT:
-        return f"broken symlink: its target {os.readlink(entry.path)!r} does not exist"
+        try:
+            return f"broken symlink: its target {os.readlink(entry.path)!r} does not exist"
+        except OSError:  # the link itself went away meanwhile (e.g. /dev/fd's own entry)
+            return "broken symlink: it went away while the folder was listed"
     return f"unreadable: {_describe(error)}"
 
 
@@ -213,9 +226,16 @@ def _folder_not_followed(entry: os.DirEntry, listed: dict[str, str], real_root: 
     if real in listed:
         where = listed[real] or "the images folder itself"
         return f"{NOT_FOLLOWED}: it leads back to {where!r}, already listed (a loop or a second link)"
-    if entry.is_symlink() and (real == real_root or real.startswith(real_root + os.sep)):
+    if entry.is_symlink() and _within(real, real_root):
         return f"{NOT_FOLLOWED}: it points inside the images folder, whose files are listed where they are"
+    if entry.is_symlink() and _within(real_root, real):
+        return f"{NOT_FOLLOWED}: it points to {real!r}, which holds the images folder"
     return None
+
+
+def _within(path: str, folder: str) -> bool:
+    """`path` is `folder` or lies under it (both real paths)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _open_failure(path: str) -> str | None:

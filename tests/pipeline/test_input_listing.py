@@ -48,9 +48,31 @@ def test_loops_end_the_walk_and_each_folder_is_listed_once(tmp_path):
     assert outcome(list_local_folder(images)) == {
         "Apple/1.jpg": None, "Linked/1.jpg": None,
         "Apple/up": "symlink not followed", "Apple/self": "symlink not followed", "Sibling": "symlink not followed",
-        "Linked/to-b/1.jpg": "nested folder", "Linked/to-b/to-a": "symlink not followed",
+        "Linked/to-b": "nested folder",  # outside the input and below a label: rejected whole, not walked
         "Cycle": "broken symlink",
     }
+
+
+def test_links_out_of_the_input_are_not_walked(tmp_path):
+    """A link to a folder that holds the input, at the label level or below, and a folder link
+    below a label to anywhere else: each is one rejected entry, and nothing beyond is listed.
+    /dev/fd lists the listing's own folder handle, closed by the time it is looked at."""
+    images, elsewhere = tmp_path / "images", tmp_path / "elsewhere"
+    for folder in (images / "Apple", elsewhere / "deep"):
+        folder.mkdir(parents=True)
+    (images / "Apple" / "1.jpg").write_bytes(b"\xff\xd8 a photo")
+    (elsewhere / "deep" / "2.jpg").write_bytes(b"\xff\xd8 a photo")
+    (images / "Up").symlink_to(tmp_path)  # holds the images folder
+    (images / "Root").symlink_to("/")
+    (images / "Apple" / "ancestor").symlink_to(tmp_path)
+    (images / "Apple" / "away").symlink_to(elsewhere)
+    (images / "Fd").symlink_to("/dev/fd")
+
+    found = outcome(list_local_folder(images))
+    assert {entry: reason for entry, reason in found.items() if not entry.startswith("Fd/")} == {
+        "Apple/1.jpg": None, "Up": "symlink not followed", "Root": "symlink not followed",
+        "Apple/ancestor": "symlink not followed", "Apple/away": "nested folder"}
+    assert "broken symlink" in {reason for entry, reason in found.items() if entry.startswith("Fd/")}
 
 
 def test_fifos_sizes_and_names_that_no_reader_takes(tmp_path):
@@ -60,10 +82,11 @@ def test_fifos_sizes_and_names_that_no_reader_takes(tmp_path):
     (apple / "big.jpg").write_bytes(b"x" * 2000)
     (apple / "small.jpg").write_bytes(b"x" * 1000)
     os.close(os.open(os.fsencode(apple) + b"/caf\xe9.jpg", os.O_CREAT | os.O_WRONLY))  # Latin-1, not UTF-8
+    os.close(os.open(os.fsencode(apple) + b"/caf\xe8.jpg", os.O_CREAT | os.O_WRONLY))  # another: two names, two rows
 
     listing = list_local_folder(tmp_path / "images", max_file_bytes=1000)
-    assert outcome(listing) == {"Apple/small.jpg": None, "Apple/pipe.jpg": "not a regular file",
-                                "Apple/big.jpg": "file too large", "Apple/caf\ufffd.jpg": "unsupported name"}
+    assert outcome(listing) == {"Apple/small.jpg": None, "Apple/pipe.jpg": "not a regular file", "Apple/big.jpg": "file too large",
+                                "Apple/caf\\xe9.jpg": "unsupported name", "Apple/caf\\xe8.jpg": "unsupported name"}
     json.dumps([entry.relative for entry in listing.rejected]).encode("utf-8")  # printable and storable
 
 
