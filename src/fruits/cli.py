@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_values(parser, args)
     try:
         return int(args.handler(args) or 0)
     except FruitsError as error:
@@ -40,6 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fruits: interrupted", file=sys.stderr)
         return 130
+
+
+def refuse_empty_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Python 3.11's argparse reads `--output=--` as an empty list and skips the option's type
+    check: an option that takes one value and got none is a wrong argument (exit 2)."""
+    command = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction)).choices[args.command]
+    for action in command._actions:
+        value = getattr(args, action.dest, None)
+        if action.nargs is None and ((isinstance(action, argparse._StoreAction) and value == [])
+                                     or (isinstance(action, argparse._AppendAction) and [] in (value or []))):
+            command.error(f"argument {'/'.join(action.option_strings)}: expected one argument")
 
 
 def one_line(text: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fruits.decode import DEFAULT_MAX_PIXELS
 from fruits.errors import FruitsError
+from fruits.input_files import readable
 from fruits.model import FEATURE_SIZE, INFERENCE_BATCH_SIZE
 
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the listing's default too (fruits.images; a test keeps them equal)
@@ -101,11 +102,19 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def require_writable_folder(location: str, option: str) -> None:
-    """Refuses a local folder that cannot be made or written (a file in the way, /proc/x, read-only)
-    by creating and removing a scratch folder in its nearest existing parent: nothing is left."""
+    """Refuses a local folder that cannot be made or written (a file in the way, /proc/x, read-only,
+    a link that leads nowhere, a path Spark cannot take) by creating and removing a scratch folder
+    in its nearest existing parent: nothing is left."""
     folder = Path(location.removeprefix("file:")).expanduser().absolute()
+    try:
+        str(folder).encode("utf-8")
+    except UnicodeEncodeError:
+        raise FruitsError(f"{option} {readable(location)}: the path is not valid UTF-8, which Spark cannot take; "
+                          "rename it") from None
     existing = folder
     while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():  # exists() follows links: this one is broken or a loop
+            raise FruitsError(f"{option} {location}: {existing} is a link that leads nowhere (broken, or a loop)")
         existing = existing.parent
     if not existing.is_dir():
         raise FruitsError(f"{option} {location}: {existing} is a file, not a folder")

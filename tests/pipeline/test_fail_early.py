@@ -54,6 +54,28 @@ def output_read_only(tmp_path):
     return ["--output", str(tmp_path / "locked")], {}
 
 
+def output_not_utf8(tmp_path):
+    return ["--output", os.fsencode(tmp_path) + b"/out-\xe9t\xe9"], {}  # Latin-1: Spark cannot take the path
+
+
+def feature_store_not_utf8(tmp_path):
+    return ["--feature-store", os.fsencode(tmp_path) + b"/store-\xe9t\xe9"], {}
+
+
+def output_through_a_broken_link(tmp_path):
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "x")
+    return ["--output", str(tmp_path / "dangling" / "runs")], {}
+
+
+def output_through_a_loop(tmp_path):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    return ["--output", str(tmp_path / "loop")], {}
+
+
+def output_given_no_value(tmp_path):
+    return ["--output=--"], {}  # Python 3.11's argparse reads it as [] and skips the type check
+
+
 def master_not_spark(tmp_path):
     return ["--master", "lcoal[2]"], {}
 
@@ -71,6 +93,11 @@ def spark_does_not_start(tmp_path):
     (output_is_a_file, 1, "is a file, not a folder"),
     (output_in_proc, 1, "cannot write in /proc"),
     (output_read_only, 1, "cannot write in"),
+    (output_not_utf8, 1, "the path is not valid UTF-8, which Spark cannot take"),
+    (feature_store_not_utf8, 1, "--feature-store "),
+    (output_through_a_broken_link, 1, "is a link that leads nowhere (broken, or a loop)"),
+    (output_through_a_loop, 1, "is a link that leads nowhere (broken, or a loop)"),
+    (output_given_no_value, 2, "argument --output: expected one argument"),
     (master_not_spark, 2, "argument --master: expected local, local[N]"),
     (driver_memory_not_a_size, 1, "FRUITS_DRIVER_MEMORY='lots' is not a memory size"),
     (spark_does_not_start, 1, "Spark did not start"),
