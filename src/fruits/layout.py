@@ -143,6 +143,8 @@ def validate_run_id(text: str) -> str:
         raise InvalidName(f"run id must be 1-{MAX_RUN_ID_LENGTH} letters, digits, '-' or '_' (never '{START_SEPARATOR}'), "
                           f"starting with a letter or a digit (it names the run's folder and its Step Functions executions), "
                           f"got {text!r}")
+    if text.lower() == LOCAL_FEATURE_STORE:  # also on a file system that ignores case
+        raise InvalidName(f"run id {text!r} is reserved: OUTPUT/{LOCAL_FEATURE_STORE}/ holds the feature stores beside the runs")
     return text
 
 

@@ -33,6 +33,17 @@ def test_ids_that_are_not_one_safe_folder_or_execution_name_are_refused(run_id):
         validate_run_id(run_id)
 
 
+@pytest.mark.parametrize("run_id", ["feature-store", "Feature-Store", "FEATURE-STORE"])
+def test_the_name_of_the_feature_stores_folder_is_not_a_run_id(run_id, tmp_path, capsys):
+    """Runs and the local feature stores share OUTPUT/: a run there would hold the stores."""
+    with pytest.raises(ValueError, match="is reserved: OUTPUT/feature-store/ holds the feature stores"):
+        validate_run_id(run_id)
+    with pytest.raises(SystemExit) as exit_:
+        main(["run-local", "--output", str(tmp_path), "--run-id", run_id])
+    assert exit_.value.code == 2 and "is reserved" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("parse", [lambda run_id: extract_step.parse_args(["--images", "i", "--output", "o", "--weights", "w", "--run-id", run_id]),
                                    lambda run_id: reduce_step.parse_args(["--output", "o", "--run-id", run_id])],
                          ids=["extract job", "reduce job"])
