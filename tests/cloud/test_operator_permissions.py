@@ -43,8 +43,7 @@ def recorded(moto, platform_file, staged_weights, tmp_path_factory, rendered):
     folder, log = tmp_path_factory.mktemp("operator"), tmp_path_factory.mktemp("calls") / "calls.jsonl"
 
     def fruits(*arguments):
-        result = run_cli(moto, platform_file, tmp_path_factory, *arguments, calls_log=log)
-        return result
+        return run_cli(moto, platform_file, tmp_path_factory, *arguments, calls_log=log)
 
     for _ in range(2):  # the second upload finds every photo there and skips it (HeadObject)
         assert (uploaded := fruits("upload", str(photos(folder)), "--dataset", "operator", "--quiet")).returncode == 0, uploaded.stderr
