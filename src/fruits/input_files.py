@@ -16,8 +16,9 @@ reason: files directly in ROOT (no label) or deeper than LABEL/ (which folder wo
 is a guess); names with a part starting with '_' or '.' (Spark and Hadoop skip them as metadata:
 _SUCCESS, .crc, .DS_Store); names with ':' (Hadoop reads it as a URI scheme) or not UTF-8; other
 suffixes; empty or too large files; files that cannot be opened; broken symlinks, FIFOs and
-devices. Folder symlinks are followed once: never back into the input nor into a folder already
-listed. A file symlink is read as the file it points to.
+devices. Folder symlinks are followed once: never back into the input, into a folder already
+listed or into one that holds the input; below a label, a folder outside the input is rejected
+whole, not walked. A file symlink is read as the file it points to.
 """
 from __future__ import annotations
 
