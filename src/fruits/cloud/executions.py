@@ -153,9 +153,14 @@ def states_from(events: list[dict]) -> tuple[list[StateView], str | None]:
             current.status = "failed"
         elif kind == "TaskSucceeded" and current is not None:
             current.status = "running"
-            output = event.get("taskSucceededEventDetails", {}).get("output", "")
-            if '"ClusterId"' in output and cluster_id is None:
-                cluster_id = json.loads(output).get("ClusterId")
+        if kind in ("TaskSubmitted", "TaskSucceeded") and cluster_id is None:
+            # The cluster is known once EMR accepted it (TaskSubmitted), before it has started: a
+            # start that times out still leaves its id here, for `status` and `fruits stop`.
+            details = event.get("taskSubmittedEventDetails") or event.get("taskSucceededEventDetails") or {}
+            output = details.get("output", "")
+            if '"ClusterId"' in output or '"JobFlowId"' in output:
+                found = json.loads(output)
+                cluster_id = found.get("ClusterId") or found.get("JobFlowId")
     return list(states.values()), cluster_id
 
 

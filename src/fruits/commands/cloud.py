@@ -1,5 +1,5 @@
-"""The cloud commands, used after `terraform apply`: upload, stage, start, status, watch, runs,
-results, cost. Each reads the platform (`terraform output -json`), refuses a non-EU region before
+"""The cloud commands, used after `terraform apply`: upload, stage, start, status, watch, stop,
+runs, results, cost. Each reads the platform (`terraform output -json`), refuses a non-EU region before
 any AWS call, and reports AWS errors in one line.
 
 Usage:
@@ -7,6 +7,7 @@ Usage:
     fruits stage                            # code, bootstrap, lock, weights -> artifacts/HASH/
     fruits start [--dry-run] [--k 50]       # prints the run id and the console link
     fruits watch RUN  |  fruits status RUN  |  fruits runs  |  fruits results RUN  |  fruits cost
+    fruits stop RUN                         # stops its execution and terminates its cluster
 Every key is where the platform's `prefixes` output puts it (platform.layout, fruits.layout), and
 the cost is the cluster's in its `emr_instances` output.
 """
@@ -73,6 +74,10 @@ def register(subparsers) -> None:
         parser.add_argument("run_id", metavar="RUN")
         parser.add_argument("--interval", type=positive_seconds, default=10.0, help="seconds between refreshes (watch)")
         parser.set_defaults(handler=handler)
+
+    parser = subparsers.add_parser("stop", parents=[common], help="stop a run and terminate its cluster")
+    parser.add_argument("run_id", metavar="RUN", type=validate_run_id)
+    parser.set_defaults(handler=stop)
 
     parser = subparsers.add_parser("runs", parents=[common], help="list recent runs")
     parser.add_argument("--limit", type=positive_int, default=20, help="how many, newest first (default 20)")
@@ -184,6 +189,8 @@ def format_duration(seconds: float) -> str:
 
 
 def render(view) -> str:
+    from fruits.cloud.stop_run import LIVE_STATES
+
     now = datetime.now(timezone.utc)
     elapsed = ((view.ended or now) - view.started).total_seconds()
     cost = (f"cost so far ~{view.cost_so_far:.2f} USD ({view.hourly_usd:.3f} USD/h on-demand)" if view.hourly_usd is not None
@@ -198,6 +205,9 @@ def render(view) -> str:
         lines.append(f"  {state.name[:34]:<34} {state.status:<9} {state.attempts or '-':>5}  {started:<8} {format_duration(took):>9}")
     if view.status != "RUNNING" and view.status != "SUCCEEDED":
         lines.append(f"  failed: {view.error}: {view.cause}")
+    if view.status != "RUNNING" and view.cluster_state in LIVE_STATES:  # e.g. an execution stopped in the console
+        lines.append(f"  the run has ended but its cluster {view.cluster_id} is {view.cluster_state}, and costs: "
+                     f"`fruits stop {view.run_id}` terminates it")
     return "\n".join(lines)
 
 
@@ -233,6 +243,18 @@ def status(args) -> int:
 
 def watch(args) -> int:
     return show_run(args, once=False)
+
+
+def stop(args) -> int:
+    from fruits.cloud.stop_run import stop_run
+
+    platform = platform_of(args)
+    sfn, emr = clients(platform, "stepfunctions", "emr")
+    stopped, clusters = stop_run(sfn, emr, platform, args.run_id)
+    print(f"Stopped run {args.run_id} (execution {stopped})." if stopped else f"Run {args.run_id} was not running.")
+    print(f"Terminating {', '.join(clusters)}: `fruits status {args.run_id}` shows when it has ended." if clusters
+          else f"No cluster of run {args.run_id} is running.")
+    return 0
 
 
 def runs(args) -> int:

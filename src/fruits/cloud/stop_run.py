@@ -1,0 +1,50 @@
+"""`fruits stop RUN`: ends a run and what it pays for. Step Functions does not terminate an EMR
+cluster when its execution is stopped; the cluster may run on, and cost, indefinitely
+(docs.aws.amazon.com/step-functions/latest/dg/connect-emr.html). So this stops the run's
+execution if it runs, then terminates every live cluster tagged with the run id (the state
+machine tags each cluster `fruits:run-id`): the one the execution made, and any that an execution
+stopped elsewhere (the console) left behind.
+
+Usage: `stopped, clusters = stop_run(sfn, emr, platform, run_id)` -> the name of the execution
+stopped (None if none ran) and the ids of the clusters whose termination was asked.
+"""
+from __future__ import annotations
+
+from fruits.cloud.aws import HINTS, aws_errors
+from fruits.cloud.executions import ACTIVE, starts_of
+from fruits.errors import FruitsError
+
+RUN_TAG = "fruits:run-id"  # stepfunctions/pipeline.asl.json tags each cluster with it (a test keeps them equal)
+# docs.aws.amazon.com/emr/latest/APIReference/API_ListClusters.html: the states of a cluster that
+# runs or is about to.
+LIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+STOPPED_ERROR = "Fruits.StoppedByUser"
+
+
+def run_clusters(emr, run_id: str) -> list[str]:
+    """The ids of the live clusters tagged with `run_id`, oldest first."""
+    found = []
+    with aws_errors("list the EMR clusters"):
+        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(LIVE_STATES)):
+            for summary in page["Clusters"]:
+                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+                if {"Key": RUN_TAG, "Value": run_id} in cluster.get("Tags", []):
+                    found.append((cluster["Status"]["Timeline"]["CreationDateTime"], cluster["Id"]))
+    return [cluster_id for _, cluster_id in sorted(found)]
+
+
+def stop_run(sfn, emr, platform, run_id: str) -> tuple[str | None, list[str]]:
+    """Stops the run's latest execution if it runs, then asks EMR to terminate the run's live clusters."""
+    starts = starts_of(sfn, platform, run_id)
+    if not starts:
+        raise FruitsError(f"stop run {run_id}: {HINTS['ExecutionDoesNotExist']}")
+    latest, stopped = starts[-1], None
+    if latest["status"] in ACTIVE:
+        with aws_errors(f"stop run {run_id}"):
+            sfn.stop_execution(executionArn=latest["executionArn"], error=STOPPED_ERROR, cause="stopped with `fruits stop`")
+        stopped = latest["name"]
+    clusters = run_clusters(emr, run_id)
+    if clusters:
+        with aws_errors(f"terminate {', '.join(clusters)}"):
+            emr.terminate_job_flows(JobFlowIds=clusters)
+    return stopped, clusters

@@ -1,0 +1,135 @@
+"""`fruits stop RUN` stops the run's execution and terminates its cluster, which Step Functions
+leaves running when an execution is stopped (connect-emr.html); a cluster left by a stop in the
+console is shown by `fruits status` and terminated by `fruits stop`; another run's cluster is never
+touched. Against the pipeline's own definition with a step that never ends (the step driver plays
+EMR): the emulator's clusters start at once."""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from fruits.cloud.stop_run import RUN_TAG
+from fruits.rehearsal.emr_step_driver import EmrStepDriver
+from tests.cloud.conftest import BUCKET, edited_platform
+from tests.support.render_definition import FAST_TIMEOUTS, STEP_FUNCTIONS_ROLE, render_test_definition
+
+SLOW = {**FAST_TIMEOUTS, "step_timeout_seconds": 3600, "pipeline_timeout_seconds": 40000}
+LIVE = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+
+
+@pytest.fixture(scope="module")
+def slow_platform(moto, platform_file, tmp_path_factory):
+    """The platform with a state machine whose steps may run for an hour."""
+    folder = tmp_path_factory.mktemp("slow")
+    machine = moto.client("stepfunctions").create_state_machine(
+        name="fruits-pipeline-slow", roleArn=STEP_FUNCTIONS_ROLE, definition=render_test_definition(folder, timeouts=SLOW))
+    return edited_platform(platform_file, folder, state_machine_arn=machine["stateMachineArn"], state_machine_name="fruits-pipeline-slow")
+
+
+def run_clusters(moto, run_id: str, states=LIVE) -> dict[str, str]:
+    """cluster id -> state, of the clusters tagged with `run_id`."""
+    emr, found = moto.client("emr"), {}
+    for summary in emr.list_clusters(ClusterStates=list(states))["Clusters"]:
+        cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+        if {"Key": RUN_TAG, "Value": run_id} in cluster.get("Tags", []):
+            found[cluster["Id"]] = cluster["Status"]["State"]
+    return found
+
+
+def started_and_hanging(fruits, moto, platform, weights, run_id: str) -> str:
+    """Starts `run_id` and waits until its extraction step runs on its cluster; the cluster id."""
+    put = moto.client("s3").put_object
+    for name in ("apple/1.jpg", "kiwi/1.jpg"):
+        put(Bucket=BUCKET, Key=f"images/fruits-360/{name}", Body=b"a photo, as far as start can tell")
+    assert (staged := fruits("stage", "--weights", str(weights), "--quiet", platform=platform)).returncode == 0, staged.stderr
+    assert (started := fruits("start", "--weights", str(weights), "--run-id", run_id, platform=platform)).returncode == 0, started.stderr
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        clusters = run_clusters(moto, run_id, ("RUNNING",))
+        if clusters:
+            return next(iter(clusters))
+        time.sleep(0.2)
+    raise AssertionError(f"no cluster of {run_id} came to run its step")
+
+
+def execution_status(moto, platform, name: str) -> str:
+    machine = json.loads(platform.read_text())["state_machine_arn"]["value"]
+    arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
+    return moto.client("stepfunctions").describe_execution(executionArn=arn)["status"]
+
+
+def test_stop_ends_the_execution_and_terminates_its_cluster(fruits, moto, slow_platform, staged_weights):
+    with EmrStepDriver({"Extract features": ["HANG"]}):
+        cluster = started_and_hanging(fruits, moto, slow_platform, staged_weights, "run-stopped")
+        other = started_and_hanging(fruits, moto, slow_platform, staged_weights, "run-other")
+        stopped = fruits("stop", "run-stopped", platform=slow_platform)
+        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.stdout.splitlines() == ["Stopped run run-stopped (execution run-stopped).",
+                                               f"Terminating {cluster}: `fruits status run-stopped` shows when it has ended."]
+        assert execution_status(moto, slow_platform, "run-stopped") == "ABORTED"
+        assert run_clusters(moto, "run-stopped") == {}  # terminated
+        assert run_clusters(moto, "run-other") == {other: "RUNNING"}  # another run's cluster is left alone
+
+        again = fruits("stop", "run-stopped", platform=slow_platform)
+        assert again.returncode == 0
+        assert again.stdout.splitlines() == ["Run run-stopped was not running.", "No cluster of run run-stopped is running."]
+        assert fruits("stop", "run-other", platform=slow_platform).returncode == 0
+    assert run_clusters(moto, "run-other") == {}
+
+
+def test_a_cluster_left_by_a_stop_in_the_console_is_shown_then_terminated(fruits, moto, slow_platform, staged_weights):
+    with EmrStepDriver({"Extract features": ["HANG"]}):
+        cluster = started_and_hanging(fruits, moto, slow_platform, staged_weights, "run-console")
+        machine = json.loads(slow_platform.read_text())["state_machine_arn"]["value"]
+        moto.client("stepfunctions").stop_execution(executionArn=machine.replace(":stateMachine:", ":execution:") + ":run-console")
+        assert run_clusters(moto, "run-console") == {cluster: "RUNNING"}  # Step Functions left it running
+
+        shown = fruits("status", "run-console", platform=slow_platform)
+        assert shown.returncode == 1 and "ABORTED" in shown.stdout
+        assert re.search(rf"the run has ended but its cluster {cluster} is RUNNING, and costs: `fruits stop run-console` "
+                         "terminates it", shown.stdout), shown.stdout
+
+        stopped = fruits("stop", "run-console", platform=slow_platform)
+        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.stdout.splitlines() == ["Run run-console was not running.",
+                                               f"Terminating {cluster}: `fruits status run-console` shows when it has ended."]
+        assert run_clusters(moto, "run-console") == {}
+        assert "the run has ended but its cluster" not in fruits("status", "run-console", platform=slow_platform).stdout
+
+
+def test_a_cluster_whose_start_timed_out_is_shown_then_terminated(fruits, moto, platform_file, staged_weights, tmp_path):
+    """The execution fails at the start's timeout, with no cluster id in its data; the cluster
+    may still come up. The history has its id (TaskSubmitted): status shows it, stop ends it."""
+    machine = moto.client("stepfunctions").create_state_machine(
+        name="fruits-pipeline-short-start", roleArn=STEP_FUNCTIONS_ROLE,
+        definition=render_test_definition(tmp_path, timeouts={**FAST_TIMEOUTS, "cluster_start_timeout_seconds": 2}))
+    platform = edited_platform(platform_file, tmp_path, state_machine_arn=machine["stateMachineArn"])
+    put = moto.client("s3").put_object
+    for name in ("apple/1.jpg", "kiwi/1.jpg"):
+        put(Bucket=BUCKET, Key=f"images/fruits-360/{name}", Body=b"a photo, as far as start can tell")
+    assert fruits("stage", "--weights", str(staged_weights), "--quiet", platform=platform).returncode == 0
+    with EmrStepDriver(cluster_outcome="STARTING"):  # EMR is slow to start it
+        assert fruits("start", "--weights", str(staged_weights), "--run-id", "run-slow-start", platform=platform).returncode == 0
+        watched = fruits("watch", "run-slow-start", "--interval", "0.5", platform=platform)
+        [cluster] = run_clusters(moto, "run-slow-start")
+        assert watched.returncode == 1 and "Fruits.ClusterCreationFailed: States.Timeout" in watched.stderr
+        assert f"the run has ended but its cluster {cluster} is STARTING, and costs: `fruits stop run-slow-start`" in watched.stdout
+
+        stopped = fruits("stop", "run-slow-start", platform=platform)
+        assert stopped.stdout.splitlines()[1] == f"Terminating {cluster}: `fruits status run-slow-start` shows when it has ended."
+        assert run_clusters(moto, "run-slow-start") == {}
+
+
+def test_stopping_a_run_that_never_started_is_one_clear_line(fruits, slow_platform):
+    result = fruits("stop", "never-started", platform=slow_platform)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "fruits: error: stop run never-started: no such run (see `fruits runs`)"
+
+
+def test_the_tag_stop_looks_for_is_the_one_the_state_machine_puts_on_its_clusters(tmp_path):
+    definition = json.loads(render_test_definition(tmp_path))
+    tags = definition["States"]["Create EMR cluster"]["Parameters"]["Tags"]
+    assert {"Key": RUN_TAG, "Value.$": "$.run_id"} in tags
