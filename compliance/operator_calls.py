@@ -46,7 +46,7 @@ def _s3(call: dict, key: str) -> list[tuple[str, str, dict]]:
 # docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html: each of
 # these is the action of the same name, on the resource type the parameter names.
 STATES = {"StartExecution": "stateMachineArn", "ListExecutions": "stateMachineArn",
-          "DescribeExecution": "executionArn", "GetExecutionHistory": "executionArn"}
+          "DescribeExecution": "executionArn", "GetExecutionHistory": "executionArn", "StopExecution": "executionArn"}
 
 
 def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, str, dict]]:
@@ -56,9 +56,19 @@ def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, 
         return _s3(call, key)
     if service == "stepfunctions" and operation in STATES:
         return [(f"states:{operation}", params[STATES[operation]], {})]
+    # list_amazonelasticmapreduce.html: DescribeCluster and TerminateJobFlows on cluster/ID, with the
+    # cluster's tags as aws:ResourceTag/KEY (a call's "resource_tags": {cluster id: {key: value}});
+    # ListClusters on "*" only.
+    cluster = f"arn:aws:elasticmapreduce:{region}:{ACCOUNT}:cluster/"
     if service == "emr" and operation == "DescribeCluster":
-        # list_amazonelasticmapreduce.html: DescribeCluster on cluster/ID.
-        return [("elasticmapreduce:DescribeCluster", f"arn:aws:elasticmapreduce:{region}:{ACCOUNT}:cluster/{params['ClusterId']}", {})]
+        return [("elasticmapreduce:DescribeCluster", cluster + params["ClusterId"], {})]
+    if service == "emr" and operation == "ListClusters":
+        return [("elasticmapreduce:ListClusters", "*", {})]
+    if service == "emr" and operation == "TerminateJobFlows":
+        tags = call.get("resource_tags", {})
+        return [("elasticmapreduce:TerminateJobFlows", cluster + cluster_id,
+                 {f"aws:ResourceTag/{key}": value for key, value in tags.get(cluster_id, {}).items()})
+                for cluster_id in params["JobFlowIds"]]
     raise KeyError(f"no permissions known for {service} {operation}: add them to compliance/operator_calls.py with AWS's page")
 
 

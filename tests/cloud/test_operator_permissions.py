@@ -1,6 +1,6 @@
 """The operator policy (terraform/modules/iam/operator.tf) is exactly what the CLI needs: every AWS
 call of the user's path (upload, upload again, stage, start, watch, status, runs, results, a
-refused start) is recorded as it is sent to the moto server, then checked offline against the
+refused start, a run stopped while its cluster starts) is recorded as it is sent to the moto server, then checked offline against the
 policies Terraform renders (compliance/operator_calls.py: the operator policy, the bucket policy,
 the key policy). Each statement of the policy is needed by some call, and a call the mapping does
 not know fails. Not reproduced by the emulator: it enforces none of these policies, and its
@@ -26,10 +26,11 @@ sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
 from iam_render import ACCOUNT, render  # noqa: E402
 from operator_calls import OPERATOR_POLICY, denied_calls, requirements  # noqa: E402
 
-RUN = "operator-path"
+RUN, STOPPED = "operator-path", "operator-stopped"
 PATH_OPERATIONS = {("s3", "ListObjectsV2"), ("s3", "HeadObject"), ("s3", "GetObject"), ("s3", "PutObject"),
                    ("stepfunctions", "StartExecution"), ("stepfunctions", "DescribeExecution"),
-                   ("stepfunctions", "GetExecutionHistory"), ("stepfunctions", "ListExecutions"), ("emr", "DescribeCluster")}
+                   ("stepfunctions", "GetExecutionHistory"), ("stepfunctions", "ListExecutions"), ("stepfunctions", "StopExecution"),
+                   ("emr", "DescribeCluster"), ("emr", "ListClusters"), ("emr", "TerminateJobFlows")}
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +59,20 @@ def recorded(moto, platform_file, staged_weights, tmp_path_factory, rendered):
     for arguments in (("status", RUN), ("runs",), ("results", RUN, "--to", str(tmp_path_factory.mktemp("fetched")))):
         assert (result := fruits(*arguments)).returncode == 0, result.stderr
     assert fruits("start", "--weights", str(staged_weights), "--run-id", RUN, "--dataset", "operator").returncode == 1  # complete
+    with EmrStepDriver(cluster_outcome="STARTING"):  # a run stopped while its cluster starts
+        assert fruits("start", "--weights", str(staged_weights), "--run-id", STOPPED, "--dataset", "operator").returncode == 0
+        assert (stopped := fruits("stop", STOPPED)).returncode == 0 and "Terminating j-" in stopped.stdout, stopped.stdout + stopped.stderr
 
     key = next(arn for arn, r in rendered["resources"].items() if r["type"] == "aws_kms_key")
     moto_key = json.loads(platform_file.read_text())["kms_key_arn"]["value"]
     text = log.read_text().replace(moto_key, key).replace(MOTO_ACCOUNT, ACCOUNT)
     log.write_text(text)
     calls = read_calls(log)
+    emr = moto.client("emr")
+    for call in calls:  # TerminateJobFlows is allowed by the clusters' tags: the emulator's, as EMR would see them
+        if call["operation"] == "TerminateJobFlows":
+            call["resource_tags"] = {cluster: {tag["Key"]: tag["Value"] for tag in emr.describe_cluster(ClusterId=cluster)["Cluster"]["Tags"]}
+                                     for cluster in call["params"]["JobFlowIds"]}
     assert f"arn:aws:s3:::{BUCKET.replace(MOTO_ACCOUNT, ACCOUNT)}" in rendered["resources"]  # the same bucket, renamed
     return calls
 
@@ -110,8 +119,17 @@ def test_an_upload_with_another_key_is_refused_by_the_bucket_policy(recorded, re
 def test_a_call_the_mapping_does_not_know_fails():
     with pytest.raises(KeyError, match="no permissions known for s3 DeleteObject"):
         requirements({"service": "s3", "operation": "DeleteObject", "params": {"Bucket": "b", "Key": "k"}}, "key")
-    with pytest.raises(KeyError, match="no permissions known for stepfunctions StopExecution"):
-        requirements({"service": "stepfunctions", "operation": "StopExecution", "params": {}}, "key")
+    with pytest.raises(KeyError, match="no permissions known for stepfunctions DeleteStateMachine"):
+        requirements({"service": "stepfunctions", "operation": "DeleteStateMachine", "params": {}}, "key")
+
+
+def test_terminating_a_cluster_the_state_machine_did_not_tag_is_refused(recorded, rendered):
+    """`fruits stop` may end the platform's run clusters only, not every cluster of the account."""
+    terminate = next(call for call in recorded if call["operation"] == "TerminateJobFlows")
+    untagged = {**copy.deepcopy(terminate), "resource_tags": {cluster: {"for-use-with-amazon-emr-managed-policies": "true"}
+                                                             for cluster in terminate["params"]["JobFlowIds"]}}
+    [(_, action, _, why)] = denied_calls([untagged], rendered)
+    assert action == "elasticmapreduce:TerminateJobFlows" and why.startswith("implicit deny")
 
 
 class _RefusingS3(http.server.BaseHTTPRequestHandler):

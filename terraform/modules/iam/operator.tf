@@ -1,5 +1,5 @@
-# The people who run the platform (`fruits upload`, `stage`, `start`, `status`, `watch`, `runs`,
-# `results`): a managed policy to attach to their roles, with what those commands call and nothing
+# The people who run the platform (`fruits upload`, `stage`, `start`, `status`, `watch`, `stop`,
+# `runs`, `results`): a managed policy to attach to their roles, with what those commands call and nothing
 # more. They must also be in data_user_arns: the key policy names the key's users and leaves it to
 # IAM to grant them (docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html), so
 # both this policy and the key policy must allow each use of the key.
@@ -44,15 +44,35 @@ data "aws_iam_policy_document" "operator" {
     resources = local.state_machines
   }
   statement {
-    sid       = "FollowRuns"
-    actions   = ["states:DescribeExecution", "states:GetExecutionHistory"]
+    sid       = "FollowAndStopRuns"
+    actions   = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
     resources = local.executions
   }
   statement {
-    # `fruits watch` shows the cluster's state while a run holds one.
+    # `fruits watch` shows the cluster's state while a run holds one; `fruits stop` reads the tags.
     sid       = "SeeTheClusters"
     actions   = ["elasticmapreduce:DescribeCluster"]
     resources = local.clusters
+  }
+  statement {
+    # `fruits stop` lists the live clusters to find the run's. ListClusters has no resource-level
+    # permissions: "*" (docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticmapreduce.html).
+    sid       = "ListTheClusters"
+    actions   = ["elasticmapreduce:ListClusters"]
+    resources = ["*"]
+  }
+  statement {
+    # Step Functions does not terminate a stopped execution's cluster
+    # (docs.aws.amazon.com/step-functions/latest/dg/connect-emr.html): `fruits stop` does, and
+    # only for clusters the state machine tagged with a run id.
+    sid       = "TerminateTheRunsClusters"
+    actions   = ["elasticmapreduce:TerminateJobFlows"]
+    resources = local.clusters
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/fruits:run-id"
+      values   = ["false"]
+    }
   }
 }
 
