@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -36,7 +37,8 @@ __all__ = ["DEFAULT_MAX_FILE_BYTES", "REJECTED_COLUMNS", "RejectedFile", "list_i
            "read_image_files", "read_images", "split_by_listing", "unread_files"]
 
 REJECTED_COLUMNS = ("path", "label", "reason")
-UNREAD = "unreadable: Spark could not read it (removed, or made unreadable, after the listing)"
+UNREAD = ("unreadable: Spark could not read it (removed, or made unreadable, after the listing; in a bucket, also a key "
+          "with an empty, '.' or '..' part or a trailing '/', which Hadoop rewrites into another path)")
 # Files the executors cannot read become missing rows (counted by unread_files), not a failed job;
 # recursiveFileLookup stops partition discovery from turning a `key=value` folder into a column.
 READ_OPTIONS = {"ignoreCorruptFiles": "true", "ignoreMissingFiles": "true", "recursiveFileLookup": "true"}
@@ -166,7 +168,15 @@ def _load_remote_tree(reader, listing: Listing) -> DataFrame:
     31 s). The join in read_images keeps the accepted files; this length filter, which the reader
     applies before reading, keeps the bytes of empty or too large files unread."""
     largest = max(file.size for file in listing.accepted)
-    return reader.load(literal_path(listing.root)).where(F.col("length").between(1, largest))
+    try:
+        return reader.load(literal_path(listing.root)).where(F.col("length").between(1, largest))
+    except Py4JJavaError as error:
+        if "StackOverflowError" not in str(error.java_exception.getClass().getName()):
+            raise
+        # Seen with a key holding a '..' part: Hadoop resolves it to a parent, and Spark's
+        # recursive listing never ends. One line instead of thousands of frames.
+        raise FruitsError(f"Spark's listing of {listing.root} never ended (a key with a '..' part, which Hadoop resolves "
+                          "to a parent folder?): rename or remove such keys; nothing written") from None
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -35,6 +36,10 @@ from fruits.settings import IMAGE_SUFFIXES
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 HIDDEN_PREFIXES = ("_", ".")
 NOT_FOLLOWED = "symlink not followed"
+# Hadoop's Path rewrites an S3 key's '//', '.' and '..' parts and a trailing '/': two keys can
+# list as one path, which could read only one of them.
+SAME_PATH = ("unsupported name: several objects list as this path (S3 keys that differ by '//', '.' or '..' parts or "
+             "a trailing '/', which Hadoop rewrites); rename them")
 
 
 class InputFile(NamedTuple):
@@ -112,9 +117,11 @@ def classify_listed(root: str, files: Iterable[tuple], max_file_bytes: int = DEF
     per file): (path, size) or (path, size, stamp) each; each path must start with `root` + '/'."""
     listing = Listing(root.rstrip("/"))
     start = len(listing.root) + 1
+    files = list(files)
+    seen = Counter(path for path, *_ in files)
     for path, size, *stamp in files:
         relative = path[start:]
-        reason = rejection_reason(relative, size, max_file_bytes)
+        reason = SAME_PATH if seen[path] > 1 else rejection_reason(relative, size, max_file_bytes)
         if reason is None:
             listing.accept(relative, size, *stamp)
         else:

@@ -177,3 +177,14 @@ def test_hold_back_last_holds_back_the_last_share_by_name_of_each_label_but_neve
     first, later = hold_back_last(listing, 1.0)
     assert [file.relative for file in first.accepted] == ["Apple/01.jpg", "Cherry/only.jpeg", "Kiwi/01.png", "Pear/a.jpg"]
     assert len(later.accepted) == len(listing.accepted) - 4
+
+
+def test_objects_that_list_as_one_path_are_all_rejected():
+    """Hadoop's listing of 'apple//x.jpg' and 'apple/x.jpg' gives the same path twice: reading it
+    would read one object for both. Neither is taken; each is an entry with the reason."""
+    listing = classify_listed("s3a://b/images", [("s3a://b/images/apple/x.jpg", 5), ("s3a://b/images/apple/x.jpg", 6),
+                                                 ("s3a://b/images/kiwi/y.jpg", 5)])
+    assert [file.relative for file in listing.accepted] == ["kiwi/y.jpg"]
+    assert [(entry.relative, entry.reason.split(" (")[0]) for entry in listing.rejected] == [
+        ("apple/x.jpg", "unsupported name: several objects list as this path")] * 2
+    assert listing.entries_found == 3

@@ -73,3 +73,42 @@ def test_missing_bucket_is_a_clear_error(moto, weights_file):
     result = run_steps(moto.endpoint, "s3://no-such-bucket/images/", "s3://no-such-bucket/results/r/", weights_file)
     assert result.returncode == 1
     assert "error: bucket not found: s3://no-such-bucket/images/" in result.stderr
+
+
+def test_keys_that_hadoop_rewrites_are_rejected_by_name_and_counted(moto, small_sample, weights_file):
+    """Hadoop's Path turns 'apple//x.jpg' into 'apple/x.jpg': two keys that list as one path would
+    have given one row and been counted as two featurized. Both are rejected, and what the summary
+    counts is what the outputs hold. A lone rewritten key names the rewriting in its reason."""
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket="fruits-rewritten", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    images = sorted(small_sample.rglob("*.jpg"))
+    for image in images[:4]:
+        s3.upload_file(str(image), "fruits-rewritten", f"images/{image.parent.name}/{image.name}")
+    for key, image in (("images/apple//x.jpg", images[4]), ("images/apple/x.jpg", images[5]), ("images/kiwi/z.jpg/", images[6])):
+        s3.put_object(Bucket="fruits-rewritten", Key=key, Body=image.read_bytes())
+
+    result = run_steps(moto.endpoint, "s3://fruits-rewritten/images/", "s3://fruits-rewritten/results/r/", weights_file)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(s3.get_object(Bucket="fruits-rewritten", Key="results/r/extract_summary.json")["Body"].read())
+    assert (summary["files_found"], summary["featurized"], summary["rejected"]) == (7, 4, 3)
+    reasons = sorted(example["reason"].split(" (")[0] for example in summary["rejected_examples"])
+    assert reasons == ["unreadable: Spark could not read it", "unsupported name: several objects list as this path",
+                       "unsupported name: several objects list as this path"]
+    manifest = json.loads(result.stdout.strip().splitlines()[-1])
+    assert manifest["featurized"] == 4
+
+
+def test_a_key_with_a_parent_part_is_one_clear_line(moto, small_sample, weights_file):
+    """'apple/../e.jpg' sent Spark's recursive listing into a StackOverflowError and thousands of frames."""
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket="fruits-parent", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    images = sorted(small_sample.rglob("*.jpg"))
+    for image in images[:3]:
+        s3.upload_file(str(image), "fruits-parent", f"images/{image.parent.name}/{image.name}")
+    s3.put_object(Bucket="fruits-parent", Key="images/apple/../e.jpg", Body=images[3].read_bytes())
+
+    result = run_steps(moto.endpoint, "s3://fruits-parent/images/", "s3://fruits-parent/results/r/", weights_file)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "error: Spark's listing of " in result.stderr and "never ended (a key with a '..' part" in result.stderr, result.stderr[-2000:]
+    written = [item["Key"] for item in s3.list_objects_v2(Bucket="fruits-parent", Prefix="results/").get("Contents", [])]
+    assert [key for key in written if not key.endswith("/")] == []  # at most S3A's empty folder marker
