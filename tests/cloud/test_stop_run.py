@@ -55,10 +55,15 @@ def started_and_hanging(fruits, moto, platform, weights, run_id: str) -> str:
     raise AssertionError(f"no cluster of {run_id} came to run its step")
 
 
-def execution_status(moto, platform, name: str) -> str:
+def execution_status(moto, platform, name: str, awaited: str) -> str:
+    """The execution's status once it is `awaited`, or after 20 s (the emulator ends a stopped
+    execution in its own thread, a moment after StopExecution returns)."""
     machine = json.loads(platform.read_text())["state_machine_arn"]["value"]
     arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
-    return moto.client("stepfunctions").describe_execution(executionArn=arn)["status"]
+    deadline = time.monotonic() + 20
+    while (status := moto.client("stepfunctions").describe_execution(executionArn=arn)["status"]) != awaited and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return status
 
 
 def test_stop_ends_the_execution_and_terminates_its_cluster(fruits, moto, slow_platform, staged_weights):
@@ -69,7 +74,7 @@ def test_stop_ends_the_execution_and_terminates_its_cluster(fruits, moto, slow_p
         assert stopped.returncode == 0, stopped.stderr
         assert stopped.stdout.splitlines() == ["Stopped run run-stopped (execution run-stopped).",
                                                f"Terminating {cluster}: `fruits status run-stopped` shows when it has ended."]
-        assert execution_status(moto, slow_platform, "run-stopped") == "ABORTED"
+        assert execution_status(moto, slow_platform, "run-stopped", "ABORTED") == "ABORTED"
         assert run_clusters(moto, "run-stopped") == {}  # terminated
         assert run_clusters(moto, "run-other") == {other: "RUNNING"}  # another run's cluster is left alone
 
@@ -85,6 +90,7 @@ def test_a_cluster_left_by_a_stop_in_the_console_is_shown_then_terminated(fruits
         cluster = started_and_hanging(fruits, moto, slow_platform, staged_weights, "run-console")
         machine = json.loads(slow_platform.read_text())["state_machine_arn"]["value"]
         moto.client("stepfunctions").stop_execution(executionArn=machine.replace(":stateMachine:", ":execution:") + ":run-console")
+        assert execution_status(moto, slow_platform, "run-console", "ABORTED") == "ABORTED"
         assert run_clusters(moto, "run-console") == {cluster: "RUNNING"}  # Step Functions left it running
 
         shown = fruits("status", "run-console", platform=slow_platform)
