@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from fruits.cloud.aws import aws_errors
+from fruits.cloud.clusters import ENDED_STATES, LIVE_STATES, tagged_clusters
 from fruits.cloud.prices import hourly_cost
 from fruits.cloud.transfer import object_exists
 from fruits.errors import FruitsError
@@ -28,8 +29,6 @@ MAX_IDLE_MINUTES = 30
 INSTANCE_TYPE = "m5.xlarge"
 DEMO_TAG = "fruits:demo"
 IDLE_TAG = "fruits:idle-minutes"
-LIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
-ENDED_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
 JUPYTERHUB_PORT = 9443
 JUPYTER_USER = "jovyan"  # EMR's default JupyterHub user (password `jupyter`)
 NOTEBOOK_NAME = "fruits_pipeline.ipynb"
@@ -166,20 +165,9 @@ def put_notebook(s3, platform, notebook: bytes, replace: bool = False) -> str:
     return f"notebook -> s3://{platform.bucket}/{key}"
 
 
-def is_demo(cluster: dict) -> bool:
-    return any(tag["Key"] == DEMO_TAG and tag["Value"] == "true" for tag in cluster.get("Tags", []))
-
-
 def demo_clusters(emr, states=LIVE_STATES, created_after: datetime | None = None) -> list[dict]:
     """Described clusters in `states` tagged fruits:demo=true, newest first."""
-    found = []
-    extra = {"CreatedAfter": created_after} if created_after else {}
-    with aws_errors("list the EMR clusters"):
-        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(states), **extra):
-            for summary in page["Clusters"]:
-                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-                if is_demo(cluster):
-                    found.append(cluster)
+    found = tagged_clusters(emr, DEMO_TAG, "true", states, created_after)
     return sorted(found, key=lambda c: c["Status"]["Timeline"]["CreationDateTime"], reverse=True)
 
 

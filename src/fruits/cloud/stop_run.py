@@ -11,26 +11,18 @@ stopped (None if none ran) and the ids of the clusters whose termination was ask
 from __future__ import annotations
 
 from fruits.cloud.aws import HINTS, aws_errors
+from fruits.cloud.clusters import tagged_clusters
 from fruits.cloud.executions import ACTIVE, starts_of
 from fruits.errors import FruitsError
 
 RUN_TAG = "fruits:run-id"  # stepfunctions/pipeline.asl.json tags each cluster with it (a test keeps them equal)
-# docs.aws.amazon.com/emr/latest/APIReference/API_ListClusters.html: the states of a cluster that
-# runs or is about to.
-LIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 STOPPED_ERROR = "Fruits.StoppedByUser"
 
 
 def run_clusters(emr, run_id: str) -> list[str]:
     """The ids of the live clusters tagged with `run_id`, oldest first."""
-    found = []
-    with aws_errors("list the EMR clusters"):
-        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(LIVE_STATES)):
-            for summary in page["Clusters"]:
-                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-                if {"Key": RUN_TAG, "Value": run_id} in cluster.get("Tags", []):
-                    found.append((cluster["Status"]["Timeline"]["CreationDateTime"], cluster["Id"]))
-    return [cluster_id for _, cluster_id in sorted(found)]
+    found = tagged_clusters(emr, RUN_TAG, run_id)
+    return [cluster["Id"] for cluster in sorted(found, key=lambda c: c["Status"]["Timeline"]["CreationDateTime"])]
 
 
 def stop_run(sfn, emr, platform, run_id: str) -> tuple[str | None, list[str]]:

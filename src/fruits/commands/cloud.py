@@ -189,7 +189,7 @@ def format_duration(seconds: float) -> str:
 
 
 def render(view) -> str:
-    from fruits.cloud.stop_run import LIVE_STATES
+    from fruits.cloud.clusters import LIVE_STATES
 
     now = datetime.now(timezone.utc)
     elapsed = ((view.ended or now) - view.started).total_seconds()

@@ -1,0 +1,29 @@
+"""EMR clusters found by a tag: what `fruits stop` (a run's clusters) and the demo commands (the
+demo cluster) both look for.
+
+Usage: `clusters = tagged_clusters(emr, "fruits:run-id", run_id)` -> described clusters in
+LIVE_STATES (or `states`; `created_after` narrows the listing), in listing order.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from fruits.cloud.aws import aws_errors
+
+# docs.aws.amazon.com/emr/latest/APIReference/API_ListClusters.html: the states of a cluster that
+# runs or is about to, and of one that has ended or is ending.
+LIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+ENDED_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
+
+
+def tagged_clusters(emr, key: str, value: str, states=LIVE_STATES, created_after: datetime | None = None) -> list[dict]:
+    """DescribeCluster of each cluster in `states` tagged `key` = `value` (ListClusters has no tag filter)."""
+    found = []
+    extra = {"CreatedAfter": created_after} if created_after else {}
+    with aws_errors("list the EMR clusters"):
+        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(states), **extra):
+            for summary in page["Clusters"]:
+                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+                if {"Key": key, "Value": value} in cluster.get("Tags", []):
+                    found.append(cluster)
+    return found
