@@ -28,7 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits.errors import FruitsError
-from fruits.input_files import DEFAULT_MAX_FILE_BYTES, Listing, classify_listed, list_local_folder, readable
+from fruits.input_files import DEFAULT_MAX_FILE_BYTES, Listing, classify_listed, is_utf8, list_local_folder, readable
 from fruits.literal_paths import literal_path
 from fruits.settings import is_remote
 from fruits.storage import storage_errors
@@ -57,11 +57,9 @@ def list_input(spark: SparkSession, location: str, max_file_bytes: int = DEFAULT
     if is_remote(location):
         return _list_remote(spark, location, max_file_bytes)
     listing = list_local_folder(Path(_local_path(location)), max_file_bytes)
-    try:
-        listing.root.encode("utf-8")
-    except UnicodeEncodeError:
+    if not is_utf8(listing.root):
         raise FruitsError(f"the images folder's path is not valid UTF-8, which Spark cannot take: "
-                          f"{readable(listing.root)}; rename it") from None
+                          f"{readable(listing.root)}; rename it")
     return dataclasses.replace(listing, root=f"file:{listing.root}")
 
 

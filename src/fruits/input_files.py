@@ -81,6 +81,15 @@ class Listing:
         self.rejected.append(Rejection(shown, parts[0] if len(parts) > 1 else None, reason))
 
 
+def is_utf8(name: str) -> bool:
+    """`name` (from os.fsdecode) was valid UTF-8 bytes: Spark and Hadoop can take it."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def readable(name: str) -> str:
     """`name` as valid UTF-8 text: bytes that are not UTF-8 (os.fsdecode's surrogates) shown as
     backslash escapes, so that two such names stay two names."""
@@ -95,9 +104,7 @@ def rejection_reason(relative: str, size: int, max_file_bytes: int = DEFAULT_MAX
         return f"name starts with '_' or '.': {hidden!r} (Spark and Hadoop skip such names as metadata); rename it to include it"
     if ":" in relative:
         return "unsupported name: ':' in a file or folder name (Hadoop reads it as a URI scheme); rename it to include it"
-    try:
-        relative.encode("utf-8")
-    except UnicodeEncodeError:
+    if not is_utf8(relative):
         return "unsupported name: not valid UTF-8; rename it to include it"
     if len(parts) == 1:
         return "not in a label folder: images go in IMAGES/LABEL/NAME, and the folder name is the label"
@@ -193,11 +200,7 @@ def _walk(listing: Listing, entries: list[os.DirEntry], relative: str, listed: d
             listing.reject(child, _stat_failure(entry, error))
             continue
         if stat.S_ISDIR(status.st_mode):
-            reason = _folder_not_followed(entry, listed, real_root)
-            if reason is None and relative and not _within(os.path.realpath(entry.path), real_root):
-                # Below a label folder every file is rejected as nested: a folder elsewhere
-                # (reached through a link) is rejected whole instead of walked, however big it is.
-                reason = f"nested folder: only IMAGES/LABEL/NAME is read, not deeper folders such as {child!r}"
+            reason = _folder_not_followed(entry, child, listed, real_root)
             if reason is not None:
                 listing.reject(child, reason)
                 continue
@@ -229,7 +232,8 @@ def _stat_failure(entry: os.DirEntry, error: OSError) -> str:
     return f"unreadable: {_describe(error)}"
 
 
-def _folder_not_followed(entry: os.DirEntry, listed: dict[str, str], real_root: str) -> str | None:
+def _folder_not_followed(entry: os.DirEntry, child: str, listed: dict[str, str], real_root: str) -> str | None:
+    """Why the folder `entry` (at `child` under the root) is not walked; None if it is."""
     real = os.path.realpath(entry.path)
     if real in listed:
         where = listed[real] or "the images folder itself"
@@ -238,6 +242,10 @@ def _folder_not_followed(entry: os.DirEntry, listed: dict[str, str], real_root: 
         return f"{NOT_FOLLOWED}: it points inside the images folder, whose files are listed where they are"
     if entry.is_symlink() and _within(real_root, real):
         return f"{NOT_FOLLOWED}: it points to {real!r}, which holds the images folder"
+    if "/" in child and not _within(real, real_root):
+        # Below a label folder every file is rejected as nested: a folder elsewhere (reached
+        # through a link) is rejected whole instead of walked, however big it is.
+        return f"nested folder: only IMAGES/LABEL/NAME is read, not deeper folders such as {child!r}"
     return None
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fruits.decode import DEFAULT_MAX_PIXELS
 from fruits.errors import FruitsError
-from fruits.input_files import readable
+from fruits.input_files import is_utf8, readable
 from fruits.model import FEATURE_SIZE, INFERENCE_BATCH_SIZE
 
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the listing's default too (fruits.images; a test keeps them equal)
@@ -106,11 +106,8 @@ def require_writable_folder(location: str, option: str) -> None:
     a link that leads nowhere, a path Spark cannot take) by creating and removing a scratch folder
     in its nearest existing parent: nothing is left."""
     folder = Path(location.removeprefix("file:")).expanduser().absolute()
-    try:
-        str(folder).encode("utf-8")
-    except UnicodeEncodeError:
-        raise FruitsError(f"{option} {readable(location)}: the path is not valid UTF-8, which Spark cannot take; "
-                          "rename it") from None
+    if not is_utf8(str(folder)):
+        raise FruitsError(f"{option} {readable(location)}: the path is not valid UTF-8, which Spark cannot take; rename it")
     existing = folder
     while not existing.exists() and existing != existing.parent:
         if existing.is_symlink():  # exists() follows links: this one is broken or a loop
