@@ -131,10 +131,27 @@ def managed_document(arn: str) -> dict:
     return json.loads((HERE / "managed-policies" / f"{arn.rsplit('/', 1)[1]}.json").read_text())["Document"]
 
 
-def evaluate_row(row: dict, platform: dict, people: dict, prefix: str) -> tuple[str, str]:
-    """One matrix row against the rendered platform: the caller's policies and the resource's."""
+def key_and_bucket(platform: dict) -> tuple[str, str]:
+    """The rendered platform's KMS key ARN and bucket ARN."""
     key = next(arn for arn, r in platform["resources"].items() if r["type"] == "aws_kms_key")
     bucket = next(arn for arn, r in platform["resources"].items() if r["type"] == "aws_s3_bucket_policy")
+    return key, bucket
+
+
+def data_policy(platform: dict, resource: str) -> tuple[str, dict, bool] | None:
+    """The resource policy in force on `resource` when it is the key or the bucket (or an object in
+    it), as decide() takes it; None for any other resource."""
+    key, bucket = key_and_bucket(platform)
+    if resource == key:
+        return "key policy", platform["resources"][key]["policy"], True
+    if resource == bucket or resource.startswith(bucket + "/"):
+        return "bucket policy", platform["resources"][bucket]["policy"], False
+    return None
+
+
+def evaluate_row(row: dict, platform: dict, people: dict, prefix: str) -> tuple[str, str]:
+    """One matrix row against the rendered platform: the caller's policies and the resource's."""
+    key, bucket = key_and_bucket(platform)
     roles = {name.removeprefix(prefix + "-"): role for name, role in platform["roles"].items()}
     names = {"account": ACCOUNT, "region": REGION, "key": key, "bucket": bucket, "data_user": DATA_USER,
              **{f"role:{short}": role["arn"] for short, role in roles.items()}}
@@ -161,12 +178,8 @@ def evaluate_row(row: dict, platform: dict, people: dict, prefix: str) -> tuple[
         return "Error", f"unknown placeholder in {resources} {context}"
     decisions = []
     for resource in resources:
-        policy = None
-        if resource == key:
-            policy = ("key policy", platform["resources"][key]["policy"], True)
-        elif resource == bucket or resource.startswith(bucket + "/"):
-            policy = ("bucket policy", platform["resources"][bucket]["policy"], False)
-        elif action.lower() == "sts:assumerole":
+        policy = data_policy(platform, resource)
+        if policy is None and action.lower() == "sts:assumerole":
             policy = next((("trust policy", r["trust"], True) for r in roles.values() if r["arn"] == resource), None)
         decisions.append(decide(caller, action, resource, context, identity, policy))
     return next((d for d in decisions if d[0] == "Deny"), decisions[0])

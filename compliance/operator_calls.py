@@ -11,7 +11,7 @@ page for each operation; an operation it does not know raises, so a new call can
 from __future__ import annotations
 
 from iam_render import ACCOUNT, DATA_USER, REGION
-from access_matrix import decide
+from access_matrix import data_policy, decide, key_and_bucket
 
 S3_API = "docs.aws.amazon.com/AmazonS3/latest/API/"
 # Uploading with SSE-KMS needs kms:GenerateDataKey, reading kms:Decrypt, on the object's key:
@@ -75,8 +75,7 @@ def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, 
 def denied_calls(calls: list[dict], platform: dict, policy: dict | None = None, region: str = REGION) -> list[tuple[dict, str, str, str]]:
     """Each permission of `calls` that the operator (in data_user_arns, with the operator policy, or
     `policy` instead) is refused, with the bucket policy or key policy of its resource in force."""
-    key = next(arn for arn, r in platform["resources"].items() if r["type"] == "aws_kms_key")
-    bucket = next(arn for arn, r in platform["resources"].items() if r["type"] == "aws_s3_bucket_policy")
+    key, _ = key_and_bucket(platform)
     document = policy or platform["managed_policies"][OPERATOR_POLICY]["document"]
     caller = {"arn": DATA_USER, "account": ACCOUNT}
     refused = []
@@ -84,13 +83,7 @@ def denied_calls(calls: list[dict], platform: dict, policy: dict | None = None, 
         for action, resource, extra in requirements(call, key, region):
             context = {"aws:RequestedRegion": region, "aws:SecureTransport": "true", "aws:PrincipalArn": DATA_USER,
                        "aws:PrincipalAccount": ACCOUNT, **({"s3:TlsVersion": "1.2"} if action.startswith("s3:") else {}), **extra}
-            if resource == key:
-                resource_policy = ("key policy", platform["resources"][key]["policy"], True)
-            elif resource == bucket or resource.startswith(bucket + "/"):
-                resource_policy = ("bucket policy", platform["resources"][bucket]["policy"], False)
-            else:
-                resource_policy = None
-            decision, why = decide(caller, action, resource, context, [("operator policy", document)], resource_policy)
+            decision, why = decide(caller, action, resource, context, [("operator policy", document)], data_policy(platform, resource))
             if decision != "Allow":
                 refused.append((call, action, resource, why))
     return refused
