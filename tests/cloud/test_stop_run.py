@@ -13,7 +13,7 @@ import pytest
 
 from fruits.cloud.stop_run import RUN_TAG
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
-from tests.cloud.conftest import BUCKET, edited_platform
+from tests.cloud.conftest import BUCKET, edited_platform, run_cli
 from tests.support.render_definition import FAST_TIMEOUTS, STEP_FUNCTIONS_ROLE, render_test_definition
 
 SLOW = {**FAST_TIMEOUTS, "step_timeout_seconds": 3600, "pipeline_timeout_seconds": 40000}
@@ -29,6 +29,17 @@ def slow_platform(moto, platform_file, tmp_path_factory):
     return edited_platform(platform_file, folder, state_machine_arn=machine["stateMachineArn"], state_machine_name="fruits-pipeline-slow")
 
 
+@pytest.fixture(scope="module")
+def staged(moto, platform_file, staged_weights, tmp_path_factory):
+    """The code staged once, and two photos under the default dataset (`start` refuses fewer):
+    every state machine of these tests runs the same artifacts in the same bucket."""
+    for name in ("apple/1.jpg", "kiwi/1.jpg"):
+        moto.client("s3").put_object(Bucket=BUCKET, Key=f"images/fruits-360/{name}", Body=b"a photo, as far as start can tell")
+    result = run_cli(moto, platform_file, tmp_path_factory, "stage", "--weights", str(staged_weights), "--quiet")
+    assert result.returncode == 0, result.stderr
+    return staged_weights
+
+
 def run_clusters(moto, run_id: str, states=LIVE) -> dict[str, str]:
     """cluster id -> state, of the clusters tagged with `run_id`."""
     emr, found = moto.client("emr"), {}
@@ -41,10 +52,6 @@ def run_clusters(moto, run_id: str, states=LIVE) -> dict[str, str]:
 
 def started_and_hanging(fruits, moto, platform, weights, run_id: str) -> str:
     """Starts `run_id` and waits until its extraction step runs on its cluster; the cluster id."""
-    put = moto.client("s3").put_object
-    for name in ("apple/1.jpg", "kiwi/1.jpg"):
-        put(Bucket=BUCKET, Key=f"images/fruits-360/{name}", Body=b"a photo, as far as start can tell")
-    assert (staged := fruits("stage", "--weights", str(weights), "--quiet", platform=platform)).returncode == 0, staged.stderr
     assert (started := fruits("start", "--weights", str(weights), "--run-id", run_id, platform=platform)).returncode == 0, started.stderr
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -66,10 +73,10 @@ def execution_status(moto, platform, name: str, awaited: str) -> str:
     return status
 
 
-def test_stop_ends_the_execution_and_terminates_its_cluster(fruits, moto, slow_platform, staged_weights):
+def test_stop_ends_the_execution_and_terminates_its_cluster(fruits, moto, slow_platform, staged):
     with EmrStepDriver({"Extract features": ["HANG"]}):
-        cluster = started_and_hanging(fruits, moto, slow_platform, staged_weights, "run-stopped")
-        other = started_and_hanging(fruits, moto, slow_platform, staged_weights, "run-other")
+        cluster = started_and_hanging(fruits, moto, slow_platform, staged, "run-stopped")
+        other = started_and_hanging(fruits, moto, slow_platform, staged, "run-other")
         stopped = fruits("stop", "run-stopped", platform=slow_platform)
         assert stopped.returncode == 0, stopped.stderr
         assert stopped.stdout.splitlines() == ["Stopped run run-stopped (execution run-stopped).",
@@ -85,9 +92,9 @@ def test_stop_ends_the_execution_and_terminates_its_cluster(fruits, moto, slow_p
     assert run_clusters(moto, "run-other") == {}
 
 
-def test_a_cluster_left_by_a_stop_in_the_console_is_shown_then_terminated(fruits, moto, slow_platform, staged_weights):
+def test_a_cluster_left_by_a_stop_in_the_console_is_shown_then_terminated(fruits, moto, slow_platform, staged):
     with EmrStepDriver({"Extract features": ["HANG"]}):
-        cluster = started_and_hanging(fruits, moto, slow_platform, staged_weights, "run-console")
+        cluster = started_and_hanging(fruits, moto, slow_platform, staged, "run-console")
         machine = json.loads(slow_platform.read_text())["state_machine_arn"]["value"]
         moto.client("stepfunctions").stop_execution(executionArn=machine.replace(":stateMachine:", ":execution:") + ":run-console")
         assert execution_status(moto, slow_platform, "run-console", "ABORTED") == "ABORTED"
@@ -106,19 +113,15 @@ def test_a_cluster_left_by_a_stop_in_the_console_is_shown_then_terminated(fruits
         assert "the run has ended but its cluster" not in fruits("status", "run-console", platform=slow_platform).stdout
 
 
-def test_a_cluster_whose_start_timed_out_is_shown_then_terminated(fruits, moto, platform_file, staged_weights, tmp_path):
+def test_a_cluster_whose_start_timed_out_is_shown_then_terminated(fruits, moto, platform_file, staged, tmp_path):
     """The execution fails at the start's timeout, with no cluster id in its data; the cluster
     may still come up. The history has its id (TaskSubmitted): status shows it, stop ends it."""
     machine = moto.client("stepfunctions").create_state_machine(
         name="fruits-pipeline-short-start", roleArn=STEP_FUNCTIONS_ROLE,
         definition=render_test_definition(tmp_path, timeouts={**FAST_TIMEOUTS, "cluster_start_timeout_seconds": 2}))
     platform = edited_platform(platform_file, tmp_path, state_machine_arn=machine["stateMachineArn"])
-    put = moto.client("s3").put_object
-    for name in ("apple/1.jpg", "kiwi/1.jpg"):
-        put(Bucket=BUCKET, Key=f"images/fruits-360/{name}", Body=b"a photo, as far as start can tell")
-    assert fruits("stage", "--weights", str(staged_weights), "--quiet", platform=platform).returncode == 0
     with EmrStepDriver(cluster_outcome="STARTING"):  # EMR is slow to start it
-        assert fruits("start", "--weights", str(staged_weights), "--run-id", "run-slow-start", platform=platform).returncode == 0
+        assert fruits("start", "--weights", str(staged), "--run-id", "run-slow-start", platform=platform).returncode == 0
         watched = fruits("watch", "run-slow-start", "--interval", "0.5", platform=platform)
         [cluster] = run_clusters(moto, "run-slow-start")
         assert watched.returncode == 1 and "Fruits.ClusterCreationFailed: States.Timeout" in watched.stderr
