@@ -63,7 +63,10 @@ CHECK = "EMR_API_SHAPES"
 #   setClusterTerminationProtection = SetTerminationProtection with one "ClusterId" for "JobFlowIds".
 # modifyInstanceFleetByName / modifyInstanceGroupByName are not mapped: a state using them fails
 # the check until they are. The AWS SDK integration (arn:aws:states:::aws-sdk:emr:runJobFlow)
-# takes the API's own request unchanged.
+# takes the API's own request unchanged; a RunJobFlow without Steps must still keep its cluster
+# alive, or the cluster ends as soon as it has started (API_RunJobFlow.html,
+# KeepJobFlowAliveWhenNoSteps: "the cluster transitions to the WAITING state rather than shutting
+# down after the steps have completed").
 @dataclass(frozen=True)
 class StepFunctionsApi:
     operation: str
@@ -276,7 +279,7 @@ def check_task(state: dict) -> list[str]:
                     f"(STEP_FUNCTIONS_APIS), so its Parameters cannot be checked"]
         integration = STEP_FUNCTIONS_APIS[api]
     else:
-        integration = StepFunctionsApi(api[:1].upper() + api[1:])
+        integration = StepFunctionsApi(api[:1].upper() + api[1:], keep_alive_required=api == "runJobFlow" and "Steps" not in arguments)
     try:
         shape = emr_model().operation_model(integration.operation).input_shape
     except botocore.exceptions.OperationNotFoundError:
@@ -288,7 +291,8 @@ def check_task(state: dict) -> list[str]:
         described = f"{shape.name} (as Step Functions' {api})" if match.group("optimized") else shape.name
         checker.structure(arguments, members, required, "", described, integration.not_allowed)
         if integration.keep_alive_required:
-            keep_alive(arguments, checker)
+            keep_alive(arguments, checker, "Step Functions' createCluster requires it, set to true" if match.group("optimized")
+                       else "a cluster created without Steps ends once started unless it is true")
     return checker.problems
 
 
@@ -303,13 +307,12 @@ def step_functions_members(shape, integration: StepFunctionsApi) -> tuple[dict, 
     return members, required
 
 
-def keep_alive(arguments: dict, checker: Checker) -> None:
+def keep_alive(arguments: dict, checker: Checker, why: str) -> None:
     instances = arguments.get("Instances")
     if not isinstance(instances, dict) or "KeepJobFlowAliveWhenNoSteps.$" in instances:
         return  # dynamic (or already reported as the wrong kind)
     if instances.get("KeepJobFlowAliveWhenNoSteps") is not True:
-        checker.report("Instances.KeepJobFlowAliveWhenNoSteps",
-                       "Step Functions' createCluster requires it, set to true")
+        checker.report("Instances.KeepJobFlowAliveWhenNoSteps", why)
 
 
 def check_definition(definition) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 from fruits.cloud.execution_input import build_execution_input
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
 from fruits.rehearsal.emulator import MotoServer
-from tests.support.render_definition import STEP_FUNCTIONS_ROLE, create_state_machine, render_test_definition
+from tests.support.render_definition import FAST_TIMEOUTS, STEP_FUNCTIONS_ROLE, create_state_machine, render_test_definition
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +99,37 @@ def test_cluster_that_cannot_start_fails_with_nothing_running(moto, state_machin
         execution = run(moto, state_machine, "no-cluster")
     assert execution["status"] == "FAILED"
     assert execution["error"] == "Fruits.ClusterCreationFailed"
-    assert json.loads(execution["cause"].removeprefix("States.TaskFailed: "))["Cluster"]["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+    cluster = driver.clusters()[-1].id
+    assert execution["cause"] == (f"the cluster {cluster} ended while starting (TERMINATED_WITH_ERRORS): EMR gives the reason in "
+                                  "`fruits status RUN` and in the execution history")
     assert states_entered(moto, execution)[-1] == "Cluster creation failed"
     assert "Extract features" not in states_entered(moto, execution)
+    assert "Terminate cluster after failure" not in states_entered(moto, execution)  # EMR ended it
     assert driver.finished == []
+    assert_nothing_left_running(driver)
+
+
+def test_the_run_waits_for_a_cluster_that_takes_several_checks_to_start(moto, state_machine):
+    with EmrStepDriver(cluster_start_seconds=2.5) as driver:
+        execution = run(moto, state_machine, "slow-start")
+    assert execution["status"] == "SUCCEEDED"
+    assert states_entered(moto, execution).count("Check the cluster") >= 2  # checked 1 s apart until it was WAITING
+    assert_nothing_left_running(driver)
+
+
+def test_a_cluster_slower_than_the_start_timeout_is_terminated_by_the_run(moto, tmp_path):
+    """createCluster.sync kept no cluster id when it timed out, so the cluster was left to its idle
+    timeout; the run now knows the id from RunJobFlow's answer and terminates it."""
+    machine = create_state_machine(moto, tmp_path, timeouts={**FAST_TIMEOUTS, "cluster_start_timeout_seconds": 3}, name="short-start")
+    with EmrStepDriver(cluster_outcome="STARTING") as driver:  # EMR never finishes starting it
+        execution = run(moto, machine, "start-too-slow")
+    cluster = driver.clusters()[-1].id
+    assert execution["status"] == "FAILED" and execution["error"] == "Fruits.PipelineFailed"
+    assert execution["cause"] == (f"Fruits.ClusterStartTimedOut: the cluster {cluster} was not ready within the start timeout "
+                                  "(cluster_start_timeout_seconds 3 s, 3 checks): it is terminated")
+    assert states_entered(moto, execution).count("Check the cluster") == 3
+    assert "Terminate cluster after failure" in states_entered(moto, execution)
+    assert driver.clusters()[-1].state == "TERMINATED"
     assert_nothing_left_running(driver)
 
 

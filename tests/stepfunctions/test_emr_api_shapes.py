@@ -20,7 +20,8 @@ from tests.support.render_definition import TEST_SETTINGS, render_test_definitio
 
 COMPLIANCE_PYTHON = PROJECT_ROOT / ".venv-compliance" / "bin" / "python"
 VALIDATOR = PROJECT_ROOT / "compliance" / "emr_api_shapes.py"
-EMR_TASKS = {"Create EMR cluster", "Extract features", "Reduce dimensions", "Terminate cluster", "Terminate cluster after failure"}
+EMR_TASKS = {"Create EMR cluster", "Check the cluster", "Extract features", "Reduce dimensions", "Terminate cluster",
+             "Terminate cluster after failure"}
 CREATE = "Create EMR cluster"
 BUCKET = "fruits-123456789012-eu-west-3"
 
@@ -81,13 +82,13 @@ def hadoop_jar_step(definition: dict) -> dict:
 
 def misspell(definition):
     create(definition)["ReleaseLable"] = create(definition).pop("ReleaseLabel")
-    return [f"{CREATE}: ReleaseLable: 'ReleaseLable' is not a member of RunJobFlowInput (as Step Functions' createCluster), "
+    return [f"{CREATE}: ReleaseLable: 'ReleaseLable' is not a member of RunJobFlowInput, "
             f"did you mean 'ReleaseLabel'?"]
 
 
 def wrong_case(definition):
     create(definition)["releaseLabel"] = create(definition).pop("ReleaseLabel")
-    return [f"{CREATE}: releaseLabel: 'releaseLabel' is not a member of RunJobFlowInput (as Step Functions' createCluster), "
+    return [f"{CREATE}: releaseLabel: 'releaseLabel' is not a member of RunJobFlowInput, "
             f"did you mean 'ReleaseLabel'?"]
 
 
@@ -169,19 +170,35 @@ def emr_names_in_terminate(definition):
 
 
 def steps_in_create_cluster(definition):
+    """Through the optimized integration (the definition before this one): AWS refuses Steps."""
+    definition["States"][CREATE]["Resource"] = "arn:aws:states:::elasticmapreduce:createCluster.sync"
     create(definition)["Steps"] = []
     return [f"{CREATE}: Steps: Step Functions' createCluster does not allow Steps (use addStep)"]
 
 
 def cluster_not_kept_alive(definition):
     create(definition)["Instances"]["KeepJobFlowAliveWhenNoSteps"] = False
+    return [f"{CREATE}: Instances.KeepJobFlowAliveWhenNoSteps: a cluster created without Steps ends once started unless it is true"]
+
+
+def cluster_not_kept_alive_by_create_cluster(definition):
+    definition["States"][CREATE]["Resource"] = "arn:aws:states:::elasticmapreduce:createCluster"
+    create(definition)["Instances"]["KeepJobFlowAliveWhenNoSteps"] = False
     return [f"{CREATE}: Instances.KeepJobFlowAliveWhenNoSteps: Step Functions' createCluster requires it, set to true"]
+
+
+def describe_cluster_by_its_job_flow_id(definition):
+    parameters = definition["States"]["Check the cluster"]["Parameters"]
+    parameters["JobFlowId.$"] = parameters.pop("ClusterId.$")
+    return ["Check the cluster: JobFlowId.$: 'JobFlowId' is not a member of DescribeClusterInput; its members: ClusterId",
+            "Check the cluster: (top level): missing required member 'ClusterId' of DescribeClusterInput"]
 
 
 @pytest.mark.parametrize("plant", [
     misspell, wrong_case, wrong_enum, misspelt_enum, missing_required, list_for_structure, structure_for_list,
     string_for_integer, string_for_boolean, unknown_member_under_a_path_key, intrinsic_of_the_wrong_kind,
     emr_names_in_add_step, emr_names_in_terminate, steps_in_create_cluster, cluster_not_kept_alive,
+    cluster_not_kept_alive_by_create_cluster, describe_cluster_by_its_job_flow_id,
 ], ids=lambda plant: plant.__name__)
 def test_a_planted_mistake_in_the_definition_is_reported(rendered, plant):
     broken = copy.deepcopy(rendered)

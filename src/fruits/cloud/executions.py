@@ -115,6 +115,7 @@ class RunView:
     states: list[StateView] = field(default_factory=list)
     cluster_id: str | None = None
     cluster_state: str = "not created"
+    cluster_reason: str = ""  # why EMR ended the cluster, once it has ended
     cluster_hours: float = 0.0
     hourly_usd: float | None = None   # None: the cluster cannot be priced, for the reason in price_note
     price_note: str = ""
@@ -140,7 +141,8 @@ def states_from(events: list[dict]) -> tuple[list[StateView], str | None]:
         if "stateEnteredEventDetails" in event:
             name = event["stateEnteredEventDetails"]["name"]
             current = states.setdefault(name, StateView(name, started=event["timestamp"]))
-            current.status, current.ended = "running", None
+            # A state entered again (the loop that waits for the cluster) counts this entry's tries.
+            current.status, current.ended, current.attempts = "running", None, 0
         elif "stateExitedEventDetails" in event and current is not None:
             current = states.get(event["stateExitedEventDetails"]["name"], current)
             current.status = "failed" if current.status == "failed" else "done"
@@ -154,8 +156,8 @@ def states_from(events: list[dict]) -> tuple[list[StateView], str | None]:
         elif kind == "TaskSucceeded" and current is not None:
             current.status = "running"
         if kind in ("TaskSubmitted", "TaskSucceeded") and cluster_id is None:
-            # The cluster is known once EMR accepted it (TaskSubmitted), before it has started: a
-            # start that times out still leaves its id here, for `status` and `fruits stop`.
+            # The cluster is known once EMR accepted it (RunJobFlow's JobFlowId; TaskSubmitted for
+            # the runs of the .sync definition before it), before it has started.
             details = event.get("taskSubmittedEventDetails") or event.get("taskSucceededEventDetails") or {}
             output = details.get("output", "")
             if '"ClusterId"' in output or '"JobFlowId"' in output:
@@ -216,6 +218,10 @@ def read_cluster(emr, view: RunView) -> None:
         view.cluster_state = "unknown (not visible)"
         return
     view.cluster_state = status["State"]
+    if view.cluster_state in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"):
+        reason = status.get("StateChangeReason") or {}
+        if reason.get("Code") not in ("USER_REQUEST", "ALL_STEPS_COMPLETED"):  # API_ClusterStateChangeReason.html
+            view.cluster_reason = ": ".join(part for part in (reason.get("Code", ""), reason.get("Message", "")) if part)
     timeline = status.get("Timeline", {})
     created = timeline.get("CreationDateTime")
     ended = timeline.get("EndDateTime") or datetime.now(timezone.utc)

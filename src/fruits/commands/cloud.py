@@ -205,6 +205,8 @@ def render(view) -> str:
         lines.append(f"  {state.name[:34]:<34} {state.status:<9} {state.attempts or '-':>5}  {started:<8} {format_duration(took):>9}")
     if view.status != "RUNNING" and view.status != "SUCCEEDED":
         lines.append(f"  failed: {view.error}: {view.cause}")
+        if view.cluster_reason:
+            lines.append(f"  cluster {view.cluster_id} {view.cluster_state}: {view.cluster_reason}")
     if view.status != "RUNNING" and view.cluster_state in LIVE_STATES:  # e.g. an execution stopped in the console
         lines.append(f"  the run has ended but its cluster {view.cluster_id} is {view.cluster_state}, and costs: "
                      f"`fruits stop {view.run_id}` terminates it")

@@ -6,7 +6,8 @@ Usage:
     with EmrStepDriver({"Extract features": ["FAILED", "COMPLETED"]}) as driver: ...
 Clusters that existed before the driver started keep their state. Outcomes per step name, in
 attempt order: "COMPLETED" (default), "FAILED", or "HANG" (stays
-RUNNING, for timeouts). `cluster_outcome="TERMINATED_WITH_ERRORS"` makes clusters fail to start.
+RUNNING, for timeouts). `cluster_outcome="TERMINATED_WITH_ERRORS"` makes clusters fail to start,
+"STARTING" never end their start; `cluster_start_seconds` is how long a start takes.
 `run_step` (optional) is called with (cluster, step) to decide the outcome for real (it may set
 `step.failure_details`, see emr_integration.py); it runs in this driver's thread.
 """
@@ -24,9 +25,10 @@ ACCOUNT = "123456789012"
 
 
 class EmrStepDriver:
-    def __init__(self, outcomes=None, step_seconds=0.3, cluster_outcome="WAITING", run_step=None):
+    def __init__(self, outcomes=None, step_seconds=0.3, cluster_outcome="WAITING", run_step=None, cluster_start_seconds=0.0):
         self.outcomes = defaultdict(deque, {name: deque(values) for name, values in (outcomes or {}).items()})
         self.step_seconds, self.cluster_outcome, self.run_step = step_seconds, cluster_outcome, run_step
+        self.cluster_start_seconds = cluster_start_seconds
         self.finished: list[tuple[str, str]] = []  # (step name, final state), in order
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="emr-step-driver", daemon=True)
@@ -57,8 +59,9 @@ class EmrStepDriver:
         while not self._stop.wait(0.05):
             for cluster in self.clusters():
                 if cluster.id not in seen and cluster.state == "STARTING":
-                    seen.add(cluster.id)
-                    cluster.state = self.cluster_outcome
+                    if time.monotonic() - started.setdefault(cluster.id, time.monotonic()) >= self.cluster_start_seconds:
+                        seen.add(cluster.id)
+                        cluster.state = self.cluster_outcome
                     continue
                 if cluster.state in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"):
                     continue

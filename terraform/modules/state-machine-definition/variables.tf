@@ -62,10 +62,11 @@ variable "instances" {
 }
 
 variable "timeouts" {
-  description = "Seconds: idle time before EMR auto-terminates the cluster (last safety net); cluster start, per-step and termination timeouts; whole-execution timeout; step retries and the first retry interval (doubling, with jitter)."
+  description = "Seconds: idle time before EMR auto-terminates the cluster (last safety net); cluster start timeout and the time between two checks of the starting cluster; per-step and termination timeouts; whole-execution timeout; step retries and the first retry interval (doubling, with jitter)."
   type = object({
     idle_timeout_seconds          = optional(number, 1800)
     cluster_start_timeout_seconds = optional(number, 1800)
+    cluster_check_seconds         = optional(number, 60)
     step_timeout_seconds          = optional(number, 7200)
     termination_timeout_seconds   = optional(number, 600)
     pipeline_timeout_seconds      = optional(number, 50400)
@@ -75,19 +76,22 @@ variable "timeouts" {
   default = {}
   validation {
     # The execution must outlive its worst case, or it times out without running any Catch and
-    # the cluster is left to its idle timeout: cluster start, then each step's attempts (1 +
+    # the cluster is left to its idle timeout: cluster start (RunJobFlow's 60 s, then each check:
+    # its wait, 3 attempts of 15 s and 15 s between them; main.tf), then each step's attempts (1 +
     # retries) and the waits between them (interval x 1, 2, 4, ...; jitter only shortens them),
     # then one termination path with its 3 retries (main.tf). Retry and timeout semantics:
     # docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
     condition = var.timeouts.pipeline_timeout_seconds >= (
-      var.timeouts.cluster_start_timeout_seconds
+      60 + ceil(var.timeouts.cluster_start_timeout_seconds / var.timeouts.cluster_check_seconds) * (var.timeouts.cluster_check_seconds + 60)
       + 2 * ((var.timeouts.step_retries + 1) * var.timeouts.step_timeout_seconds + var.timeouts.retry_interval_seconds * (pow(2, var.timeouts.step_retries) - 1))
       + 4 * var.timeouts.termination_timeout_seconds + 7 * var.timeouts.retry_interval_seconds
     )
-    error_message = "pipeline_timeout_seconds must cover the worst case: cluster start + 2 steps x (1 + step_retries) attempts x step_timeout_seconds + the retry waits + termination (4 x termination_timeout_seconds + 7 x retry_interval_seconds). Otherwise the execution can time out before a Catch terminates the cluster."
+    error_message = "pipeline_timeout_seconds must cover the worst case: cluster start (60 + each check x (cluster_check_seconds + 60)) + 2 steps x (1 + step_retries) attempts x step_timeout_seconds + the retry waits + termination (4 x termination_timeout_seconds + 7 x retry_interval_seconds). Otherwise the execution can time out before a Catch terminates the cluster."
   }
   validation {
-    condition     = var.timeouts.idle_timeout_seconds >= 60 && var.timeouts.step_retries >= 0 && var.timeouts.step_retries <= 5 && var.timeouts.cluster_start_timeout_seconds >= 1 && var.timeouts.termination_timeout_seconds >= 1
-    error_message = "idle_timeout_seconds must be at least 60, step_retries from 0 to 5, and the cluster start and termination timeouts positive."
+    # An execution's history holds at most 25,000 events:
+    # docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+    condition     = var.timeouts.idle_timeout_seconds >= 60 && var.timeouts.step_retries >= 0 && var.timeouts.step_retries <= 5 && var.timeouts.cluster_start_timeout_seconds >= 1 && var.timeouts.termination_timeout_seconds >= 1 && var.timeouts.cluster_check_seconds >= 1 && var.timeouts.cluster_check_seconds <= var.timeouts.cluster_start_timeout_seconds && ceil(var.timeouts.cluster_start_timeout_seconds / var.timeouts.cluster_check_seconds) <= 1000
+    error_message = "idle_timeout_seconds must be at least 60, step_retries from 0 to 5, the cluster start and termination timeouts positive, and cluster_check_seconds from 1 to the start timeout, at most 1,000 checks (each check adds about 11 events to the execution's history, whose quota is 25,000)."
   }
 }

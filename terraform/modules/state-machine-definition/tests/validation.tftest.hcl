@@ -24,13 +24,13 @@ run "renders_spot_core_nodes" {
     error_message = "EMR must encrypt the logs it uploads with the platform's key (LogEncryptionKmsKeyId)."
   }
   assert {
-    condition     = alltrue([for name in ["Create EMR cluster", "Terminate cluster", "Terminate cluster after failure"] : can(jsondecode(output.definition).States[name].TimeoutSeconds)])
+    condition     = alltrue([for name in ["Create EMR cluster", "Check the cluster", "Terminate cluster", "Terminate cluster after failure"] : can(jsondecode(output.definition).States[name].TimeoutSeconds)])
     error_message = "Creating and terminating the cluster must time out too, or a stuck call outlives the execution."
   }
 }
 
 run "refuses_a_pipeline_timeout_that_the_retries_can_outlive" {
-  # 2 steps x 3 attempts x 1 h, plus backoff, cluster start and termination: about 7.3 h > 7 h.
+  # 2 steps x 3 attempts x 1 h, plus backoff, cluster start (30 checks) and termination: about 7.9 h > 7 h.
   command = plan
   variables { timeouts = { step_timeout_seconds = 3600, step_retries = 2, pipeline_timeout_seconds = 25200 } }
   expect_failures = [var.timeouts]
@@ -38,7 +38,32 @@ run "refuses_a_pipeline_timeout_that_the_retries_can_outlive" {
 
 run "accepts_a_pipeline_timeout_above_the_worst_case" {
   command = plan
-  variables { timeouts = { step_timeout_seconds = 3600, step_retries = 2, pipeline_timeout_seconds = 27000 } }
+  variables { timeouts = { step_timeout_seconds = 3600, step_retries = 2, pipeline_timeout_seconds = 28500 } }
+}
+
+run "checks_the_cluster_start_until_its_timeout" {
+  command = plan
+  variables { timeouts = { cluster_start_timeout_seconds = 1750, cluster_check_seconds = 60 } }
+  assert {
+    condition     = jsondecode(output.definition).States["Is the cluster ready?"].Choices[2].NumericGreaterThanEquals == 30
+    error_message = "29 checks a minute apart would give up before 1,750 s: the count must round up."
+  }
+  assert {
+    condition     = jsondecode(output.definition).States["Wait for the cluster"].Seconds == 60
+    error_message = "The checks must be cluster_check_seconds apart."
+  }
+}
+
+run "refuses_more_checks_than_the_history_holds" {
+  command = plan
+  variables { timeouts = { cluster_start_timeout_seconds = 1800, cluster_check_seconds = 1, pipeline_timeout_seconds = 200000 } }
+  expect_failures = [var.timeouts]
+}
+
+run "refuses_checks_further_apart_than_the_start_timeout" {
+  command = plan
+  variables { timeouts = { cluster_start_timeout_seconds = 600, cluster_check_seconds = 900 } }
+  expect_failures = [var.timeouts]
 }
 
 run "refuses_emr_6" {
