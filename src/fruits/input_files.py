@@ -96,6 +96,12 @@ def readable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def shown(name: str) -> str:
+    """`name` on one line of a terminal: readable(), and control characters (a newline, a tab)
+    as their escapes, so that a name cannot break a listing or fake another line."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in readable(name))
+
+
 def rejection_reason(relative: str, size: int, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str | None:
     """Why the file at `relative` (a '/'-separated path under the root) is not read; None if it is."""
     parts = relative.split("/")

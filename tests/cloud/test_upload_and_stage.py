@@ -74,6 +74,26 @@ def test_upload_sends_only_what_the_pipeline_reads_and_says_what_it_left(fruits,
     assert len(keys) == 2 and all(key.endswith(".jpg") for key in keys)
 
 
+def test_upload_names_each_photo_a_run_would_reject_instead_of_leaving_it_out_silently(fruits, moto, tmp_path):
+    folder = photos(tmp_path, per_class=1)
+    label = next(p for p in folder.iterdir() if p.is_dir())
+    image = next(label.glob("*.jpg")).read_bytes()
+    for name in ("co:lon.jpg", "_x.jpg", "_two\nlines.jpg"):  # (moto refuses a newline in a key it would store)
+        (label / name).write_bytes(image)
+    (label / "empty.jpg").write_bytes(b"")
+    (folder / "top.jpg").write_bytes(image)
+    result = fruits("upload", str(folder), "--dataset", "upload-refused")
+    assert result.returncode == 0, result.stderr
+    assert "2 images in 2 classes" in result.stdout
+    lines = result.stderr.splitlines()
+    first = next(i for i, line in enumerate(lines) if "not sent" in line)
+    assert lines[first].startswith("5 files not sent, as a run would reject them: ")
+    named = sorted(line.split(": ")[0].strip() for line in lines[first + 1:])
+    assert named == sorted([f"{label.name}/co:lon.jpg", f"{label.name}/_x.jpg", f"{label.name}/_two\\nlines.jpg",
+                            f"{label.name}/empty.jpg", "top.jpg"])  # the newline shown as \n: one line each
+    assert len(moto.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="images/upload-refused/")["Contents"]) == 2
+
+
 def test_upload_refuses_an_empty_folder(fruits, tmp_path):
     (tmp_path / "empty" / "apple").mkdir(parents=True)
     result = fruits("upload", str(tmp_path / "empty"))

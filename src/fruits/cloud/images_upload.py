@@ -4,7 +4,8 @@ local run of that folder featurizes are sent, as LABEL/NAME, so the cloud run se
 
 Usage: `summary = upload_images(s3, platform, Path("photos"), dataset="fruits-360")` -> the
 transfer counts, "images", "labels", "uri", "not_sent" [(LABEL/NAME, reason)],
-"not_sent_by_reason" {category: count} and "ignored" (the files not sent for their type).
+"not_sent_by_reason" {category: count}, "ignored" (the files not sent for their type) and
+"refused" [(LABEL/NAME, reason)] (the photos not sent because a run would reject them).
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -
             "not_sent": [(entry.relative, entry.reason) for entry in listing.rejected],
             "not_sent_by_reason": dict(Counter(entry.reason.split(":")[0] for entry in listing.rejected)),
             "ignored": [Path(listing.path_of(entry.relative)) for entry in listing.rejected
-                        if entry.reason.startswith(UNSUPPORTED_TYPE)]}
+                        if entry.reason.startswith(UNSUPPORTED_TYPE)],
+            "refused": [(entry.relative, entry.reason) for entry in listing.rejected if not entry.reason.startswith(UNSUPPORTED_TYPE)]}
 
 
 def require_short_keys(keys: list[str]) -> None:

@@ -120,7 +120,26 @@ def upload(args) -> int:
         suffixes = Counter(path.suffix.lower() or "(no suffix)" for path in summary["ignored"])
         print(f"{len(summary['ignored'])} other files not sent (the pipeline reads only .jpg, .jpeg and .png): "
               + ", ".join(f"{suffix} ({count})" for suffix, count in sorted(suffixes.items())), file=sys.stderr)
+    show_refused(summary["refused"])
     return 0
+
+
+SHOWN_REFUSED = 50
+
+
+def show_refused(refused: list[tuple[str, str]]) -> None:
+    """Names each photo `upload` did not send because a run would reject it (none is left out silently)."""
+    from fruits.input_files import shown
+
+    if not refused:
+        return
+    reasons = Counter(reason.split(":")[0] for _, reason in refused)
+    print(f"{len(refused)} files not sent, as a run would reject them: "
+          + ", ".join(f"{reason} ({count})" for reason, count in reasons.most_common()), file=sys.stderr)
+    for relative, reason in refused[:SHOWN_REFUSED]:
+        print(f"  {shown(relative)}: {shown(reason)}", file=sys.stderr)
+    if len(refused) > SHOWN_REFUSED:
+        print(f"  ... and {len(refused) - SHOWN_REFUSED} more", file=sys.stderr)
 
 
 def weights_path(value):
