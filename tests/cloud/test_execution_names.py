@@ -67,3 +67,21 @@ def test_a_run_id_counts_as_running_in_every_status_that_is_not_an_end():
 
     statuses = botocore.session.get_session().get_service_model("stepfunctions").shape_for("ExecutionStatus").enum
     assert set(statuses) - {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"} == set(executions.ACTIVE)
+
+
+def test_a_run_id_whose_first_execution_was_forgotten_starts_after_its_latest_and_shows_it(moto):
+    """Step Functions forgets a closed execution after 90 days, the oldest first: RUN may be gone
+    while RUN__2 and RUN__3 remain (here: started under those names, as after RUN expired). The
+    next start is RUN__4, not RUN again; status and stop read RUN__3, then RUN__4."""
+    sfn = moto.client("stepfunctions")
+    machine = sfn.create_state_machine(name="forgets-runs", roleArn=STEP_FUNCTIONS_ROLE,
+                                       definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))["stateMachineArn"]
+    for name in ("aged__2", "aged__3", "other", "aged-not__2"):
+        sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps({"which": name}))
+    platform = SimpleNamespace(state_machine_arn=machine)
+
+    assert [execution["name"] for execution in executions.starts_of(sfn, platform, "aged")] == ["aged__2", "aged__3"]
+    arn, start = executions.start_run(sfn, platform, {"run_id": "aged"})
+    assert (arn.rsplit(":", 1)[1], start) == ("aged__4", 4)
+    assert [execution["name"] for execution in executions.starts_of(sfn, platform, "aged")] == ["aged__2", "aged__3", "aged__4"]
+    assert executions.starts_of(sfn, platform, "never") == []

@@ -50,7 +50,9 @@ def console_link(platform, arn: str) -> str:
 
 
 def starts_of(sfn, platform, run_id: str) -> list[dict]:
-    """DescribeExecution of each start of `run_id`, oldest first ([] if it never started)."""
+    """DescribeExecution of each start of `run_id`, oldest first ([] if it never started). Step
+    Functions forgets a closed execution after 90 days (API_DescribeExecution.html), the oldest
+    first: when RUN itself is gone, RUN__2, RUN__3... are looked for in the state machine's list."""
     from botocore.exceptions import ClientError
 
     described = []
@@ -61,7 +63,24 @@ def starts_of(sfn, platform, run_id: str) -> list[dict]:
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
                     raise
-                return described
+                break
+        if described:
+            return described
+        later = sorted((run_of(execution["name"])[1], execution["executionArn"]) for execution in all_executions(sfn, platform)
+                       if run_of(execution["name"])[0] == run_id)
+        return [sfn.describe_execution(executionArn=arn) for _, arn in later]
+
+
+def start_number(execution: dict) -> int:
+    """Which start of its run id an execution is (1 for RUN, 2 for RUN__2...)."""
+    return run_of(execution["name"])[1]
+
+
+def all_executions(sfn, platform) -> list[dict]:
+    executions = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=platform.state_machine_arn):
+        executions += page["executions"]
+    return executions
 
 
 def start_run(sfn, platform, execution_input: dict) -> tuple[str, int]:
@@ -73,7 +92,7 @@ def start_run(sfn, platform, execution_input: dict) -> tuple[str, int]:
     if running:
         raise FruitsError(f"run {run_id} is running (execution {running[-1]}): follow it with `fruits watch {run_id}`, "
                           "or stop that execution in the Step Functions console, before starting the run again")
-    start = len(earlier) + 1
+    start = start_number(earlier[-1]) + 1 if earlier else 1
     with aws_errors(f"start run {run_id}"):
         arn = sfn.start_execution(stateMachineArn=platform.state_machine_arn, name=execution_name(run_id, start),
                                   input=json.dumps(execution_input))["executionArn"]
@@ -174,7 +193,7 @@ def read_run(sfn, emr, platform, run_id: str) -> RunView:
     execution = starts[-1]
     with aws_errors(f"read run {run_id}"):
         states, cluster_id = states_from(history(sfn, execution["executionArn"]))
-    view = RunView(run_id=run_id, status=execution["status"], start=len(starts), started=execution["startDate"],
+    view = RunView(run_id=run_id, status=execution["status"], start=start_number(execution), started=execution["startDate"],
                    ended=execution.get("stopDate"), error=execution.get("error", ""),
                    cause=readable_cause(execution.get("cause", "")), states=states, cluster_id=cluster_id)
     view.hourly_usd, view.price_note = platform_hourly_cost(platform.outputs)
