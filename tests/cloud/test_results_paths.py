@@ -83,6 +83,46 @@ def test_results_refuses_to_replace_a_folder_it_did_not_fetch(fruits, moto, tmp_
     assert (tmp_path / "run-over-notes" / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize("hostile, says", [
+    (["pca/plots/a.png", "pca/plots/a.png/b.png"], "pca/plots/a.png: it is a file and, for other keys, a folder"),
+    (["pca/plots/" + "n" * 300 + ".png"], "File name too long; nothing was fetched (the previous fetch is kept)"),
+    (["pca/plots/a\0b.png"], "a NUL character cannot be in a file name; nothing was fetched"),
+], ids=["file-and-folder", "name-too-long", "nul"])
+def test_a_key_no_local_file_can_take_is_one_line_and_the_previous_fetch_stays(fruits, moto, tmp_path, hostile, says):
+    s3, run = moto.client("s3"), f"run-hostile-{len(hostile[0])}"
+    prefix = f"results/{run}/"
+    put(s3, prefix + "manifest.json", json.dumps(MANIFEST).encode())
+    assert fruits("results", run, "--to", str(tmp_path)).returncode == 0  # a first, good fetch
+    for key in hostile:
+        put(s3, prefix + key, b"png")
+    result = fruits("results", run, "--to", str(tmp_path))
+    assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == [run]  # no staging left beside it
+    assert sorted(p.relative_to(tmp_path / run).as_posix() for p in (tmp_path / run).rglob("*")) == ["manifest.json"]
+
+
+def test_results_refuses_a_run_folder_that_is_a_link_and_leaves_what_it_points_to(fruits, moto, tmp_path):
+    s3, prefix = moto.client("s3"), "results/run-linked/"
+    put(s3, prefix + "manifest.json", json.dumps(MANIFEST).encode())
+    assert fruits("results", "run-linked", "--to", str(tmp_path / "real")).returncode == 0
+    (tmp_path / "to").mkdir()
+    (tmp_path / "to" / "run-linked").symlink_to(tmp_path / "real" / "run-linked")
+    result = fruits("results", "run-linked", "--to", str(tmp_path / "to"))
+    assert result.returncode == 1 and "run-linked is a symbolic link" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "to" / "run-linked").is_symlink() and sorted(p.name for p in (tmp_path / "to").iterdir()) == ["run-linked"]
+
+
+def test_a_manifest_of_unexpected_values_prints_each_on_one_line(fruits, moto, tmp_path):
+    """A fetched manifest may hold anything: a warning that is not a list, values with newlines."""
+    s3, prefix = moto.client("s3"), "results/run-odd-manifest/"
+    put(s3, prefix + "manifest.json", json.dumps({**MANIFEST, "k": "3\nfruits: error: fake", "warnings": 5}).encode())
+    result = fruits("results", "run-odd-manifest", "--to", str(tmp_path))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "k = 3\\nfruits: error: fake;" in result.stdout and "  warning: 5" in result.stdout
+    assert not any(line.startswith("fruits: error") for line in result.stdout.splitlines())
+
+
 @pytest.fixture
 def staged(fruits, moto, staged_weights):
     """The code staged, and two photos under the default dataset (`start` refuses a prefix with fewer)."""

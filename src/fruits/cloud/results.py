@@ -44,14 +44,20 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
                           f"see `fruits status {run_id}`")
     for name in names:
         check_inside(target, name, f"s3://{platform.bucket}/{prefix}{name}")
+    check_file_or_folder(names, f"s3://{platform.bucket}/{prefix}")
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.fetching-{secrets.token_hex(4)}")
     try:
         for name in names:
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            with aws_errors(f"download s3://{platform.bucket}/{prefix}{name}"):
-                s3.download_file(platform.bucket, prefix + name, str(staging / name))
+            source = f"s3://{platform.bucket}/{prefix}{name}"
+            try:
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                with aws_errors(f"download {source}"):
+                    s3.download_file(platform.bucket, prefix + name, str(staging / name))
+            except OSError as error:  # e.g. a name longer than this file system takes
+                raise FruitsError(f"cannot write {source} under {target}: {error.strerror or error}; nothing was fetched"
+                                  f"{' (the previous fetch is kept)' if target.exists() else ''}") from None
         replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -60,14 +66,29 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
 
 def check_inside(target: Path, name: str, source: str) -> None:
     """Refuses a key whose local path would leave `target`, or is not a plain relative path."""
+    if "\0" in name:  # no file name holds one (and Path.resolve() raises on it)
+        raise FruitsError(f"refusing {source!r}: a NUL character cannot be in a file name; nothing was fetched")
     if not (target / name).resolve().is_relative_to(target.resolve()):
         raise FruitsError(f"refusing {source}: it would be written outside {target}; nothing was fetched")
     if any(part in ("", ".", "..") for part in name.split("/")):
         raise FruitsError(f"refusing {source}: not a plain relative path ('.', '..' or an empty part); nothing was fetched")
 
 
+def check_file_or_folder(names: list[str], where: str) -> None:
+    """Refuses keys of which one is both a file and a folder (S3 holds `a.png` and `a.png/b.png`)."""
+    folders = {name.rsplit("/", 1)[0] for name in names if "/" in name}
+    folders |= {folder.rsplit("/", i)[0] for folder in set(folders) for i in range(folder.count("/") + 1)}
+    clash = sorted(set(names) & folders)
+    if clash:
+        raise FruitsError(f"refusing {where}{clash[0]}: it is a file and, for other keys, a folder, which a local folder cannot "
+                          "hold; nothing was fetched")
+
+
 def check_replaceable(target: Path) -> None:
     """A folder that a fetch may replace: none yet, or one that holds only fetched files."""
+    if target.is_symlink():
+        raise FruitsError(f"{target} is a symbolic link: a fetch replaces the folder, not what a link points to; "
+                          "remove the link or choose another --to")
     if not target.exists():
         return
     if not target.is_dir():

@@ -304,14 +304,24 @@ def results(args) -> int:
     require_writable_folder(str(target), "--to")
     files = fetch_results(s3, platform, args.run_id, target)
     manifest = fetched_manifest(target / MANIFEST)
-    print(f"{len(files)} files -> {target}\n  images {manifest.get('featurized')} featurized, {manifest.get('rejected')} rejected; "
-          f"k = {manifest.get('k')}; accuracy check {manifest.get('accuracy')}")
+    shown = lambda key: one_line_value(manifest.get(key))  # noqa: E731 - a fetched manifest may hold anything
+    print(f"{len(files)} files -> {target}\n  images {shown('featurized')} featurized, {shown('rejected')} rejected; "
+          f"k = {shown('k')}; accuracy check {shown('accuracy')}")
     counts = store_counts(manifest.get("feature_store"))
     if counts:
-        print(f"  features: {counts}")
-    for warning in manifest.get("warnings") or []:
-        print(f"  warning: {warning}")
+        print(f"  features: {one_line_value(counts)}")
+    warnings = manifest.get("warnings") or []
+    for warning in warnings if isinstance(warnings, list) else [warnings]:
+        print(f"  warning: {one_line_value(warning)}")
     return 0
+
+
+def one_line_value(value) -> str:
+    """A value of a fetched manifest on one line: its control characters escaped, so that it
+    cannot print a line that looks like the CLI's own."""
+    from fruits.input_files import shown
+
+    return shown(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
 
 def fetched_manifest(path: Path) -> dict:
