@@ -150,7 +150,13 @@ def validate_run_id(text: str) -> str:
 
 def dataset_name(text: str) -> str:
     """`text` if it names a folder under the images prefix (e.g. `fruits-360`, `2026/apples`)."""
+    from fruits.input_files import is_utf8, shown
+
     if not text or text.startswith("/") or not plain_folders(text):
         raise InvalidName(f"dataset must be one or more folder names joined by '/' (none empty, '.' or '..': it is a "
                           f"folder under the images prefix), got {text!r}")
+    if not is_utf8(text) or ":" in text or not text.isprintable():
+        # S3 keys are UTF-8; the pipeline refuses ':' in a path (Hadoop reads it as a URI scheme), as for images.
+        raise InvalidName(f"dataset must be valid UTF-8 without ':' or control characters (it is part of every image's "
+                          f"S3 key and of the path Spark reads), got '{shown(text)}'")
     return text

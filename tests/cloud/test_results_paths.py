@@ -204,6 +204,21 @@ def test_a_dataset_that_is_not_a_plain_folder_under_images_is_a_wrong_argument(f
         f"it is a folder under the images prefix), got {dataset!r}")
 
 
+@pytest.mark.parametrize("dataset, shown", [("bad\udcff", "bad\\xff"), ("co:lon", "co:lon"), ("two\nlines", "two\\nlines")])
+@pytest.mark.parametrize("command", [["start", "--dry-run"], ["upload"]])
+def test_a_dataset_s3_or_hadoop_cannot_take_is_a_wrong_argument(fruits, moto, staged_weights, tmp_path, command, dataset, shown):
+    """Not UTF-8 (S3 keys are: it was a traceback in `upload`), a ':' (Hadoop reads a URI scheme),
+    a control character: refused by argparse, on one line, before anything is read or sent."""
+    (tmp_path / "photos" / "apple").mkdir(parents=True)
+    (tmp_path / "photos" / "apple" / "1.jpg").write_bytes(b"a photo, as far as upload can tell")
+    folder = [str(tmp_path / "photos")] if command == ["upload"] else ["--weights", str(staged_weights)]
+    result = fruits(*command, *folder, "--dataset", dataset, endpoint="http://127.0.0.1:9")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        f"error: argument --dataset: dataset must be valid UTF-8 without ':' or control characters (it is part of every "
+        f"image's S3 key and of the path Spark reads), got '{shown}'")
+
+
 def test_a_fetch_that_cannot_be_put_in_place_leaves_the_previous_one(tmp_path, monkeypatch):
     from pathlib import Path
 
