@@ -71,3 +71,43 @@ def test_an_image_whose_key_would_pass_s3s_1024_bytes_stops_the_upload_before_an
                                           r".*nothing sent$"):
         upload_images(moto.client("s3"), load_platform(str(platform_file)), folder, dataset, show=False)
     assert keys_under(moto.client("s3"), f"images/{dataset}/") == []
+
+
+def test_a_photo_rewritten_while_it_is_uploaded_is_stored_as_it_was_hashed(moto, platform_file, tmp_path):
+    """The stored SHA-256 decides whether a later upload skips the file: it must be the digest of
+    the bytes stored. Here the photo is rewritten just before its PutObject is sent."""
+    import hashlib
+
+    from fruits.cloud.transfer import SHA256_METADATA, upload_files
+
+    photo = tmp_path / "apple.jpg"
+    photo.write_bytes(b"the photo as it was hashed")
+    s3 = moto.client("s3")
+
+    def rewrite(**_) -> None:  # a before-call handler that returns something replaces the call
+        photo.write_bytes(b"the photo rewritten meanwhile")
+
+    s3.meta.events.register("before-call.s3.PutObject", rewrite)
+    upload_files(s3, load_platform(str(platform_file)), [(photo, "images/rewritten/apple/1.jpg")], show=False)
+    stored = s3.get_object(Bucket=BUCKET, Key="images/rewritten/apple/1.jpg")
+    assert hashlib.sha256(stored["Body"].read()).hexdigest() == stored["Metadata"][SHA256_METADATA]
+
+
+def test_a_large_file_is_streamed_with_its_digest_for_s3_to_check(moto, platform_file, tmp_path, monkeypatch):
+    """Above IN_MEMORY_BYTES the file is streamed: S3 refuses a body whose SHA-256 is not the
+    ChecksumSHA256 sent (checking-object-integrity.html). moto does not check it: the test shows
+    that the header goes with the digest the metadata records."""
+    import base64
+
+    from fruits.cloud import transfer
+
+    monkeypatch.setattr(transfer, "IN_MEMORY_BYTES", 4)
+    wheel = tmp_path / "big.whl"
+    wheel.write_bytes(b"more than four bytes")
+    sent = []
+    s3 = moto.client("s3")
+    s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: sent.append(dict(params)))
+    transfer.upload_files(s3, load_platform(str(platform_file)), [(wheel, "artifacts/streamed/big.whl")], show=False)
+    [params] = sent
+    assert not isinstance(params["Body"], bytes)  # a file handle: streamed
+    assert base64.b64decode(params["ChecksumSHA256"]).hex() == params["Metadata"][transfer.SHA256_METADATA]

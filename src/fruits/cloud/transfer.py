@@ -10,6 +10,9 @@ Usage:
 """
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import os
 import sys
 import threading
@@ -119,7 +122,12 @@ def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True,
     lock = threading.Lock()
 
     def send(path: Path, key: str) -> None:
-        digest, size = sha256_of_file(path), path.stat().st_size
+        # A file of up to IN_MEMORY_BYTES is read once: the bytes hashed are the bytes sent, even if
+        # the file changes meanwhile (the stored digest decides later uploads). A larger one is
+        # streamed; its digest goes as ChecksumSHA256 too, so S3 refuses a body that changed after it
+        # was hashed (docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html).
+        data = read_small(path)
+        digest, size = (hashlib.sha256(data).hexdigest(), len(data)) if data is not None else (sha256_of_file(path), path.stat().st_size)
         what = f"upload {path} to s3://{platform.bucket}/{key}"
         with aws_errors(what):
             if sizes.get(key) == size:
@@ -128,9 +136,10 @@ def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True,
                     with lock:
                         counts["skipped"] += 1
                     return
-            with path.open("rb") as body:
+            with (contextlib.nullcontext(data) if data is not None else path.open("rb")) as body:
                 s3.put_object(Bucket=platform.bucket, Key=key, Body=body, ServerSideEncryption="aws:kms",
-                              SSEKMSKeyId=platform.kms_key_arn, Metadata={SHA256_METADATA: digest})
+                              SSEKMSKeyId=platform.kms_key_arn, Metadata={SHA256_METADATA: digest},
+                              ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode("ascii"))
         with lock:
             counts["uploaded"] += 1
             counts["bytes"] += size
@@ -154,6 +163,16 @@ def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True,
                             f"({counts['uploaded']} uploaded, {counts['skipped']} already there): run the same command "
                             "again to retry them (the files already there are skipped)", sorted(failures))
     return counts
+
+
+IN_MEMORY_BYTES = 64 << 20  # photos and the weights; the wheelhouse's largest wheels are streamed
+
+
+def read_small(path: Path) -> bytes | None:
+    """The file's bytes if it is at most IN_MEMORY_BYTES, else None."""
+    with path.open("rb") as handle:
+        data = handle.read(IN_MEMORY_BYTES + 1)
+    return data if len(data) <= IN_MEMORY_BYTES else None
 
 
 def failure_line(path: Path, error: Exception) -> str:
