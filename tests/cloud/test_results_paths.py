@@ -63,7 +63,8 @@ def test_a_second_fetch_replaces_the_first_whole(fruits, moto, tmp_path):
     put(s3, prefix + "pca/matrix.csv", b"path,label,pc_1\na.jpg,apple,0.5\n")
     again = fruits("results", "run-fetched-twice", "--to", str(tmp_path))
     assert again.returncode == 0, again.stderr
-    assert sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()) == ["manifest.json", "pca/matrix.csv"]
+    assert sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()) == [
+        ".fetched.json", "manifest.json", "pca/matrix.csv"]
     assert json.loads((folder / "manifest.json").read_text())["k"] == 1
     assert [path.name for path in tmp_path.iterdir()] == ["run-fetched-twice"]  # no staging left beside it
 
@@ -99,7 +100,7 @@ def test_a_key_no_local_file_can_take_is_one_line_and_the_previous_fetch_stays(f
     assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(path.name for path in tmp_path.iterdir()) == [run]  # no staging left beside it
-    assert sorted(p.relative_to(tmp_path / run).as_posix() for p in (tmp_path / run).rglob("*")) == ["manifest.json"]
+    assert sorted(p.relative_to(tmp_path / run).as_posix() for p in (tmp_path / run).rglob("*")) == [".fetched.json", "manifest.json"]
 
 
 def test_results_refuses_a_run_folder_that_is_a_link_and_leaves_what_it_points_to(fruits, moto, tmp_path):
@@ -121,6 +122,20 @@ def test_a_manifest_of_unexpected_values_prints_each_on_one_line(fruits, moto, t
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "k = 3\\nfruits: error: fake;" in result.stdout and "  warning: 5" in result.stdout
     assert not any(line.startswith("fruits: error") for line in result.stdout.splitlines())
+
+
+def test_a_file_the_user_put_among_the_fetched_plots_is_not_deleted_by_the_next_fetch(fruits, moto, tmp_path):
+    s3, prefix = moto.client("s3"), "results/run-with-my-plot/"
+    put(s3, prefix + "manifest.json", json.dumps(MANIFEST).encode())
+    put(s3, prefix + "pca/plots/principal_components.png", b"png")
+    assert fruits("results", "run-with-my-plot", "--to", str(tmp_path)).returncode == 0
+    mine = tmp_path / "run-with-my-plot" / "pca" / "plots" / "my-annotated-copy.png"
+    mine.write_bytes(b"mine")
+    again = fruits("results", "run-with-my-plot", "--to", str(tmp_path))
+    assert again.returncode == 1 and "(it holds pca/plots/my-annotated-copy.png)" in again.stderr
+    assert mine.read_bytes() == b"mine"
+    mine.unlink()
+    assert fruits("results", "run-with-my-plot", "--to", str(tmp_path)).returncode == 0  # only what it fetched: replaced
 
 
 @pytest.fixture

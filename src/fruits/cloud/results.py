@@ -11,6 +11,7 @@ target whole: a fetch never mixes two runs' files, and a failed fetch leaves the
 """
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 from pathlib import Path
@@ -22,6 +23,7 @@ from fruits.layout import EXPLAINED_VARIANCE, EXTRACT_SUMMARY, MANIFEST, MATRIX_
 
 FILES = (MANIFEST, EXTRACT_SUMMARY, f"{PCA_FOLDER}/{MATRIX_CSV}", f"{PCA_FOLDER}/{EXPLAINED_VARIANCE}")
 FOLDERS = (f"{PCA_FOLDER}/{PLOTS}/",)
+FETCHED = ".fetched.json"  # the names a fetch wrote: a later fetch replaces those, and refuses to delete anything else
 
 
 def is_wanted(name: str) -> bool:
@@ -58,6 +60,7 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
             except OSError as error:  # e.g. a name longer than this file system takes
                 raise FruitsError(f"cannot write {source} under {target}: {error.strerror or error}; nothing was fetched"
                                   f"{' (the previous fetch is kept)' if target.exists() else ''}") from None
+        (staging / FETCHED).write_text(json.dumps(names))
         replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -93,11 +96,22 @@ def check_replaceable(target: Path) -> None:
         return
     if not target.is_dir():
         raise FruitsError(f"{target} is a file, not a folder of fetched results: choose another --to")
-    others = sorted(path.relative_to(target).as_posix() for path in target.rglob("*")
-                    if path.is_file() and not is_wanted(path.relative_to(target).as_posix()))
+    fetched = fetched_names(target)
+    others = sorted(name for path in target.rglob("*") if (path.is_file() or path.is_symlink())
+                    and (name := path.relative_to(target).as_posix()) != FETCHED
+                    and not (name in fetched if fetched is not None else is_wanted(name)))
     if others:
         raise FruitsError(f"{target} is not a folder of fetched results (it holds {', '.join(others[:3])}"
                           f"{', ...' if len(others) > 3 else ''}): choose another --to")
+
+
+def fetched_names(target: Path) -> set[str] | None:
+    """The names the last fetch into `target` wrote (its FETCHED record), None without a record."""
+    try:
+        names = json.loads((target / FETCHED).read_text())
+    except (OSError, ValueError):
+        return None
+    return set(names) if isinstance(names, list) and all(isinstance(name, str) for name in names) else None
 
 
 def replace_folder(complete: Path, target: Path) -> None:

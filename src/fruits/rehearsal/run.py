@@ -136,9 +136,9 @@ def rehearse(options: Rehearsal) -> int:
     with MotoServer(tls=(cert, key)) as moto:
         print(f"AWS emulator on {moto.endpoint} (TLS); creating what `terraform apply` creates "
               "(key, bucket, roles, network, state machine rendered by the offline Terraform)")
-        # The emulated cluster starts at once: check it every 2 s, not every minute.
+        # The emulated cluster starts at once: check it every 2 s, not every minute, for at most 2 min.
         platform_file, outputs = create_platform(moto, work / "platform", {"retry_interval_seconds": options.retry_interval_seconds,
-                                                                           "cluster_check_seconds": 2})
+                                                                           "cluster_check_seconds": 2, "cluster_start_timeout_seconds": 120})
         emulator = Emulator(moto.endpoint, java_truststore(cert, work / "tls"), outputs["kms_key_arn"], moto.region)
         with LocalSteps(emulator, moto.client("s3"), work / "steps", options.master) as steps, \
                 EmrStepDriver(run_step=steps) as driver:
