@@ -153,6 +153,7 @@ def test_run_local_with_replace_runs_again_over_a_complete_run(four_images, weig
     (run / "features").mkdir(parents=True)
     (run / "features" / "part-0.parquet").write_bytes(b"old features")
     (run / "manifest.json").write_text('{"run_id": "run-1", "featurized": 40}')
+    (run / "_staging-pca-0badcafe" / "matrix.parquet").mkdir(parents=True)  # left by a run killed with SIGKILL
     result = subprocess.run([sys.executable, "-m", "fruits", "run-local", "--quiet", "--images", str(four_images),
                              "--weights", str(weights_file), "--output", str(tmp_path / "out"), "--run-id", "run-1",
                              "--replace", "--k", "2"], capture_output=True, text=True)
@@ -160,3 +161,40 @@ def test_run_local_with_replace_runs_again_over_a_complete_run(four_images, weig
     manifest = json.loads((run / "manifest.json").read_text())
     assert (manifest["run_id"], manifest["featurized"], manifest["k"]) == ("run-1", 4, 2)
     assert not (run / "features" / "part-0.parquet").exists()
+    assert not (run / "_staging-pca-0badcafe").exists()  # removed once the run held its folder
+
+
+def test_a_second_run_of_the_same_id_into_the_same_output_is_refused_while_the_first_writes(four_images, weights_file, tmp_path):
+    """Both would write one folder at once: a manifest could end up beside the other run's files."""
+    from fruits.steps.run_folder import holding_run_folder
+
+    run = tmp_path / "out" / "run-1"
+    with holding_run_folder(run, "run-1"):  # as the first run does, in another process than the second
+        result = subprocess.run([sys.executable, "-m", "fruits", "run-local", "--quiet", "--images", str(four_images),
+                                 "--weights", str(weights_file), "--output", str(tmp_path / "out"), "--run-id", "run-1"],
+                                capture_output=True, text=True, timeout=120)
+        assert sorted(path.name for path in run.iterdir()) == [".lock"]  # the second wrote nothing
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"fruits: error: run run-1 is being written in {run} by another fruits process: wait for it to end, or choose another --run-id"
+
+
+def test_a_run_that_wrote_nothing_leaves_no_folder_behind(tmp_path):
+    from fruits.steps.run_folder import holding_run_folder
+
+    run = tmp_path / "new" / "out" / "run-1"
+    with pytest.raises(RuntimeError):
+        with holding_run_folder(run, "run-1"):
+            raise RuntimeError("failed before writing")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("inside", ["run-1", "run-1/pca/store", "run-1/features"])
+def test_a_feature_store_inside_the_run_folder_is_refused_before_any_work(four_images, weights_file, tmp_path, monkeypatch, capsys, inside):
+    """Each step replaces its outputs whole: a store in the run folder would be erased by the run itself."""
+    refuse_spark(monkeypatch)
+    code = main(["run-local", "--quiet", "--images", str(four_images), "--weights", str(weights_file), "--output", str(tmp_path / "out"),
+                 "--run-id", "run-1", "--feature-store", str(tmp_path / "out" / inside)])
+    assert code == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"fruits: error: --feature-store {tmp_path / 'out' / inside} and the run folder ") and "overlap" in error
+    assert not (tmp_path / "out").exists()

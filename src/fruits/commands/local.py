@@ -66,13 +66,8 @@ def spark_conf(text: str) -> tuple[str, str]:
 
 
 def run_local(args: argparse.Namespace) -> int:
-    from fruits.progress import Progress
-    from fruits.session import build_session
-    from fruits.steps.extract_step import ExtractArgs, inference_settings, run_extract
-    from fruits.steps.featurize_with_store import StoreOptions
-    from fruits.steps.reduce_step import ReduceArgs, run_reduce
-    from fruits.steps.run_folder import check_run_folder
-    from fruits.storage import Storage, join_uri
+    from fruits.steps.run_folder import check_run_folder, holding_run_folder, refuse_overlap
+    from fruits.storage import join_uri
 
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
     run_id = args.run_id or new_run_id()
@@ -82,13 +77,31 @@ def run_local(args: argparse.Namespace) -> int:
     store = args.feature_store or default_feature_store(os.path.abspath(args.output), images)
     if not is_remote(store):
         require_writable_folder(store, "--feature-store")
+        refuse_overlap(store, "--feature-store", output, "the run folder", "each run replaces its folder's outputs, "
+                       "which would erase the store (or the store's upkeep the run); choose a store outside OUTPUT/RUN")
     started = time.monotonic()
+    with holding_run_folder(Path(output), run_id, replace=args.replace):  # before Spark starts: a second run is refused at once
+        manifest, summary = run_steps(args, run_id, images, weights, output, store)
+    print(format_summary(manifest, summary, output, time.monotonic() - started))
+    return 0
+
+
+def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, output: str, store: str) -> tuple[dict, dict]:
+    """Both steps on the embedded Spark: (the manifest, the extract step's summary)."""
+    from fruits.progress import Progress
+    from fruits.session import build_session
+    from fruits.steps.extract_step import ExtractArgs, inference_settings, run_extract
+    from fruits.steps.featurize_with_store import StoreOptions
+    from fruits.steps.reduce_step import ReduceArgs, run_reduce
+    from fruits.storage import Storage
+
     print(f"Run {run_id}: images {images}\n  weights {weights}\n  output {output}\n  feature store {store}", file=sys.stderr)
     spark = build_session(f"fruits-local-{run_id}", master=args.master, arrow_batch_size=args.arrow_batch_size,
                           extra_conf=dict(args.conf))
     storage = Storage(spark)
     interrupt_plainly()
     try:
+        storage.remove_staging(output)  # a killed run's leftovers: this process alone writes the folder now
         with Progress(spark, enabled=not args.quiet) as progress:
             summary = run_extract(spark, ExtractArgs(
                 images=images, output=output, weights=weights, run_id=run_id,
@@ -105,8 +118,7 @@ def run_local(args: argparse.Namespace) -> int:
         raise
     finally:
         spark.stop()
-    print(format_summary(manifest, summary, output, time.monotonic() - started))
-    return 0
+    return manifest, summary
 
 
 def default_feature_store(output_parent: str, images: str) -> str:

@@ -20,12 +20,22 @@ read a run only when manifest.json exists. A retried step runs on an incomplete 
 fresh one. Reusing the id of a complete run is refused before any work unless asked
 (`--replace`): locally by `check_run_folder`, in the cloud by `fruits start`.
 
-Usage: `check_run_folder(Path(output), run_id, replace=args.replace)` before a local run starts;
+Two local runs of one id into one --output would write the same folder at once, and could leave
+a manifest beside the other run's files: `holding_run_folder` keeps the folder for one process
+(an flock on RUN/.lock, which the OS releases however the process ends) and checks it again once
+held. In the cloud, `fruits start` refuses a run id while its execution runs.
+
+Usage: `check_run_folder(Path(output), run_id, replace=args.replace)` before a local run starts,
+then `with holding_run_folder(Path(output), run_id, replace=args.replace): ...` around its steps;
 the steps call `storage.delete(join_uri(output, MANIFEST))` before they replace anything.
 """
 from __future__ import annotations
 
+import fcntl
+import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from fruits.errors import FruitsError
 # RUN_ENTRIES: what the steps write in a run folder; names starting with "_" (staging) or "."
@@ -45,3 +55,38 @@ def check_run_folder(folder: Path, run_id: str, replace: bool = False) -> None:
     if (folder / MANIFEST).exists() and not replace:
         raise FruitsError(f"run {run_id} is already complete in {folder}: pass --replace to run it again "
                           f"there (its outputs will be replaced), or choose another --run-id")
+
+
+LOCK = ".lock"
+
+
+@contextmanager
+def holding_run_folder(folder: Path, run_id: str, replace: bool = False) -> Iterator[None]:
+    """The run folder for this process alone while the block runs; a clear error if another holds it.
+    A run that wrote nothing leaves nothing: the folders it made for the lock go again."""
+    made = [path for path in (folder, *folder.parents) if not path.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FruitsError(f"run {run_id} is being written in {folder} by another fruits process: wait for it to end, "
+                              "or choose another --run-id") from None
+        try:
+            check_run_folder(folder, run_id, replace)  # again: a run may have completed since the first check
+            yield
+        finally:
+            if made and os.listdir(folder) == [LOCK]:  # still held: no other process can take the lock meanwhile
+                os.unlink(folder / LOCK)
+                for path in made:
+                    try:
+                        path.rmdir()
+                    except OSError:
+                        break
+
+
+def refuse_overlap(folder: str, what: str, other: str, other_what: str, why: str) -> None:
+    """Refuses two local folders of which one holds the other (or both are one)."""
+    mine, theirs = os.path.realpath(folder), os.path.realpath(other)
+    if mine == theirs or mine.startswith(theirs.rstrip(os.sep) + os.sep) or theirs.startswith(mine.rstrip(os.sep) + os.sep):
+        raise FruitsError(f"{what} {folder} and {other_what} {other} overlap: {why}")
