@@ -17,6 +17,7 @@ S3_API = "docs.aws.amazon.com/AmazonS3/latest/API/"
 # Uploading with SSE-KMS needs kms:GenerateDataKey, reading kms:Decrypt, on the object's key:
 # docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html (Permissions).
 OPERATOR_POLICY = "fruits-operator"
+DEMO_OPERATOR_POLICY = "fruits-demo-operator"
 
 
 def _object(params: dict) -> str:
@@ -64,6 +65,17 @@ def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, 
         return [("elasticmapreduce:DescribeCluster", cluster + params["ClusterId"], {})]
     if service == "emr" and operation == "ListClusters":
         return [("elasticmapreduce:ListClusters", "*", {})]
+    if service == "emr" and operation in ("ListInstanceGroups", "ListInstances"):
+        return [(f"elasticmapreduce:{operation}", cluster + params["ClusterId"], {})]
+    if service == "emr" and operation == "RunJobFlow":
+        return _run_job_flow(params)
+    if service == "ssm" and operation == "StartSession":
+        # Session Manager checks the instance and the session document (getting-started-specify-session-
+        # document.html), and the instance's tags as ssm:resourceTag/KEY (getting-started-restrict-access-examples.html).
+        tags = call.get("resource_tags", {}).get(params["Target"], {})
+        return [("ssm:StartSession", f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{params['Target']}",
+                 {f"ssm:resourceTag/{key}": value for key, value in tags.items()}),
+                ("ssm:StartSession", f"arn:aws:ssm:{region}::document/{params['DocumentName']}", {})]
     if service == "emr" and operation == "TerminateJobFlows":
         tags = call.get("resource_tags", {})
         return [("elasticmapreduce:TerminateJobFlows", cluster + cluster_id,
@@ -72,18 +84,33 @@ def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, 
     raise KeyError(f"no permissions known for {service} {operation}: add them to compliance/operator_calls.py with AWS's page")
 
 
-def denied_calls(calls: list[dict], platform: dict, policy: dict | None = None, region: str = REGION) -> list[tuple[dict, str, str, str]]:
-    """Each permission of `calls` that the operator (in data_user_arns, with the operator policy, or
-    `policy` instead) is refused, with the bucket policy or key policy of its resource in force."""
+def _run_job_flow(params: dict) -> list[tuple[str, str, dict]]:
+    """RunJobFlow (list_amazonelasticmapreduce.html: no resource type, its tags as aws:RequestTag/KEY);
+    passing its two roles (iam:PassedToService); and, on an account's first cluster, EMR creating its
+    cleanup service-linked role with the caller's permissions (using-service-linked-roles-cleanup.html).
+    The instance profile's role has its name (terraform/modules/iam: each profile is named as its role)."""
+    tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags", [])}
+    role = f"arn:aws:iam::{ACCOUNT}:role/"
+    return [("elasticmapreduce:RunJobFlow", "*", {**{f"aws:RequestTag/{key}": value for key, value in tags.items()}, "aws:TagKeys": list(tags)}),
+            ("iam:PassRole", role + params["ServiceRole"], {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}),
+            ("iam:PassRole", role + params["JobFlowRole"], {"iam:PassedToService": "ec2.amazonaws.com"}),
+            ("iam:CreateServiceLinkedRole", role + "aws-service-role/elasticmapreduce.amazonaws.com/AWSServiceRoleForEMRCleanup",
+             {"iam:AWSServiceName": "elasticmapreduce.amazonaws.com"})]
+
+
+def denied_calls(calls: list[dict], platform: dict, policy: dict | None = None, region: str = REGION,
+                 policies: tuple[str, ...] = (OPERATOR_POLICY,)) -> list[tuple[dict, str, str, str]]:
+    """Each permission of `calls` that the operator (in data_user_arns, with the managed `policies`,
+    or the one `policy` instead) is refused, with the bucket policy or key policy of its resource in force."""
     key, _ = key_and_bucket(platform)
-    document = policy or platform["managed_policies"][OPERATOR_POLICY]["document"]
+    documents = [("operator policy", policy)] if policy else [(name, platform["managed_policies"][name]["document"]) for name in policies]
     caller = {"arn": DATA_USER, "account": ACCOUNT}
     refused = []
     for call in calls:
         for action, resource, extra in requirements(call, key, region):
             context = {"aws:RequestedRegion": region, "aws:SecureTransport": "true", "aws:PrincipalArn": DATA_USER,
                        "aws:PrincipalAccount": ACCOUNT, **({"s3:TlsVersion": "1.2"} if action.startswith("s3:") else {}), **extra}
-            decision, why = decide(caller, action, resource, context, [("operator policy", document)], data_policy(platform, resource))
+            decision, why = decide(caller, action, resource, context, documents, data_policy(platform, resource))
             if decision != "Allow":
                 refused.append((call, action, resource, why))
     return refused

@@ -40,6 +40,11 @@ output "operator_policy_arn" {
   value       = module.iam.operator_policy_arn
 }
 
+output "demo_operator_policy_arn" {
+  description = "Attach, beside operator_policy_arn, to the roles of the people who open the demo notebook (docs/demo-cluster.md)."
+  value       = module.iam.demo_operator_policy_arn
+}
+
 output "step_functions_role_arn" {
   description = "Execution role of the state machine."
   value       = module.iam.step_functions_role_arn

@@ -42,3 +42,8 @@ output "operator_policy_arn" {
   description = "Managed policy for the people who upload images, start and follow runs and fetch results."
   value       = aws_iam_policy.operator.arn
 }
+
+output "demo_operator_policy_arn" {
+  description = "Managed policy for the people who open the demo notebook, beside the operator policy."
+  value       = aws_iam_policy.demo_operator.arn
+}
