@@ -135,6 +135,7 @@ def test_a_file_the_user_put_among_the_fetched_plots_is_not_deleted_by_the_next_
     assert again.returncode == 1 and "(it holds pca/plots/my-annotated-copy.png)" in again.stderr
     assert mine.read_bytes() == b"mine"
     mine.unlink()
+    (mine.parent / ".DS_Store").write_bytes(b"Finder's")  # a desktop's own file does not block a fetch
     assert fruits("results", "run-with-my-plot", "--to", str(tmp_path)).returncode == 0  # only what it fetched: replaced
 
 

@@ -23,6 +23,8 @@ from fruits.layout import EXPLAINED_VARIANCE, EXTRACT_SUMMARY, MANIFEST, MATRIX_
 
 FILES = (MANIFEST, EXTRACT_SUMMARY, f"{PCA_FOLDER}/{MATRIX_CSV}", f"{PCA_FOLDER}/{EXPLAINED_VARIANCE}")
 FOLDERS = (f"{PCA_FOLDER}/{PLOTS}/",)
+# Files a desktop puts in any folder it shows (Finder, Explorer): replaced with the folder, not the user's work.
+DESKTOP_METADATA = (".DS_Store", "Thumbs.db", "desktop.ini")
 FETCHED = ".fetched.json"  # the names a fetch wrote: a later fetch replaces those, and refuses to delete anything else
 
 
@@ -98,7 +100,7 @@ def check_replaceable(target: Path) -> None:
         raise FruitsError(f"{target} is a file, not a folder of fetched results: choose another --to")
     fetched = fetched_names(target)
     others = sorted(name for path in target.rglob("*") if (path.is_file() or path.is_symlink())
-                    and (name := path.relative_to(target).as_posix()) != FETCHED
+                    and (name := path.relative_to(target).as_posix()) != FETCHED and path.name not in DESKTOP_METADATA
                     and not (name in fetched if fetched is not None else is_wanted(name)))
     if others:
         raise FruitsError(f"{target} is not a folder of fetched results (it holds {', '.join(others[:3])}"
