@@ -115,6 +115,14 @@ def test_the_run_waits_for_a_cluster_that_takes_several_checks_to_start(moto, st
     assert execution["status"] == "SUCCEEDED"
     assert states_entered(moto, execution).count("Check the cluster") >= 2  # checked 1 s apart until it was WAITING
     assert_nothing_left_running(driver)
+    # `fruits watch` shows each state of the loop once, its last entry's tries, and the wait's whole span
+    from fruits.cloud.executions import history, states_from
+
+    states, cluster_id = states_from(history(moto.client("stepfunctions"), execution["executionArn"]))
+    shown = {state.name: state for state in states}
+    assert [state.name for state in states].count("Check the cluster") == 1 and cluster_id == driver.clusters()[-1].id
+    assert (shown["Check the cluster"].status, shown["Check the cluster"].attempts) == ("done", 1)
+    assert (shown["Wait for the cluster"].ended - shown["Wait for the cluster"].started).total_seconds() >= 2
 
 
 def test_a_cluster_slower_than_the_start_timeout_is_terminated_by_the_run(moto, tmp_path):

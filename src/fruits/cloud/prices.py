@@ -43,7 +43,7 @@ VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "c5.xlarge": 4, "r5.xlarge": 4}
 # - EMR's: EC2 instances, EMR's agent, YARN, HDFS and Spark set up. Not measured here (no AWS
 #   account) and AWS gives no figure ("launch an EMR cluster in minutes",
 #   https://aws.amazon.com/documentation-overview/emr/): an assumption, to replace with the
-#   "Create EMR cluster" duration `fruits watch` shows for a real run, minus ours.
+#   "Wait for the cluster" duration `fruits watch` shows for a real run, minus ours.
 # - Ours: bootstrap/install-python-deps.sh into a fresh Python 3.11 from the wheelhouse, no index,
 #   measured here by benchmarks/wheelhouse_install.py (docs/benchmarks.md), times a factor for
 #   what a node adds that cannot be measured here: dnf installing python3.11, copying the
