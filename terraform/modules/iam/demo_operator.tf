@@ -18,7 +18,9 @@ data "aws_iam_policy_document" "demo_operator" {
     resources = ["${local.bucket}/${var.prefixes.notebooks}*"]
   }
   statement {
-    # RunJobFlow has no resource type ("*"); the request must tag the cluster as a demo's.
+    # RunJobFlow has no resource type ("*"); the request must tag the cluster as a demo's, the way
+    # AWS's own full-access policy scopes RunJobFlow by aws:RequestTag
+    # (docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEMRFullAccessPolicy_v2.html).
     sid       = "StartDemoClustersOnly"
     actions   = ["elasticmapreduce:RunJobFlow"]
     resources = ["*"]
