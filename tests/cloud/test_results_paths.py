@@ -210,14 +210,19 @@ def test_a_run_id_starts_again_after_its_execution_ends_but_never_while_it_runs(
 def test_a_dataset_that_is_not_a_plain_folder_under_images_is_a_wrong_argument(fruits, moto, staged_weights, tmp_path, command, dataset):
     """Hadoop resolves `images/../x/` to `x/`: the jobs would read outside images/, and S3 would
     store `images/../x/...` as it is. Refused by argparse, before anything is read or sent."""
+    assert refusal_of_dataset(fruits, staged_weights, tmp_path, command, dataset).endswith(
+        f"error: argument --dataset: dataset must be one or more folder names joined by '/' (none empty, '.' or '..': "
+        f"it is a folder under the images prefix), got {dataset!r}")
+
+
+def refusal_of_dataset(fruits, staged_weights, tmp_path, command: list[str], dataset: str) -> str:
+    """The one line `command --dataset DATASET` ends with, after checking it is a wrong argument."""
     (tmp_path / "photos" / "apple").mkdir(parents=True)
     (tmp_path / "photos" / "apple" / "1.jpg").write_bytes(b"a photo, as far as upload can tell")
     folder = [str(tmp_path / "photos")] if command == ["upload"] else ["--weights", str(staged_weights)]
     result = fruits(*command, *folder, "--dataset", dataset, endpoint="http://127.0.0.1:9")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].endswith(
-        f"error: argument --dataset: dataset must be one or more folder names joined by '/' (none empty, '.' or '..': "
-        f"it is a folder under the images prefix), got {dataset!r}")
+    return result.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("dataset, shown", [("bad\udcff", "bad\\xff"), ("co:lon", "co:lon"), ("two\nlines", "two\\nlines")])
@@ -225,12 +230,7 @@ def test_a_dataset_that_is_not_a_plain_folder_under_images_is_a_wrong_argument(f
 def test_a_dataset_s3_or_hadoop_cannot_take_is_a_wrong_argument(fruits, moto, staged_weights, tmp_path, command, dataset, shown):
     """Not UTF-8 (S3 keys are: it was a traceback in `upload`), a ':' (Hadoop reads a URI scheme),
     a control character: refused by argparse, on one line, before anything is read or sent."""
-    (tmp_path / "photos" / "apple").mkdir(parents=True)
-    (tmp_path / "photos" / "apple" / "1.jpg").write_bytes(b"a photo, as far as upload can tell")
-    folder = [str(tmp_path / "photos")] if command == ["upload"] else ["--weights", str(staged_weights)]
-    result = fruits(*command, *folder, "--dataset", dataset, endpoint="http://127.0.0.1:9")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].endswith(
+    assert refusal_of_dataset(fruits, staged_weights, tmp_path, command, dataset).endswith(
         f"error: argument --dataset: dataset must be valid UTF-8 without ':' or control characters (it is part of every "
         f"image's S3 key and of the path Spark reads), got '{shown}'")
 
