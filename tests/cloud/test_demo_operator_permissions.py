@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from fruits.rehearsal.platform import ACCOUNT as MOTO_ACCOUNT
-from tests.cloud.conftest import run_cli
+from tests.cloud.conftest import BUCKET, run_cli
 from tests.conftest import PROJECT_ROOT
 from tests.support.aws_calls import read_calls
 
@@ -41,6 +41,9 @@ def recorded(moto, platform_file, staged_weights, tmp_path_factory, rendered):
         return run_cli(moto, platform_file, tmp_path_factory, *arguments, calls_log=log)
 
     assert (staged := fruits("stage", "--weights", str(staged_weights), "--quiet")).returncode == 0, staged.stderr
+    s3 = moto.client("s3")  # a first demo-start puts the notebook (the demo tests, sharing this server, may have put it)
+    for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="jupyter/").get("Contents", []):
+        s3.delete_object(Bucket=BUCKET, Key=item["Key"])
     assert (started := fruits("demo-start", "--weights", str(staged_weights))).returncode == 0, started.stderr
     assert (status := fruits("demo-status")).returncode == 0, status.stderr
     session = re.search(r"aws ssm start-session --region \S+ --target (\S+) --document-name (\S+)", status.stdout)
