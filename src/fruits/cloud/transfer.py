@@ -169,8 +169,11 @@ IN_MEMORY_BYTES = 64 << 20  # photos and the weights; the wheelhouse's largest w
 
 
 def read_small(path: Path) -> bytes | None:
-    """The file's bytes if it is at most IN_MEMORY_BYTES, else None."""
-    with path.open("rb") as handle:
+    """The file's bytes if it is at most IN_MEMORY_BYTES, else None (a large file is not read here:
+    it is hashed, then streamed)."""
+    if path.stat().st_size > IN_MEMORY_BYTES:
+        return None
+    with path.open("rb") as handle:  # bounded: the file may have grown since
         data = handle.read(IN_MEMORY_BYTES + 1)
     return data if len(data) <= IN_MEMORY_BYTES else None
 
