@@ -33,10 +33,12 @@ module "iam" {
 }
 
 module "network" {
-  source      = "./modules/network"
-  count       = var.subnet_id == null ? 1 : 0
-  name_prefix = var.name_prefix
-  region      = var.region
+  source                    = "./modules/network"
+  count                     = var.subnet_id == null ? 1 : 0
+  name_prefix               = var.name_prefix
+  region                    = var.region
+  kms_key_arn               = module.storage.kms_key_arn
+  session_manager_endpoints = var.session_manager_endpoints
 }
 
 module "pipeline" {

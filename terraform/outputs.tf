@@ -66,6 +66,11 @@ output "subnet_id" {
 }
 
 # What `fruits demo-start` needs to start its cluster exactly as the state machine does.
+output "session_manager_reachable" {
+  description = "Whether the demo cluster's nodes can reach Session Manager: false in the platform's VPC without session_manager_endpoints, null in your own subnet (unknown)."
+  value       = var.subnet_id == null ? one(module.network[*].session_manager_reachable) : null
+}
+
 output "emr_release_label" {
   description = "EMR release of the clusters."
   value       = var.emr.release_label

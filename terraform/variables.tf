@@ -34,9 +34,15 @@ variable "data_user_arns" {
 }
 
 variable "subnet_id" {
-  description = "An existing subnet for the clusters; null creates a small VPC for them (no NAT, no idle cost)."
+  description = "An existing subnet for the clusters; null creates a small private VPC for them. Your own subnet must reach S3 and KMS (endpoints or NAT), as modules/network explains."
   type        = string
   default     = null
+}
+
+variable "session_manager_endpoints" {
+  description = "With the platform's own VPC: add the Session Manager endpoints that `fruits demo-start` needs (about $0.03 an hour in all, cluster or not)."
+  type        = bool
+  default     = false
 }
 
 variable "emr" {

@@ -199,6 +199,18 @@ def test_code_that_is_not_staged_starts_nothing(demo, moto, tmp_path):
     assert live_demo_clusters(moto.client("emr")) == []
 
 
+def test_a_platform_whose_subnet_cannot_reach_session_manager_starts_nothing(demo, moto, demo_platform, tmp_path):
+    private = edited_platform(demo_platform, tmp_path, session_manager_reachable=False)
+    for arguments in (["--dry-run"], []):
+        result = demo("demo-start", *arguments, platform=private)
+        assert result.returncode == 1 and "no Session Manager endpoints" in result.stderr, result.stderr
+        assert "session_manager_endpoints = true" in result.stderr and result.stdout == ""
+    assert live_demo_clusters(moto.client("emr")) == []
+    (tmp_path / "own").mkdir()
+    own_subnet = edited_platform(demo_platform, tmp_path / "own", session_manager_reachable=None)
+    assert demo("demo-start", "--dry-run", platform=own_subnet).returncode == 0  # unknown in the user's subnet: not refused
+
+
 def test_a_platform_without_the_emr_outputs_is_one_clear_line(fruits, platform_file, staged_weights, tmp_path):
     older = edited_platform(platform_file, tmp_path, emr_release_label=None, emr_demo_instance_profile_name=None)
     result = fruits("demo-start", "--weights", str(staged_weights), platform=older)

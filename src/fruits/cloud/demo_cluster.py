@@ -88,6 +88,16 @@ def cluster_settings(platform) -> ClusterSettings:
     return ClusterSettings(**{name: platform.outputs[output] for name, output in OUTPUTS.items()})
 
 
+def require_session_manager(platform) -> None:
+    """Refuse a demo whose nodes could not reach Session Manager: the platform's private VPC has its
+    endpoints only with `session_manager_endpoints` (terraform/modules/network). In the user's own
+    subnet (output null) nothing is known, so nothing is refused."""
+    if platform.outputs.get("session_manager_reachable") is False:
+        raise FruitsError("the platform's private subnet has no Session Manager endpoints, so JupyterHub could not be "
+                          "reached: set session_manager_endpoints = true in terraform (about $0.03 an hour, cluster or "
+                          "not), run `terraform apply`, then save `terraform output -json` again")
+
+
 def idle_timeout_seconds(idle_minutes: int) -> int:
     if not 1 <= idle_minutes <= MAX_IDLE_MINUTES:
         raise FruitsError(f"--idle-minutes must be between 1 and {MAX_IDLE_MINUTES} (the demo cluster stops itself "

@@ -44,12 +44,14 @@ def register(subparsers) -> None:
 def demo_start(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, require_staged
     from fruits.cloud.demo_cluster import (
-        build_run_job_flow, cluster_settings, demo_notebook, idle_timeout_seconds, put_notebook, start_demo)
+        build_run_job_flow, cluster_settings, demo_notebook, idle_timeout_seconds, put_notebook, require_session_manager,
+        start_demo)
     from fruits.cloud.execution_input import build_execution_input
 
     idle_timeout_seconds(args.idle_minutes)  # refused before anything is read or called
     platform = platform_of(args)
     settings, layout = cluster_settings(platform), platform.layout
+    require_session_manager(platform)
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
         plan = plan_artifacts(layout, weights_path(args.weights), Path(scratch))
     uris = build_execution_input(bucket=platform.bucket, run_id="notebook", artifacts_prefix=plan.prefix, weights_key=plan.weights_key,

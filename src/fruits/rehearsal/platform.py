@@ -100,7 +100,8 @@ def create_platform(moto, folder: Path, timeouts: dict | None = None, layout: Bu
                "emr_service_role_name": f"{NAME_PREFIX}-emr-service",
                "emr_instance_profile_name": f"{NAME_PREFIX}-emr-nodes",
                "emr_demo_instance_profile_name": f"{NAME_PREFIX}-emr-demo-nodes",
-               "emr_security_configuration_name": security_configuration, "emr_log_uri": log_uri, "emr_instances": EMR_INSTANCES}
+               "emr_security_configuration_name": security_configuration, "emr_log_uri": log_uri, "emr_instances": EMR_INSTANCES,
+               "session_manager_reachable": True}
     path = folder / "platform.json"
     path.write_text(json.dumps({name: {"value": value, "sensitive": False} for name, value in outputs.items()}, indent=2))
     return path, outputs

@@ -37,3 +37,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "kms_key_arn" {
+  description = "The platform's data key: the only key the KMS endpoint serves (local-disk encryption of the nodes)."
+  type        = string
+}
+
+variable "session_manager_endpoints" {
+  description = "Add the ssm, ssmmessages and ec2messages interface endpoints the demo cluster's Session Manager port forwarding needs (about $0.01 an hour each, cluster or not)."
+  type        = bool
+  default     = false
+}
