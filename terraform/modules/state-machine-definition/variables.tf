@@ -59,6 +59,16 @@ variable "instances" {
     condition     = var.instances.core_instance_count >= 1 && var.instances.core_instance_count <= 20 && floor(var.instances.core_instance_count) == var.instances.core_instance_count
     error_message = "core_instance_count must be a whole number from 1 to 20."
   }
+  validation {
+    # The bootstrap installs wheels built for x86_64 only (src/fruits/cloud/wheelhouse.py): on an
+    # arm64 (Graviton) type every node's install fails. EMR offers both architectures
+    # (docs.aws.amazon.com/emr/latest/APIReference/API_ListSupportedInstanceTypes.html, its
+    # Architecture field); Graviton families carry a "g" after their generation (m6g, c7gn, r8gd) or
+    # are a1.
+    condition = alltrue([for type in [var.instances.primary_instance_type, var.instances.core_instance_type] :
+    can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", type)) && !can(regex("^(a1|[a-z]+[0-9]+[a-z]*g[a-z]*)\\.", type))])
+    error_message = "primary_instance_type and core_instance_type must be x86_64 EC2 types such as m5.xlarge: the nodes install x86_64 wheels, so Graviton (arm64) types such as m6g.xlarge cannot run the bootstrap."
+  }
 }
 
 variable "timeouts" {

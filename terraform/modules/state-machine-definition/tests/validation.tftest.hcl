@@ -83,3 +83,36 @@ run "refuses_zero_core_nodes" {
   variables { instances = { core_instance_count = 0 } }
   expect_failures = [var.instances]
 }
+
+run "refuses_a_graviton_core_type" {
+  command = plan
+  variables { instances = { core_instance_type = "c7gn.2xlarge" } }
+  expect_failures = [var.instances]
+}
+
+run "refuses_a_graviton_primary_type" {
+  command = plan
+  variables { instances = { primary_instance_type = "m6g.xlarge" } }
+  expect_failures = [var.instances]
+}
+
+run "refuses_the_first_graviton" {
+  command = plan
+  variables { instances = { core_instance_type = "a1.xlarge" } }
+  expect_failures = [var.instances]
+}
+
+run "refuses_a_type_that_is_no_type" {
+  command = plan
+  variables { instances = { core_instance_type = "m5 xlarge" } }
+  expect_failures = [var.instances]
+}
+
+run "accepts_x86_64_types" {
+  command = plan
+  variables { instances = { primary_instance_type = "m7i-flex.large", core_instance_type = "g4dn.xlarge" } }
+  assert {
+    condition     = jsondecode(output.definition).States["Create EMR cluster"].Parameters.Instances.InstanceFleets[1].InstanceTypeConfigs[0].InstanceType == "g4dn.xlarge"
+    error_message = "An x86_64 type must be accepted and rendered."
+  }
+}
