@@ -46,6 +46,8 @@ def _s3(call: dict, key: str) -> list[tuple[str, str, dict]]:
 
 # docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html: each of
 # these is the action of the same name, on the resource type the parameter names.
+# The service-linked roles the CLI reads, by name: their path (the name alone does not give it).
+SERVICE_LINKED_ROLES = {"AWSServiceRoleForEC2Spot": "aws-service-role/spot.amazonaws.com/"}
 STATES = {"StartExecution": "stateMachineArn", "ListExecutions": "stateMachineArn",
           "DescribeExecution": "executionArn", "GetExecutionHistory": "executionArn", "StopExecution": "executionArn"}
 
@@ -76,6 +78,10 @@ def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, 
         return [("ssm:StartSession", f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{params['Target']}",
                  {f"ssm:resourceTag/{key}": value for key, value in tags.items()}),
                 ("ssm:StartSession", f"arn:aws:ssm:{region}::document/{params['DocumentName']}", {})]
+    if service == "iam" and operation == "GetRole" and params["RoleName"] in SERVICE_LINKED_ROLES:
+        # list_awsidentityandaccessmanagementiam.html: iam:GetRole on role/PATH/NAME; a service-linked
+        # role's path is aws-service-role/SERVICE/ (using-service-linked-roles.html).
+        return [("iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role/{SERVICE_LINKED_ROLES[params['RoleName']]}{params['RoleName']}", {})]
     if service == "emr" and operation == "TerminateJobFlows":
         tags = call.get("resource_tags", {})
         return [("elasticmapreduce:TerminateJobFlows", cluster + cluster_id,

@@ -30,7 +30,7 @@ RUN, STOPPED = "operator-path", "operator-stopped"
 PATH_OPERATIONS = {("s3", "ListObjectsV2"), ("s3", "HeadObject"), ("s3", "GetObject"), ("s3", "PutObject"),
                    ("stepfunctions", "StartExecution"), ("stepfunctions", "DescribeExecution"),
                    ("stepfunctions", "GetExecutionHistory"), ("stepfunctions", "ListExecutions"), ("stepfunctions", "StopExecution"),
-                   ("emr", "DescribeCluster"), ("emr", "ListClusters"), ("emr", "TerminateJobFlows")}
+                   ("emr", "DescribeCluster"), ("emr", "ListClusters"), ("emr", "TerminateJobFlows"), ("iam", "GetRole")}
 
 
 @pytest.fixture(scope="module")

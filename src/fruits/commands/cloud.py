@@ -173,6 +173,7 @@ def start(args) -> int:
     from fruits.cloud.execution_input import build_execution_input
     from fruits.cloud.executions import console_link, execution_name, start_run
     from fruits.cloud.results import refuse_complete_run
+    from fruits.cloud.spot_role import require_spot_role
     from fruits.cloud.transfer import require_images
 
     platform = platform_of(args)
@@ -190,11 +191,12 @@ def start(args) -> int:
     if args.dry_run:
         print(json.dumps(execution_input, indent=2))
         return 0
-    sfn, s3 = clients(platform, "stepfunctions", "s3")
+    sfn, s3, iam = clients(platform, "stepfunctions", "s3", "iam")
     if not args.replace:
         refuse_complete_run(s3, platform, execution_input["run_id"])
     require_staged(s3, platform, plan)
     require_images(s3, platform.bucket, layout.images_prefix(args.dataset), k=args.k)
+    require_spot_role(iam, platform.outputs.get("emr_instances"))
     arn, start = start_run(sfn, platform, execution_input)
     run_id = execution_input["run_id"]
     again = f" (start {start} of this run id: execution {execution_name(run_id, start)})" if start > 1 else ""

@@ -61,6 +61,11 @@ def create_roles(moto) -> dict[str, str]:
         profile = f"{NAME_PREFIX}-{role}"
         iam.create_instance_profile(InstanceProfileName=profile)
         iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=profile)
+    # EC2's Spot service-linked role, which `fruits start` checks before Spot core nodes: an account
+    # has it once anyone created it. moto's create_service_linked_role names it otherwise
+    # (AWSServiceRoleForspot), so it is created by its real name and path.
+    iam.create_role(RoleName="AWSServiceRoleForEC2Spot", Path="/aws-service-role/spot.amazonaws.com/",
+                    AssumeRolePolicyDocument=trust_policy("spot.amazonaws.com"))
     return arns
 
 

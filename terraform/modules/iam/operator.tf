@@ -62,6 +62,15 @@ data "aws_iam_policy_document" "operator" {
     resources = ["*"]
   }
   statement {
+    # `fruits start` checks that EC2's Spot service-linked role exists before a run with Spot core
+    # nodes (src/fruits/cloud/spot_role.py). iam:GetRole acts on role/PATH/NAME:
+    # docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+    sid       = "CheckTheSpotRole"
+    actions   = ["iam:GetRole"]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot"]
+  }
+
+  statement {
     # Step Functions does not terminate a stopped execution's cluster
     # (docs.aws.amazon.com/step-functions/latest/dg/connect-emr.html): `fruits stop` does, and
     # only for clusters the state machine tagged with a run id.
