@@ -44,6 +44,14 @@ def test_start_refuses_code_that_is_not_staged(fruits, tmp_path):
     assert result.returncode == 1 and "run `fruits stage` first" in result.stderr
 
 
+def test_the_imagenet_download_is_refused_for_the_cloud(fruits):
+    """The nodes' subnet has no internet route (terraform/modules/network): Keras could not download."""
+    for command in (["stage"], ["start", "--dry-run"], ["demo-start", "--dry-run"]):
+        result = fruits(*command, "--weights", "imagenet")
+        assert result.returncode == 1 and "cannot download Keras's imagenet weights" in result.stderr, result.stderr
+        assert "--weights" in result.stderr and result.stdout == ""
+
+
 def test_wrong_arguments_are_refused(fruits, staged_weights):
     assert fruits("start", "--dry-run", "--weights", str(staged_weights), "--k", "0").returncode == 2  # argparse, as everywhere
     assert fruits("start", "--k", "3", "--variance", "0.9").returncode == 2  # argparse: one or the other

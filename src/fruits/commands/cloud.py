@@ -142,11 +142,15 @@ def show_refused(refused: list[tuple[str, str]]) -> None:
         print(f"  ... and {len(refused) - SHOWN_REFUSED} more", file=sys.stderr)
 
 
-def weights_path(value):
+def weights_path(value) -> Path:
+    """The weights file the cloud commands stage: never Keras's `imagenet` download, which the nodes
+    cannot make (their subnet has no route to the internet: terraform/modules/network)."""
     from fruits.settings import resolve_weights
     weights = resolve_weights(value)
     if weights == KERAS_IMAGENET:
-        return None
+        raise FruitsError("the clusters cannot download Keras's imagenet weights (their subnet has no route to the "
+                          "internet): pass --weights with a MobileNetV2 no-top .h5 file, which `fruits stage` puts in "
+                          "the bucket (`fruits run-local --weights imagenet` downloads them here, into ~/.keras)")
     return Path(weights)
 
 
