@@ -27,11 +27,18 @@ SPARK_MASTER = re.compile(r"local(\[([1-9][0-9]*|\*)(\s*,\s*[1-9][0-9]*)?\])?|lo
                           r"|spark://[^\s/]+|yarn|k8s://\S+|mesos://\S+")
 
 
+MAX_WHOLE_NUMBER = 10**15  # beyond any count here, and within a float's exact integers (prices, ratios)
+MAX_SECONDS = 86_400.0  # a day: beyond it a refresh interval is a typo (and time.sleep overflows near 1e10)
+
+
 def whole_number(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if abs(value) > MAX_WHOLE_NUMBER:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_WHOLE_NUMBER:.0e} in size, got {len(str(abs(value)))} digits")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -64,8 +71,8 @@ def positive_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0 and at most {MAX_SECONDS:,.0f}, got {text[:40]!r}")
     return value
 
 

@@ -68,6 +68,10 @@ def results_to_a_file(tmp_path, moto, fruits, monkeypatch):
     return ["results", "run-to-a-file", "--to", str(tmp_path / "taken")], {}
 
 
+def cost_of_more_images_than_a_float_holds(tmp_path, moto, fruits, monkeypatch):
+    return ["cost", "--images", "1" + "0" * 400], {}
+
+
 def cost_of_no_images(tmp_path, moto, fruits, monkeypatch):
     return ["cost", "--images", "0"], {}
 
@@ -123,15 +127,17 @@ def start_with_k_above_the_photos(tmp_path, moto, fruits, monkeypatch):
     (platform_is_a_folder, 1, "is a folder, not `terraform output -json` output"),
     (terraform_prints_no_json, 1, "`terraform output -json` gave no JSON"),
     (endpoint_not_a_url, 1, "FRUITS_AWS_ENDPOINT_URL='not a url' is not a URL"),
-    (watch_every("-1"), 2, "argument --interval: must be a number of seconds above 0, got '-1'"),
-    (watch_every("0"), 2, "argument --interval: must be a number of seconds above 0, got '0'"),
-    (watch_every("nan"), 2, "argument --interval: must be a number of seconds above 0, got 'nan'"),
-    (watch_every("inf"), 2, "argument --interval: must be a number of seconds above 0, got 'inf'"),
+    (watch_every("-1"), 2, "argument --interval: must be a number of seconds above 0 and at most 86,400, got '-1'"),
+    (watch_every("0"), 2, "argument --interval: must be a number of seconds above 0 and at most 86,400, got '0'"),
+    (watch_every("nan"), 2, "argument --interval: must be a number of seconds above 0 and at most 86,400, got 'nan'"),
+    (watch_every("inf"), 2, "argument --interval: must be a number of seconds above 0 and at most 86,400, got 'inf'"),
+    (watch_every("1e300"), 2, "argument --interval: must be a number of seconds above 0 and at most 86,400, got '1e300'"),
     (runs_limit_zero, 2, "argument --limit: must be at least 1, got 0"),
     (remote_manifest_holding(b'{"k": 3, trunc'), 1, "manifest.json is not a JSON object"),
     (remote_manifest_holding(b"[1, 2]"), 1, "manifest.json is not a JSON object"),
     (results_to_a_file, 1, "is a file, not a folder"),
     (cost_of_no_images, 2, "argument --images: must be at least 1, got 0"),
+    (cost_of_more_images_than_a_float_holds, 2, "argument --images: must be at most 1e+15 in size, got 401 digits"),
     (work_dir_is_a_file, 1, "is a file, not a folder"),
     (rehearse_variance_out_of_range, 2, "argument --variance: must be in (0, 1], got 1.5"),
     (start_k_zero, 2, "argument --k: must be between 1 and 1280"),
