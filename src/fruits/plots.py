@@ -6,6 +6,7 @@ Usage: `png = variance_curve_png(curve, k, target)`; each function returns PNG b
 """
 from __future__ import annotations
 
+import functools
 import io
 
 import matplotlib
@@ -14,7 +15,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+# Labels are folder names: text between two '$' would otherwise be read as TeX maths, garbled
+# ("Price $5 and $6") or refused with a ValueError that fails the whole step ("Cherry $^$").
+PLAIN_TEXT = {"text.parse_math": False}
+
 ATTRIBUTION = "Images: Fruits-360, H. Muresan & M. Oltean, CC BY-SA 4.0"
+
+
+def _plain_text(draw):
+    """Draw with every text taken as it is (a text reads the setting when it is created)."""
+    @functools.wraps(draw)
+    def drawn(*arguments, **options):
+        with matplotlib.rc_context(PLAIN_TEXT):
+            return draw(*arguments, **options)
+    return drawn
 
 
 def _png(figure) -> bytes:
@@ -25,6 +39,7 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
+@_plain_text
 def variance_curve_png(explained: list[float], k: int, target: float | None) -> bytes:
     cumulative = np.cumsum(explained)
     figure, axes = plt.subplots(figsize=(7, 4.5))
@@ -40,6 +55,7 @@ def variance_curve_png(explained: list[float], k: int, target: float | None) -> 
     return _png(figure)
 
 
+@_plain_text
 def principal_components_png(pc1: np.ndarray, pc2: np.ndarray, labels: list[str], shown_of: int) -> bytes:
     figure, axes = plt.subplots(figsize=(8, 6))
     colours = plt.get_cmap("tab10" if len(set(labels)) <= 10 else "tab20")
@@ -53,6 +69,7 @@ def principal_components_png(pc1: np.ndarray, pc2: np.ndarray, labels: list[str]
     return _png(figure)
 
 
+@_plain_text
 def accuracy_by_class_png(by_class: dict[str, dict]) -> bytes:
     labels = sorted(by_class)
     values = [by_class[label]["accuracy"] for label in labels]
