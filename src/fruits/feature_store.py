@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -65,6 +66,8 @@ from fruits.feature_store_records import (BATCHES, COMMITS, Commit, FeatureKey, 
                                           uncommitted_batches, visible, write_commit, write_key)
 from fruits.layout import validate_run_id
 from fruits.literal_paths import literal_path
+from fruits.options import require_writable_folder
+from fruits.settings import is_remote
 from fruits.storage import Storage, join_uri
 
 SCHEMA = "content_sha256 string, features array<float>"
@@ -86,6 +89,10 @@ def open_store(spark: SparkSession, root: str, key: FeatureKey) -> str:
     storage = Storage(spark)
     store = checked_store(storage, root, key)
     write_key(storage, store, key)
+    if not is_remote(store):  # a store another user's run made may be theirs only: found now, not after featurizing
+        folder = Path(store.removeprefix("file:"))
+        for part in [folder, *sorted(path for path in folder.iterdir() if path.is_dir())]:
+            require_writable_folder(str(part), "--feature-store")
     return store
 
 

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 
 import pytest
 
-from .images import copy_subset
+from .images import copy_subset, without_root_privileges
 from .store_checks import hashes_on_disk
 
 
-def run_local(*arguments):
-    return subprocess.run([sys.executable, "-m", "fruits", "run-local", *arguments], capture_output=True, text=True)
+def run_local(*arguments, unprivileged: bool = False):
+    command = [sys.executable, "-m", "fruits", "run-local", *arguments]
+    return subprocess.run(without_root_privileges(command) if unprivileged else command, capture_output=True, text=True)
 
 
 @pytest.mark.slow
@@ -64,3 +67,33 @@ def test_a_feature_store_it_cannot_use_is_refused_before_spark_starts(store, mes
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"fruits: error: {message.format(tmp=tmp_path)}")
     assert not (tmp_path / "out").exists()  # Spark never started: nothing written
+
+
+@pytest.mark.slow
+def test_a_store_whose_key_folder_is_not_ours_is_refused_before_featurizing(sample_images, weights_file, tmp_path):
+    """A team's store: the key folder that another user's run made is read-only to us. The root
+    passes the early check, so the key folder must be checked too, or the write fails after the
+    featurizing with Java's traceback."""
+    grown = copy_subset(sample_images, tmp_path / "grown", per_class=3, classes=2)
+    photos = tmp_path / "photos"
+    for label in grown.iterdir():
+        (photos / label.name).mkdir(parents=True)
+        for image in sorted(label.iterdir())[:2]:
+            shutil.copy(image, photos / label.name / image.name)
+    store = tmp_path / "store"
+    common = ["--quiet", "--images", str(photos), "--weights", str(weights_file), "--output", str(tmp_path / "out"),
+              "--k", "2", "--feature-store", str(store)]
+    assert (first := run_local(*common, "--run-id", "first")).returncode == 0, first.stderr[-3000:]
+    key_folder = next(path for path in store.iterdir() if (path / "key.json").is_file())
+    read_only = stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
+    for folder, _, _ in os.walk(key_folder):
+        os.chmod(folder, read_only)
+    for label in grown.iterdir():  # a new photo per fruit: the run has something to store
+        shutil.copy(sorted(label.iterdir())[2], photos / label.name)
+
+    second = run_local(*common, "--run-id", "second", unprivileged=True)
+
+    assert second.returncode == 1 and "Traceback" not in second.stderr, second.stderr[-2500:]
+    last = second.stderr.strip().splitlines()[-1]
+    assert last.startswith("fruits: error: --feature-store ") and "cannot write in" in last and key_folder.name in last, last
+    assert not (tmp_path / "out" / "second" / "manifest.json").exists()
