@@ -41,6 +41,8 @@ def _s3(call: dict, key: str) -> list[tuple[str, str, dict]]:
                    "s3:x-amz-server-side-encryption-aws-kms-key-id": params.get("SSEKMSKeyId")}
         return [("s3:PutObject", _object(params), {name: value for name, value in headers.items() if value is not None}),
                 ("kms:GenerateDataKey", key, {})]
+    if operation == "DeleteObjects":  # S3_API + API_DeleteObjects.html: s3:DeleteObject on each key
+        return [("s3:DeleteObject", f"arn:aws:s3:::{params['Bucket']}/{item['Key']}", {}) for item in params["Delete"]["Objects"]]
     raise KeyError(f"no permissions known for s3 {operation}: add them to compliance/operator_calls.py with AWS's page")
 
 

@@ -27,7 +27,7 @@ from iam_render import ACCOUNT, render  # noqa: E402
 from operator_calls import OPERATOR_POLICY, denied_calls, requirements  # noqa: E402
 
 RUN, STOPPED = "operator-path", "operator-stopped"
-PATH_OPERATIONS = {("s3", "ListObjectsV2"), ("s3", "HeadObject"), ("s3", "GetObject"), ("s3", "PutObject"),
+PATH_OPERATIONS = {("s3", "ListObjectsV2"), ("s3", "HeadObject"), ("s3", "GetObject"), ("s3", "PutObject"), ("s3", "DeleteObjects"),
                    ("stepfunctions", "StartExecution"), ("stepfunctions", "DescribeExecution"),
                    ("stepfunctions", "GetExecutionHistory"), ("stepfunctions", "ListExecutions"), ("stepfunctions", "StopExecution"),
                    ("emr", "DescribeCluster"), ("emr", "ListClusters"), ("emr", "TerminateJobFlows"), ("iam", "GetRole")}
@@ -49,6 +49,9 @@ def recorded(moto, platform_file, staged_weights, tmp_path_factory, rendered):
     for _ in range(2):  # the second upload finds every photo there and skips it (HeadObject)
         assert (uploaded := fruits("upload", str(photos(folder)), "--dataset", "operator", "--quiet")).returncode == 0, uploaded.stderr
         folder = tmp_path_factory.mktemp("operator")
+    fewer = photos(folder)
+    next(fewer.glob("*/*")).unlink()  # the folder lacks one photo the bucket has: deleted there (DeleteObjects)
+    assert (uploaded := fruits("upload", str(fewer), "--dataset", "operator", "--quiet", "--delete-missing")).returncode == 0, uploaded.stderr
     assert (staged := fruits("stage", "--weights", str(staged_weights), "--quiet")).returncode == 0, staged.stderr
     with EmrStepDriver():
         assert (started := fruits("start", "--weights", str(staged_weights), "--run-id", RUN, "--dataset", "operator")).returncode == 0, started.stderr

@@ -60,6 +60,36 @@ def test_upload_encrypts_with_the_key_and_skips_what_is_already_there(fruits, mo
     assert "1 uploaded" in third.stdout and "5 already there" in third.stdout
 
 
+def test_photos_the_folder_lacks_are_refused_kept_or_deleted_never_silently_read(fruits, moto, tmp_path):
+    """A photo moved to another fruit: the bucket would hold it under both, and the cloud run read it
+    as both fruits while a local run of the folder sees it once."""
+    folder, s3 = photos(tmp_path), moto.client("s3")
+    prefix = "images/relabel-test/"
+
+    def keys() -> set[str]:
+        return {o["Key"].removeprefix(prefix) for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])}
+
+    assert (first := fruits("upload", str(folder), "--dataset", "relabel-test")).returncode == 0, first.stderr
+    first_label, second_label = sorted(path.name for path in folder.iterdir())
+    moved = next((folder / second_label).iterdir())
+    moved.rename(folder / first_label / moved.name)
+    before = keys()
+
+    refused = fruits("upload", str(folder), "--dataset", "relabel-test")
+    assert refused.returncode == 1 and f"1 photos under s3://{BUCKET}/{prefix} are not in {folder}" in refused.stderr, refused.stderr
+    assert f"{second_label}/{moved.name}" in refused.stderr and "--delete-missing" in refused.stderr
+    assert keys() == before  # nothing sent
+
+    kept = fruits("upload", str(folder), "--dataset", "relabel-test", "--keep-missing")
+    assert kept.returncode == 0 and "1 photos the folder lacks kept" in kept.stdout, kept.stderr
+    assert {f"{first_label}/{moved.name}", f"{second_label}/{moved.name}"} <= keys()
+
+    deleted = fruits("upload", str(folder), "--dataset", "relabel-test", "--delete-missing")
+    assert deleted.returncode == 0 and "1 photos the folder lacks deleted" in deleted.stdout, deleted.stderr
+    assert keys() == {f"{path.parent.name}/{path.name}" for path in folder.glob("*/*")}
+    assert fruits("upload", str(folder), "--keep-missing", "--delete-missing").returncode == 2  # one or the other
+
+
 def test_upload_sends_only_what_the_pipeline_reads_and_says_what_it_left(fruits, moto, tmp_path):
     folder = photos(tmp_path, per_class=1)
     (folder / "notes.txt").write_text("not in a label folder: not even listed")

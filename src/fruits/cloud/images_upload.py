@@ -5,21 +5,32 @@ local run of that folder featurizes are sent, as LABEL/NAME, so the cloud run se
 Usage: `summary = upload_images(s3, platform, Path("photos"), dataset="fruits-360")` -> the
 transfer counts, "images", "labels", "uri", "not_sent" [(LABEL/NAME, reason)],
 "not_sent_by_reason" {category: count}, "ignored" (the files not sent for their type) and
-"refused" [(LABEL/NAME, reason)] (the photos not sent because a run would reject them).
+"refused" [(LABEL/NAME, reason)] (the photos not sent because a run would reject them), "missing"
+(the count of photos under the prefix that the folder lacks) and "deleted".
+
+The prefix is what a cloud run reads, so photos already there that the folder lacks (a photo
+moved to another fruit, one deleted, another folder uploaded under the same dataset) would be
+read too: `missing="refuse"` (the default) sends nothing and says so, "keep" keeps them (this
+folder adds to the dataset), "delete" removes them once every upload succeeded.
 """
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
+from fruits.cloud.aws import aws_errors
 from fruits.cloud.transfer import upload_files
 from fruits.errors import FruitsError
-from fruits.input_files import Listing, list_local_folder
+from fruits.input_files import Listing, list_local_folder, shown
+from fruits.settings import IMAGE_SUFFIXES
 
 UNSUPPORTED_TYPE = "unsupported file type"
 # docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html: a key is at most 1,024 bytes of
 # UTF-8, its prefix included. S3 refuses a longer one file by file: checked before anything is sent.
 MAX_KEY_BYTES = 1024
+MISSING_CHOICES = ("refuse", "keep", "delete")
+# docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html: at most 1,000 keys per request.
+DELETE_BATCH = 1000
 
 
 def labelled_images(folder: Path) -> Listing:
@@ -35,13 +46,25 @@ def labelled_images(folder: Path) -> Listing:
     return listing
 
 
-def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True) -> dict:
+def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True, missing: str = "refuse") -> dict:
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"missing must be one of {MISSING_CHOICES}, not {missing!r}")
     prefix = platform.layout.images_prefix(dataset)
     listing = labelled_images(folder)
     files = [(Path(listing.path_of(image.relative)), prefix + image.relative) for image in listing.accepted]
     require_short_keys([key for _, key in files])
-    summary = upload_files(s3, platform, files, show=show)
+    sent = {key for _, key in files}
+    absent = [key for key in photo_keys(s3, platform.bucket, prefix) if key not in sent]
+    if absent and missing == "refuse":
+        example = shown(absent[0].removeprefix(prefix))
+        raise FruitsError(f"{len(absent)} photos under s3://{platform.bucket}/{prefix} are not in {folder} (e.g. {example}), "
+                          "and a cloud run reads every photo there: pass --delete-missing to remove them from the "
+                          "bucket (its versioning keeps them 30 days) or --keep-missing to add this folder to them; "
+                          "nothing sent")
+    summary = upload_files(s3, platform, files, show=show)  # raises when any upload failed: nothing deleted then
+    deleted = delete_keys(s3, platform.bucket, absent) if missing == "delete" else 0
     return {**summary, "images": len(listing.accepted), "uri": f"s3://{platform.bucket}/{prefix}",
+            "missing": len(absent), "deleted": deleted,
             "labels": len({image.label for image in listing.accepted}),
             "not_sent": [(entry.relative, entry.reason) for entry in listing.rejected],
             "not_sent_by_reason": dict(Counter(entry.reason.split(":")[0] for entry in listing.rejected)),
@@ -57,3 +80,27 @@ def require_short_keys(keys: list[str]) -> None:
         size, longest = max(too_long)
         raise FruitsError(f"{len(too_long)} images would get S3 keys longer than S3's {MAX_KEY_BYTES} bytes (the longest: "
                           f"{size} bytes, {longest[:60]!r}...): shorten the dataset, label or file names; nothing sent")
+
+
+def photo_keys(s3, bucket: str, prefix: str) -> list[str]:
+    """Every key under `prefix` that a run reads as a photo (by its suffix, as the run lists them)."""
+    keys = []
+    with aws_errors(f"list s3://{bucket}/{prefix}"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [item["Key"] for item in page.get("Contents", []) if item["Key"].lower().endswith(IMAGE_SUFFIXES)]
+    return keys
+
+
+def delete_keys(s3, bucket: str, keys: list[str]) -> int:
+    """Deletes `keys` (current versions: the bucket's versioning keeps the old ones); raises naming
+    the first key S3 refused."""
+    for start in range(0, len(keys), DELETE_BATCH):
+        batch = keys[start:start + DELETE_BATCH]
+        with aws_errors(f"delete {len(batch)} photos from s3://{bucket}/"):
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise FruitsError(f"{len(answer['Errors'])} photos could not be deleted from s3://{bucket}/ (the first, "
+                              f"{shown(first.get('Key', '?'))}: {first.get('Code')} {first.get('Message', '')}); "
+                              f"{start} were; run the upload again")
+    return len(keys)

@@ -48,7 +48,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("upload", parents=[common], help="upload labelled images to the bucket")
     parser.add_argument("folder", nargs="?", help="one sub-folder per fruit (default: the shared sample)")
     parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET, help=f"name under images/ (default {DEFAULT_DATASET})")
-    parser.set_defaults(handler=upload)
+    missing = parser.add_mutually_exclusive_group()
+    missing.add_argument("--delete-missing", dest="missing", action="store_const", const="delete",
+                         help="remove the dataset's photos that the folder lacks, after the upload (default: refuse)")
+    missing.add_argument("--keep-missing", dest="missing", action="store_const", const="keep",
+                         help="keep them: the folder adds to the dataset")
+    parser.set_defaults(handler=upload, missing="refuse")
 
     parser = subparsers.add_parser("stage", parents=[common], help="stage the jobs, bootstrap, lock, its wheelhouse and weights")
     parser.add_argument("--weights", help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
@@ -113,9 +118,13 @@ def upload(args) -> int:
     platform = platform_of(args)
     folder = Path(resolve_images(args.folder))
     (s3,) = clients(platform, "s3")
-    summary = upload_images(s3, platform, folder, args.dataset, show=not args.quiet)
+    summary = upload_images(s3, platform, folder, args.dataset, show=not args.quiet, missing=args.missing)
     print(f"{summary['images']} images in {summary['labels']} classes -> {summary['uri']}: "
           f"{summary['uploaded']} uploaded ({summary['bytes'] / 1e6:.1f} MB), {summary['skipped']} already there")
+    if summary["deleted"]:
+        print(f"{summary['deleted']} photos the folder lacks deleted from {summary['uri']}")
+    elif summary["missing"]:
+        print(f"{summary['missing']} photos the folder lacks kept in {summary['uri']} (--keep-missing)")
     if summary["ignored"]:
         suffixes = Counter(path.suffix.lower() or "(no suffix)" for path in summary["ignored"])
         print(f"{len(summary['ignored'])} other files not sent (the pipeline reads only .jpg, .jpeg and .png): "

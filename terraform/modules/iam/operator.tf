@@ -32,6 +32,13 @@ data "aws_iam_policy_document" "operator" {
     resources = [for prefix in ["images", "artifacts"] : "${local.bucket}/${var.prefixes[prefix]}*"]
   }
   statement {
+    # `fruits upload --delete-missing`: DeleteObjects needs s3:DeleteObject on each key
+    # (docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html). Images only.
+    sid       = "DeleteImagesTheFolderLacks"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${local.bucket}/${var.prefixes["images"]}*"]
+  }
+  statement {
     # Uploading with SSE-KMS asks the key for a data key; reading an object decrypts it
     # (docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html, Permissions).
     sid       = "UseTheBucketKey"
