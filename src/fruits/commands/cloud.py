@@ -151,12 +151,15 @@ def show_refused(refused: list[tuple[str, str]]) -> None:
         print(f"  ... and {len(refused) - SHOWN_REFUSED} more", file=sys.stderr)
 
 
-def weights_path(value) -> Path:
-    """The weights file the cloud commands stage: never Keras's `imagenet` download, which the nodes
+def weights_path(value, command: str) -> Path:
+    """The weights file `fruits COMMAND` stages: never Keras's `imagenet` download, which the nodes
     cannot make (their subnet has no route to the internet: terraform/modules/network)."""
+    from fruits.layout import EXTRACT_JOB
+    from fruits.project import checkout_file
     from fruits.settings import resolve_weights
     weights = resolve_weights(value)
     if weights == KERAS_IMAGENET:
+        checkout_file(EXTRACT_JOB, f"`fruits {command}`")  # without a checkout (no shared weights either), say that first
         raise FruitsError("the clusters cannot download Keras's imagenet weights (their subnet has no route to the "
                           "internet): pass --weights with a MobileNetV2 no-top .h5 file, which `fruits stage` puts in "
                           "the bucket (`fruits run-local --weights imagenet` downloads them here, into ~/.keras)")
@@ -171,7 +174,7 @@ def stage(args) -> int:
     platform = platform_of(args)
     (s3,) = clients(platform, "s3")
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(platform.layout, weights_path(args.weights), Path(scratch))
+        plan = plan_artifacts(platform.layout, weights_path(args.weights, "stage"), Path(scratch))
         wheelhouse = local_wheelhouse(plan.files[REQUIREMENTS_LOCK], args.wheelhouse, show=not args.quiet)
         summary = stage_artifacts(s3, platform, plan, wheelhouse, show=not args.quiet)
     print(f"Staged {len(plan.files)} files -> {summary['uri']} ({summary['uploaded']} uploaded, {summary['skipped']} unchanged)")
@@ -192,7 +195,7 @@ def start(args) -> int:
     platform = platform_of(args)
     layout = platform.layout
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(layout, weights_path(args.weights), Path(scratch))
+        plan = plan_artifacts(layout, weights_path(args.weights, "start"), Path(scratch))
     try:
         execution_input = build_execution_input(
             bucket=platform.bucket, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,
