@@ -29,19 +29,21 @@ include $(wildcard mk/*.mk)
 demo: $(VENV)/.installed $(JVM_ARCHIVE).json
 	$(VENV)/bin/fruits run-local $(ARGS)
 
-# `make test` runs the rehearsal's tests (each a whole cloud run in its own processes: the
-# emulator, Terraform, spark-submit; about 6 minutes, much of it waiting on them) beside the
-# others, and prints their report after; both must pass. `make test PYTEST_ARGS=...` runs one
-# pytest with those arguments.
+# `make test` runs the tests in two processes at once, and both must pass: the Spark, TensorFlow
+# and installer tests (busy on the CPU), and beside them the ones that mostly wait on other
+# processes: the rehearsal (each test a whole cloud run: the emulator, Terraform, spark-submit),
+# the cloud commands and the state machine on the emulator, and the compliance scan. The second's
+# report is printed after the first's. `make test PYTEST_ARGS=...` runs one pytest with those arguments.
 REHEARSAL_TESTS_LOG := .tools/rehearsal-tests.log
+BESIDE_TESTS := tests/rehearsal tests/cloud tests/stepfunctions tests/compliance
 test: $(TEST_SETUP)
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@mkdir -p .tools; \
-	$(PY) -m pytest -p no:cacheprovider --durations=10 tests/rehearsal > $(REHEARSAL_TESTS_LOG) 2>&1 & rehearsal=$$!; \
+	$(PY) -m pytest -p no:cacheprovider --durations=20 $(BESIDE_TESTS) > $(REHEARSAL_TESTS_LOG) 2>&1 & rehearsal=$$!; \
 	trap 'kill $$rehearsal 2>/dev/null' INT TERM; \
-	$(PY) -m pytest --durations=30 --ignore=tests/rehearsal; others=$$?; \
+	$(PY) -m pytest --durations=30 $(addprefix --ignore=,$(BESIDE_TESTS)); others=$$?; \
 	wait $$rehearsal; rehearsed=$$?; \
-	echo "--- tests/rehearsal, run beside the others (exit $$rehearsed) ---"; cat $(REHEARSAL_TESTS_LOG); \
+	echo "--- $(BESIDE_TESTS), run beside the others (exit $$rehearsed) ---"; cat $(REHEARSAL_TESTS_LOG); \
 	test $$others -eq 0 && test $$rehearsed -eq 0
 else
 	$(PY) -m pytest $(PYTEST_ARGS)
