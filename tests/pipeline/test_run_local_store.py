@@ -11,11 +11,21 @@ import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from .images import copy_subset, without_root_privileges
 from .store_checks import hashes_on_disk
+
+
+def first_images(grown: Path, photos: Path, count: int) -> Path:
+    """`photos`: the first `count` images of each fruit of `grown` (the others come later)."""
+    for label in grown.iterdir():
+        (photos / label.name).mkdir(parents=True)
+        for image in sorted(label.iterdir())[:count]:
+            shutil.copy(image, photos / label.name / image.name)
+    return photos
 
 
 def run_local(*arguments, unprivileged: bool = False):
@@ -26,11 +36,7 @@ def run_local(*arguments, unprivileged: bool = False):
 @pytest.mark.slow
 def test_a_second_run_featurizes_only_the_new_images_and_purge_erases_a_deleted_one(sample_images, weights_file, tmp_path):
     grown = copy_subset(sample_images, tmp_path / "grown", per_class=4, classes=3)
-    photos = tmp_path / "photos"
-    for label in grown.iterdir():
-        (photos / label.name).mkdir(parents=True)
-        for image in sorted(label.iterdir())[:3]:
-            shutil.copy(image, photos / label.name / image.name)
+    photos = first_images(grown, tmp_path / "photos", 3)
     common = ["--quiet", "--images", str(photos), "--weights", str(weights_file), "--output", str(tmp_path / "out"), "--k", "3"]
 
     first = run_local(*common, "--run-id", "first")
@@ -75,11 +81,7 @@ def test_a_store_whose_key_folder_is_not_ours_is_refused_before_featurizing(samp
     passes the early check, so the key folder must be checked too, or the write fails after the
     featurizing with Java's traceback."""
     grown = copy_subset(sample_images, tmp_path / "grown", per_class=3, classes=2)
-    photos = tmp_path / "photos"
-    for label in grown.iterdir():
-        (photos / label.name).mkdir(parents=True)
-        for image in sorted(label.iterdir())[:2]:
-            shutil.copy(image, photos / label.name / image.name)
+    photos = first_images(grown, tmp_path / "photos", 2)
     store = tmp_path / "store"
     common = ["--quiet", "--images", str(photos), "--weights", str(weights_file), "--output", str(tmp_path / "out"),
               "--k", "2", "--feature-store", str(store)]
