@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from fruits.cloud.aws import aws_errors
-from fruits.cloud.transfer import upload_files
+from fruits.cloud.transfer import existing_sizes, upload_files
 from fruits.errors import FruitsError
 from fruits.input_files import Listing, list_local_folder, shown
 from fruits.settings import IMAGE_SUFFIXES
@@ -53,15 +53,15 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True, m
     listing = labelled_images(folder)
     files = [(Path(listing.path_of(image.relative)), prefix + image.relative) for image in listing.accepted]
     require_short_keys([key for _, key in files])
-    sent = {key for _, key in files}
-    absent = [key for key in photo_keys(s3, platform.bucket, prefix) if key not in sent]
+    sent, there = {key for _, key in files}, existing_sizes(s3, platform.bucket, prefix)
+    absent = [key for key in there if key.lower().endswith(IMAGE_SUFFIXES) and key not in sent]  # what a run reads as photos
     if absent and missing == "refuse":
         example = shown(absent[0].removeprefix(prefix))
         raise FruitsError(f"{len(absent)} photos under s3://{platform.bucket}/{prefix} are not in {folder} (e.g. {example}), "
                           "and a cloud run reads every photo there: pass --delete-missing to remove them from the "
                           "bucket (its versioning keeps them 30 days) or --keep-missing to add this folder to them; "
                           "nothing sent")
-    summary = upload_files(s3, platform, files, show=show)  # raises when any upload failed: nothing deleted then
+    summary = upload_files(s3, platform, files, show=show, existing=there)  # raises when any upload failed: nothing deleted then
     deleted = delete_keys(s3, platform.bucket, absent) if missing == "delete" else 0
     return {**summary, "images": len(listing.accepted), "uri": f"s3://{platform.bucket}/{prefix}",
             "missing": len(absent), "deleted": deleted,
@@ -80,15 +80,6 @@ def require_short_keys(keys: list[str]) -> None:
         size, longest = max(too_long)
         raise FruitsError(f"{len(too_long)} images would get S3 keys longer than S3's {MAX_KEY_BYTES} bytes (the longest: "
                           f"{size} bytes, {longest[:60]!r}...): shorten the dataset, label or file names; nothing sent")
-
-
-def photo_keys(s3, bucket: str, prefix: str) -> list[str]:
-    """Every key under `prefix` that a run reads as a photo (by its suffix, as the run lists them)."""
-    keys = []
-    with aws_errors(f"list s3://{bucket}/{prefix}"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys += [item["Key"] for item in page.get("Contents", []) if item["Key"].lower().endswith(IMAGE_SUFFIXES)]
-    return keys
 
 
 def delete_keys(s3, bucket: str, keys: list[str]) -> int:

@@ -112,11 +112,13 @@ class Bar:
                 print(f"{self.label}  {self.done}/{self.total}  {rate:.0f} files/s", end=end, file=self.stream, flush=True)
 
 
-def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True, workers: int = 8) -> dict:
-    """Upload (local path, key) pairs; skip keys whose stored SHA-256 matches the local file."""
+def upload_files(s3, platform, files: list[tuple[Path, str]], show: bool = True, workers: int = 8,
+                 existing: dict[str, int] | None = None) -> dict:
+    """Upload (local path, key) pairs; skip keys whose stored SHA-256 matches the local file.
+    `existing`: existing_sizes() of a prefix above every key, when the caller has listed it already."""
     common = os.path.commonprefix([key for _, key in files])
     prefix = common[: common.rfind("/") + 1]  # the folder every key is under
-    sizes = existing_sizes(s3, platform.bucket, prefix)
+    sizes = existing if existing is not None else existing_sizes(s3, platform.bucket, prefix)
     bar = Bar(f"Uploading to s3://{platform.bucket}/{prefix}", len(files), show)
     counts = {"uploaded": 0, "skipped": 0, "bytes": 0}
     lock = threading.Lock()
