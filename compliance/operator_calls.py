@@ -46,10 +46,10 @@ def _s3(call: dict, key: str) -> list[tuple[str, str, dict]]:
     raise KeyError(f"no permissions known for s3 {operation}: add them to compliance/operator_calls.py with AWS's page")
 
 
-# docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html: each of
-# these is the action of the same name, on the resource type the parameter names.
 # The service-linked roles the CLI reads, by name: their path (the name alone does not give it).
 SERVICE_LINKED_ROLES = {"AWSServiceRoleForEC2Spot": "aws-service-role/spot.amazonaws.com/"}
+# docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html: each of
+# these is the action of the same name, on the resource type the parameter names.
 STATES = {"StartExecution": "stateMachineArn", "ListExecutions": "stateMachineArn",
           "DescribeExecution": "executionArn", "GetExecutionHistory": "executionArn", "StopExecution": "executionArn"}
 

@@ -26,15 +26,15 @@ def test_a_spot_run_without_the_role_is_refused_before_it_starts(fruits, moto, n
     s3 = moto.client("s3")
     for key in ("apple/a.jpg", "pear/b.jpg"):  # listed, never decoded: the run is refused before
         s3.put_object(Bucket=BUCKET, Key=f"images/spot-check/{key}", Body=b"\xff\xd8 not decoded here")
-    executions = moto.client("stepfunctions").list_executions
     staged = fruits("stage", "--weights", str(staged_weights), "--quiet")
     assert staged.returncode == 0, staged.stderr
     result = fruits("start", "--weights", str(staged_weights), "--run-id", "spot-check", "--dataset", "spot-check")
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"no {SPOT_ROLE}" in result.stderr and f"--aws-service-name {SPOT_SERVICE}" in result.stderr
     assert "Traceback" not in result.stderr and "Started" not in result.stdout
-    machines = moto.client("stepfunctions").list_state_machines()["stateMachines"]
-    names = [e["name"] for m in machines for e in executions(stateMachineArn=m["stateMachineArn"])["executions"]]
+    sfn = moto.client("stepfunctions")
+    names = [e["name"] for m in sfn.list_state_machines()["stateMachines"]
+             for e in sfn.list_executions(stateMachineArn=m["stateMachineArn"])["executions"]]
     assert not any(name.startswith("spot-check") for name in names)
 
 

@@ -37,15 +37,15 @@ FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries get a fixed date: same code, s
 @dataclass
 class ArtifactPlan:
     files: dict[str, Path]          # name under the prefix -> local file
-    weights_name: str | None
+    weights_name: str
     prefix: str                     # ARTIFACTS/DIGEST/
     wheelhouse_prefix: str
     digest: str = ""
     sha256: dict[str, str] = field(default_factory=dict)
 
     @property
-    def weights_key(self) -> str | None:
-        return f"{self.prefix}{self.weights_name}" if self.weights_name else None
+    def weights_key(self) -> str:
+        return f"{self.prefix}{self.weights_name}"
 
 
 def package_zip(target: Path) -> Path:
@@ -62,17 +62,15 @@ def package_zip(target: Path) -> Path:
     return target
 
 
-def plan_artifacts(layout: BucketLayout, weights: Path | None, staging: Path) -> ArtifactPlan:
+def plan_artifacts(layout: BucketLayout, weights: Path, staging: Path) -> ArtifactPlan:
     """What `stage` uploads, and the content hash that names its prefix in `layout` (no AWS call)."""
     sources = {name: checkout_file(name, "`fruits stage`") for name in (EXTRACT_JOB, REDUCE_JOB, BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK)}
     staging.mkdir(parents=True, exist_ok=True)
     files = {PACKAGE_FILE: package_zip(staging / PACKAGE_FILE), **sources}
-    weights_name = None
-    if weights is not None:
-        if not weights.is_file():
-            raise FruitsError(f"weights file not found: {weights}")
-        weights_name = f"{WEIGHTS_FOLDER}{weights.name}"
-        files[weights_name] = weights
+    if not weights.is_file():
+        raise FruitsError(f"weights file not found: {weights}")
+    weights_name = f"{WEIGHTS_FOLDER}{weights.name}"
+    files[weights_name] = weights
     sha256 = {name: sha256_of_file(path) for name, path in sorted(files.items())}
     digest = hashlib.sha256(json.dumps(sha256, sort_keys=True).encode()).hexdigest()[:12]
     return ArtifactPlan(files=files, weights_name=weights_name, prefix=layout.artifacts_prefix(digest),

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from fruits.cloud.prices import DEFAULT_CLUSTER
+from fruits.cloud.spot_role import SPOT_ROLE, SPOT_SERVICE
 from fruits.layout import DEFAULT_LAYOUT, BucketLayout
 from fruits.rehearsal.definition import render_definition
 
@@ -64,8 +65,7 @@ def create_roles(moto) -> dict[str, str]:
     # EC2's Spot service-linked role, which `fruits start` checks before Spot core nodes: an account
     # has it once anyone created it. moto's create_service_linked_role names it otherwise
     # (AWSServiceRoleForspot), so it is created by its real name and path.
-    iam.create_role(RoleName="AWSServiceRoleForEC2Spot", Path="/aws-service-role/spot.amazonaws.com/",
-                    AssumeRolePolicyDocument=trust_policy("spot.amazonaws.com"))
+    iam.create_role(RoleName=SPOT_ROLE, Path=f"/aws-service-role/{SPOT_SERVICE}/", AssumeRolePolicyDocument=trust_policy(SPOT_SERVICE))
     return arns
 
 
