@@ -29,13 +29,14 @@ include $(wildcard mk/*.mk)
 demo: $(VENV)/.installed $(JVM_ARCHIVE).json
 	$(VENV)/bin/fruits run-local $(ARGS)
 
-# `make test` runs the tests in two processes at once, and both must pass: the Spark, TensorFlow
-# and installer tests (busy on the CPU), and beside them the ones that mostly wait on other
-# processes: the rehearsal (each test a whole cloud run: the emulator, Terraform, spark-submit),
-# the cloud commands and the state machine on the emulator, and the compliance scan. The second's
-# report is printed after the first's. `make test PYTEST_ARGS=...` runs one pytest with those arguments.
+# `make test` runs the tests in two processes at once, and both must pass: the Spark and TensorFlow
+# pipeline tests (busy on the CPU), and beside them the ones that mostly wait on other processes:
+# the rehearsal (each test a whole cloud run: the emulator, Terraform, spark-submit), the cloud
+# commands and the state machine on the emulator, the compliance scan, then the installer and
+# notebook tests, which even out the two processes' wall times. The second's report is printed
+# after the first's. `make test PYTEST_ARGS=...` runs one pytest with those arguments.
 REHEARSAL_TESTS_LOG := .tools/rehearsal-tests.log
-BESIDE_TESTS := tests/rehearsal tests/cloud tests/stepfunctions tests/compliance
+BESIDE_TESTS := tests/rehearsal tests/cloud tests/stepfunctions tests/compliance tests/bootstrap tests/notebooks
 test: $(TEST_SETUP)
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@mkdir -p .tools; \
