@@ -236,7 +236,7 @@ def test_the_demo_cluster_starts_as_the_pipelines_does(tmp_path):
     what makes it the demo: its name, JupyterHub and Livy, its own instance profile, its idle
     timeout, its notebook settings, its tags and its one small instance group."""
     create = json.loads(render_test_definition(tmp_path))["States"]["Create EMR cluster"]["Parameters"]
-    uris = build_execution_input(bucket=BUCKET, run_id="notebook", artifacts_prefix="artifacts/0123456789ab/", weights_key=None)
+    uris = build_execution_input(bucket=BUCKET, run_id="notebook", artifacts_prefix="artifacts/0123456789ab/", weights_key="artifacts/0123456789ab/weights/w.h5")
     pipeline = resolved(create, uris)
     platform = Platform(region="eu-west-3", bucket=BUCKET, kms_key_arn=TEST_SETTINGS["log_encryption_key_arn"],
                         state_machine_arn="arn:aws:states:eu-west-3:123456789012:stateMachine:fruits-pipeline", prefixes=DEFAULT_PREFIXES)

@@ -200,4 +200,4 @@ def test_the_input_fruits_start_sends_today_is_far_below_its_cap():
 def test_an_input_over_its_cap_is_refused_before_anything_is_sent():
     long = BucketLayout.from_prefixes({**DEFAULT_LAYOUT.as_dict(), "results": "r" * 60_000 + "/"})
     with pytest.raises(ValueError, match=r"the run's input would be [\d,]+ bytes, more than the 49,152 .* shorten the platform's prefixes"):
-        build_execution_input(bucket="b", run_id="run", artifacts_prefix="artifacts/0123456789ab/", weights_key=None, layout=long)
+        build_execution_input(bucket="b", run_id="run", artifacts_prefix="artifacts/0123456789ab/", weights_key="artifacts/0123456789ab/weights/w.h5", layout=long)

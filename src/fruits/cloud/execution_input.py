@@ -17,7 +17,6 @@ import json
 
 from fruits.layout import (
     BOOTSTRAP_SCRIPT, DEFAULT_LAYOUT, EXTRACT_JOB, PACKAGE_FILE, REDUCE_JOB, REQUIREMENTS_LOCK, BucketLayout, plain_folders)
-from fruits.settings import KERAS_IMAGENET
 
 # A state whose data outgrows Step Functions' payload quota (256 KiB of UTF-8) fails the execution
 # with States.DataLimitExceeded, which no Catch catches, not even States.ALL: the cluster would be
@@ -47,7 +46,7 @@ def build_execution_input(
     bucket: str,
     run_id: str,
     artifacts_prefix: str,
-    weights_key: str | None,
+    weights_key: str,
     layout: BucketLayout = DEFAULT_LAYOUT,
     images_prefix: str | None = None,
     k: int | None = None,
@@ -59,11 +58,13 @@ def build_execution_input(
     """The execution input (all S3 URIs absolute): the run's output under `layout`'s results
     prefix, the images under `images_prefix` (default: the layout's whole images prefix), their
     feature store under the feature_store prefix (layout.feature_store_prefix).
-    `weights_key=None` means Keras's own `imagenet` download on the cluster; `k` given overrides
-    the variance target; `wheelhouse_prefix=None` means the wheelhouse of this checkout's lock,
+    `weights_key` is the staged weights file (the nodes have no internet, so never Keras's own
+    `imagenet` download); `k` given overrides the variance target; `wheelhouse_prefix=None` means the wheelhouse of this checkout's lock,
     which `fruits stage` uploads."""
     from fruits.cloud.wheelhouse import checkout_wheelhouse_prefix
 
+    if not weights_key:
+        raise ValueError("the cluster needs the staged weights file's key: its nodes cannot download Keras's imagenet weights")
     images_prefix = images_prefix or layout.images
     if not plain_folders(images_prefix.removesuffix("/")):
         # Hadoop resolves "images/../x/" to "x/": the jobs would read outside images/.
@@ -80,7 +81,7 @@ def build_execution_input(
         "bootstrap_uri": artifacts + BOOTSTRAP_SCRIPT,
         "requirements_uri": artifacts + REQUIREMENTS_LOCK,
         "wheelhouse_uri": f"s3://{bucket}/{wheelhouse_prefix or checkout_wheelhouse_prefix(layout)}",
-        "weights_uri": f"s3://{bucket}/{weights_key}" if weights_key else KERAS_IMAGENET,
+        "weights_uri": f"s3://{bucket}/{weights_key}",
         "pca": pca_option(k=k, variance=None) if k is not None else pca_option(variance=variance),
         "feature_store": {
             "uri": f"s3://{bucket}/{layout.feature_store_prefix(images_prefix.rstrip('/') + '/')}",
