@@ -72,7 +72,7 @@ def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, 
     if service == "emr" and operation in ("ListInstanceGroups", "ListInstances"):
         return [(f"elasticmapreduce:{operation}", cluster + params["ClusterId"], {})]
     if service == "emr" and operation == "RunJobFlow":
-        return _run_job_flow(params)
+        return _run_job_flow(params, cluster)
     if service == "ssm" and operation == "StartSession":
         # Session Manager checks the instance and the session document (getting-started-specify-session-
         # document.html), and the instance's tags as ssm:resourceTag/KEY (getting-started-restrict-access-examples.html).
@@ -92,18 +92,23 @@ def requirements(call: dict, key: str, region: str = REGION) -> list[tuple[str, 
     raise KeyError(f"no permissions known for {service} {operation}: add them to compliance/operator_calls.py with AWS's page")
 
 
-def _run_job_flow(params: dict) -> list[tuple[str, str, dict]]:
+def _run_job_flow(params: dict, cluster: str) -> list[tuple[str, str, dict]]:
     """RunJobFlow (list_amazonelasticmapreduce.html: no resource type, its tags as aws:RequestTag/KEY);
     passing its two roles (iam:PassedToService); and, on an account's first cluster, EMR creating its
-    cleanup service-linked role with the caller's permissions (using-service-linked-roles-cleanup.html).
-    The instance profile's role has its name (terraform/modules/iam: each profile is named as its role)."""
+    cleanup service-linked role with the caller's permissions (using-service-linked-roles-cleanup.html);
+    attaching an auto-termination policy. The instance profile's role has its name (terraform/modules/iam: each profile is named as its role)."""
     tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags", [])}
     role = f"arn:aws:iam::{ACCOUNT}:role/"
-    return [("elasticmapreduce:RunJobFlow", "*", {**{f"aws:RequestTag/{key}": value for key, value in tags.items()}, "aws:TagKeys": list(tags)}),
-            ("iam:PassRole", role + params["ServiceRole"], {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}),
-            ("iam:PassRole", role + params["JobFlowRole"], {"iam:PassedToService": "ec2.amazonaws.com"}),
-            ("iam:CreateServiceLinkedRole", role + "aws-service-role/elasticmapreduce.amazonaws.com/AWSServiceRoleForEMRCleanup",
-             {"iam:AWSServiceName": "elasticmapreduce.amazonaws.com"})]
+    needed = [("elasticmapreduce:RunJobFlow", "*", {**{f"aws:RequestTag/{key}": value for key, value in tags.items()}, "aws:TagKeys": list(tags)}),
+              ("iam:PassRole", role + params["ServiceRole"], {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}),
+              ("iam:PassRole", role + params["JobFlowRole"], {"iam:PassedToService": "ec2.amazonaws.com"}),
+              ("iam:CreateServiceLinkedRole", role + "aws-service-role/elasticmapreduce.amazonaws.com/AWSServiceRoleForEMRCleanup",
+               {"iam:AWSServiceName": "elasticmapreduce.amazonaws.com"})]
+    if "AutoTerminationPolicy" in params:
+        # Attaching an auto-termination policy, at creation too, needs PutAutoTerminationPolicy on the
+        # cluster (emr-auto-termination-policy.html, "Permissions to use auto-termination").
+        needed.append(("elasticmapreduce:PutAutoTerminationPolicy", cluster + "j-NEWCLUSTER", {}))
+    return needed
 
 
 def denied_calls(calls: list[dict], platform: dict, policy: dict | None = None, region: str = REGION,

@@ -12,6 +12,10 @@ unchecked. What each integration needs comes from AWS's pages:
   docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html, on the resource
   docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticmapreduce.html gives
   it (RunJobFlow has no resource type: "*"; DescribeCluster acts on cluster/ID).
+A cluster request that attaches an auto-termination policy (RunJobFlow's AutoTerminationPolicy) also
+needs elasticmapreduce:PutAutoTerminationPolicy on the cluster: "Before you can apply and manage
+auto-termination policies ... you need the permissions", attaching one at creation included
+(docs.aws.amazon.com/emr/latest/ManagementGuide/emr-auto-termination-policy.html).
 iam:PassRole of the roles RunJobFlow names is held by the access matrix (compliance/access_matrix.yaml).
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ OPTIMIZED_EMR = {
 }
 # list_amazonelasticmapreduce.html: the resource each SDK API the definition may call acts on.
 SDK_EMR = {"runJobFlow": "*", "describeCluster": CLUSTER, "terminateJobFlows": CLUSTER}
+AUTO_TERMINATION = "elasticmapreduce:PutAutoTerminationPolicy"
 RESOURCE = re.compile(r"^arn:aws:states:::(?:(?P<optimized>elasticmapreduce)|aws-sdk:emr):(?P<api>\w+)(?P<sync>\.sync)?$")
 
 
@@ -55,6 +60,8 @@ def task_permissions(definition: dict) -> list[tuple[str, str, str]]:
             needs.append((name, f"elasticmapreduce:{api[0].upper()}{api[1:]}", SDK_EMR[api]))
         else:
             raise KeyError(f"{name}: no permissions known for {state['Resource']}: add them to compliance/state_machine_calls.py with AWS's page")
+        if api in ("runJobFlow", "createCluster") and "AutoTerminationPolicy" in state.get("Parameters", {}):
+            needs.append((name, AUTO_TERMINATION, CLUSTER))
     return needs
 
 

@@ -68,3 +68,19 @@ def test_an_integration_the_mapping_does_not_know_fails(definition):
     changed["States"]["Check the cluster"]["Resource"] = "arn:aws:states:::aws-sdk:emr:listSteps"
     with pytest.raises(KeyError, match="Check the cluster: no permissions known for arn:aws:states:::aws-sdk:emr:listSteps"):
         task_permissions(changed)
+
+
+def test_the_idle_timeout_needs_its_own_permission_and_only_when_the_request_sets_it(definition, platform):
+    """emr-auto-termination-policy.html: attaching an auto-termination policy needs
+    PutAutoTerminationPolicy; the role without it is refused the cluster's creation."""
+    needs = {(state, action) for state, action, _ in task_permissions(definition)}
+    assert ("Create EMR cluster", "elasticmapreduce:PutAutoTerminationPolicy") in needs
+    without = copy.deepcopy(definition)
+    del without["States"]["Create EMR cluster"]["Parameters"]["AutoTerminationPolicy"]
+    assert "elasticmapreduce:PutAutoTerminationPolicy" not in {action for _, action, _ in task_permissions(without)}
+    trimmed = copy.deepcopy(platform)
+    role = next(r for name, r in trimmed["roles"].items() if name.endswith("-step-functions"))
+    for policy in role["policies"]:
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "AttachTheIdleTimeout"]
+    assert {(state, action) for state, action, _, _ in denied_tasks(definition, trimmed)} == {
+        ("Create EMR cluster", "elasticmapreduce:PutAutoTerminationPolicy")}

@@ -31,6 +31,15 @@ data "aws_iam_policy_document" "demo_operator" {
     }
   }
   statement {
+    # The demo's RunJobFlow attaches its idle timeout, which needs this permission on the cluster
+    # (docs.aws.amazon.com/emr/latest/ManagementGuide/emr-auto-termination-policy.html, "Permissions
+    # to use auto-termination"). No tag condition: AWS does not say which tags this check sees while
+    # the cluster is being created, and the action can only set when an idle cluster ends.
+    sid       = "AttachTheIdleTimeout"
+    actions   = ["elasticmapreduce:PutAutoTerminationPolicy"]
+    resources = local.clusters
+  }
+  statement {
     # demo-status finds the primary node and prices the nodes.
     sid       = "SeeTheDemoNodes"
     actions   = ["elasticmapreduce:ListInstanceGroups", "elasticmapreduce:ListInstances"]

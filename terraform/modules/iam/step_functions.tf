@@ -25,6 +25,14 @@ data "aws_iam_policy_document" "step_functions" {
     resources = local.clusters
   }
   statement {
+    # RunJobFlow's AutoTerminationPolicy (the idle timeout that ends a cluster left behind) is
+    # attached with this permission: docs.aws.amazon.com/emr/latest/ManagementGuide/emr-auto-termination-policy.html
+    # ("Permissions to use auto-termination"); compliance/state_machine_calls.py holds it.
+    sid       = "AttachTheIdleTimeout"
+    actions   = ["elasticmapreduce:PutAutoTerminationPolicy"]
+    resources = local.clusters
+  }
+  statement {
     sid       = "ManagedRulesOfTheSyncIntegrations"
     actions   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
     resources = local.emr_rules
