@@ -75,7 +75,7 @@ def test_the_scan_rows_fail_on_a_mistake_planted_in_the_terraform(tmp_path):
     copy_ = tmp_path / "terraform"
     shutil.copytree(PROJECT_ROOT / "terraform", copy_, ignore=shutil.ignore_patterns(".terraform*"))
     nodes = copy_ / "modules" / "iam" / "nodes.tf"
-    text, planted = re.subn(r'actions   = \["s3:GetObject"\]', 'actions   = ["s3:GetObjekt"]', nodes.read_text())
+    text, planted = re.subn(r'actions   = \["s3:GetObject"\]', 'actions   = ["s3:GetObjekt"]', nodes.read_text(), count=1)
     assert planted == 1, "nodes.tf changed: update this test"
     nodes.write_text(text)
     rows = catalogue_results(folder=copy_)

@@ -10,6 +10,21 @@ data "aws_iam_policy_document" "nodes_trust" {
   }
 }
 
+# EMRFS (EMR's s3:// file system) keeps folders as empty "<folder>_$folder$" objects: creating one
+# writes that marker ("This behavior occurs only when the Amazon EMR File System (EMRFS) tries to
+# create a folder with an s3:// or s3n:// prefix": repost.aws/knowledge-center/emr-s3-empty-files),
+# and it looks a folder up by its bare key first (HeadObject, which is s3:GetObject:
+# docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). A step that writes under results/
+# may touch the folder "results" itself: its key and marker lie outside "results/*". So each
+# folder above the written prefixes, down to the prefix itself, may be looked up and its marker
+# written or removed: those exact keys only, nothing else beside the prefixes.
+locals {
+  written_prefixes = [var.prefixes.results, var.prefixes.feature_store, var.prefixes.tmp]
+  written_folders = distinct(flatten([for prefix in local.written_prefixes : [
+    for depth in range(1, length(split("/", trimsuffix(prefix, "/"))) + 1) : join("/", slice(split("/", trimsuffix(prefix, "/")), 0, depth))
+  ]]))
+}
+
 data "aws_iam_policy_document" "nodes" {
   statement {
     sid       = "ListTheBucket"
@@ -32,6 +47,16 @@ data "aws_iam_policy_document" "nodes" {
     sid       = "KeepTheFeatureStore"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${local.bucket}/${var.prefixes.feature_store}*"]
+  }
+  statement {
+    sid       = "LookUpTheWrittenFolders"
+    actions   = ["s3:GetObject"]
+    resources = flatten([for folder in local.written_folders : ["${local.bucket}/${folder}", "${local.bucket}/${folder}_$folder$"]])
+  }
+  statement {
+    sid       = "KeepTheirFolderMarkers"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = [for folder in local.written_folders : "${local.bucket}/${folder}_$folder$"]
   }
   statement {
     sid       = "UseTheBucketKey"

@@ -100,8 +100,9 @@ run "nodes_keep_the_feature_store" {
   assert {
     condition = toset(flatten([
       for s in data.aws_iam_policy_document.nodes.statement : s.resources if contains(s.actions, "s3:DeleteObject")
-    ])) == toset(["arn:aws:s3:::fruits-test-bucket/results/*", "arn:aws:s3:::fruits-test-bucket/logs/*", "arn:aws:s3:::fruits-test-bucket/tmp/*", "arn:aws:s3:::fruits-test-bucket/feature-store/*"])
-    error_message = "The nodes may delete under results/, logs/, tmp/ and feature-store/ only (never images/ or artifacts/)."
+      ])) == toset(["arn:aws:s3:::fruits-test-bucket/results/*", "arn:aws:s3:::fruits-test-bucket/logs/*", "arn:aws:s3:::fruits-test-bucket/tmp/*", "arn:aws:s3:::fruits-test-bucket/feature-store/*",
+    "arn:aws:s3:::fruits-test-bucket/results_$folder$", "arn:aws:s3:::fruits-test-bucket/tmp_$folder$", "arn:aws:s3:::fruits-test-bucket/feature-store_$folder$"])
+    error_message = "The nodes may delete under results/, logs/, tmp/ and feature-store/ and those folders' EMRFS markers only (never images/ or artifacts/)."
   }
 }
 
@@ -187,9 +188,21 @@ run "refuses_a_prefix_with_a_dot_folder" {
 }
 
 run "accepts_nested_prefixes" {
-  command = plan
+  command = apply
   variables {
-    prefixes = { images = "data/images.v2/", artifacts = "data/artifacts/", results = "results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
+    prefixes = { images = "data/images.v2/", artifacts = "data/artifacts/", results = "data/out/results/", logs = "logs/", tmp = "tmp/", notebooks = "jupyter/", feature_store = "feature-store/" }
+  }
+  assert {
+    # EMRFS may look up and mark every folder above a written prefix: "data", "data/out" and
+    # "data/out/results" for results, but never the images' or artifacts' own folders.
+    condition = toset(flatten([for s in data.aws_iam_policy_document.nodes.statement : s.resources if s.sid == "KeepTheirFolderMarkers"])) == toset([
+      for folder in ["data", "data/out", "data/out/results", "tmp", "feature-store"] : "arn:aws:s3:::fruits-test-bucket/${folder}_$folder$"
+    ])
+    error_message = "The nodes must keep the EMRFS markers of each folder above a written prefix, and of no other."
+  }
+  assert {
+    condition     = contains(flatten([for s in data.aws_iam_policy_document.nodes.statement : s.resources if s.sid == "LookUpTheWrittenFolders"]), "arn:aws:s3:::fruits-test-bucket/data/out")
+    error_message = "The nodes must look up each folder above a written prefix by its bare key."
   }
 }
 
