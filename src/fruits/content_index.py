@@ -17,7 +17,8 @@ images of its run's input only (so a run on another folder with the same store f
 for it), one row per image path, as the driver's listing does: it is as large as the listing.
 
 When "unchanged" is wrong: a local file is rewritten in place and both its mtime and ctime kept
-(ctime cannot be set: this takes a clock change); an object is uploaded again with the same size
+(ctime cannot be set: this takes a clock change; a file moved over the path or a retargeted
+symlink changes the inode, which the stamp holds); an object is uploaded again with the same size
 within the same second (S3 keeps modification times to the second). `--full-recompute` reads
 and hashes every image whatever the index says.
 A purge removes, with the older snapshots, the staged files of killed writes; otherwise the

@@ -46,9 +46,9 @@ class InputFile(NamedTuple):
     relative: str  # LABEL/NAME under the root: also the key under the bucket's dataset prefix
     label: str
     size: int
-    # The listing's mark of this version of the file: "MTIME_NS/CTIME_NS" for a local file (any write,
-    # even one that restores the mtime, changes the ctime), the modification time in ms for an object
-    # (each upload sets it). With the path and size it says "unchanged" (fruits.content_index).
+    # The listing's mark of this version of the file: local_stamp() for a local file, the modification
+    # time in ms for an object (each upload sets it). With the path and size it says "unchanged"
+    # (fruits.content_index).
     stamp: str = ""
 
 
@@ -222,9 +222,17 @@ def _walk(listing: Listing, entries: list[os.DirEntry], relative: str, listed: d
         else:
             reason = rejection_reason(child, status.st_size, max_file_bytes) or _open_failure(entry.path)
             if reason is None:
-                listing.accept(child, status.st_size, f"{status.st_mtime_ns}/{status.st_ctime_ns}")
+                listing.accept(child, status.st_size, local_stamp(status))
             else:
                 listing.reject(child, reason)
+
+
+def local_stamp(status: os.stat_result) -> str:
+    """"MTIME_NS/CTIME_NS/DEVICE/INODE" of a file's (symlink-followed) stat: any write, even one that
+    restores the mtime, changes the ctime; a file moved over the path, or a symlink pointed at
+    another file, changes the inode, even when both files' times and sizes agree (ctime ticks are
+    coarse on some file systems: two files can share one)."""
+    return f"{status.st_mtime_ns}/{status.st_ctime_ns}/{status.st_dev}/{status.st_ino}"
 
 
 def _stat_failure(entry: os.DirEntry, error: OSError) -> str:

@@ -5,13 +5,15 @@ cannot be right (no stamp, a hash that is not one) are never used."""
 from __future__ import annotations
 
 import io
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from fruits import content_index
-from fruits.content_index import INDEX, SCHEMA, Indexed, read_index, write_index
+from fruits.content_index import INDEX, SCHEMA, Indexed, read_index, split_listing, write_index
+from fruits.input_files import list_local_folder, local_stamp
 from fruits.layout import InvalidName
 from fruits.storage import Storage
 
@@ -66,3 +68,32 @@ def test_a_snapshot_name_is_a_run_id(spark, tmp_path, batch_name):
     with pytest.raises(InvalidName):
         write_index(Storage(spark), f"file:{tmp_path}", {}, batch_name)
     assert not (tmp_path / INDEX).exists() or snapshot_names(tmp_path) == []
+
+
+def test_a_symlink_pointed_at_another_file_of_the_same_size_and_times_is_read_again(tmp_path):
+    """A stamp of times alone called it unchanged when the two files' ctimes shared one tick (a
+    coarse clock): the run reused the first photo's features for the second. The inode tells."""
+    first, second = tmp_path / "pool" / "a.jpg", tmp_path / "pool" / "b.jpg"
+    first.parent.mkdir()
+    first.write_bytes(b"\xff\xd8 one photo \xff\xd9")
+    second.write_bytes(b"\xff\xd8 another ph \xff\xd9")
+    for path in (first, second):
+        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    (tmp_path / "images" / "Kiwi").mkdir(parents=True)
+    link = tmp_path / "images" / "Kiwi" / "x.jpg"
+    link.symlink_to(first)
+    listing = list_local_folder(tmp_path / "images")
+    (file,) = listing.accepted
+    index = {listing.path_of(file.relative): Indexed(file.size, file.stamp, DIGEST, 5)}
+    link.unlink()
+    link.symlink_to(second)
+    unchanged, to_read = split_listing(list_local_folder(tmp_path / "images"), index)
+    assert (unchanged, [f.relative for f in to_read.accepted]) == ([], ["Kiwi/x.jpg"])
+
+
+def test_the_local_stamp_differs_for_two_files_whose_times_agree():
+    def status(inode: int) -> os.stat_result:
+        # st_mode, st_ino, st_dev, st_nlink, st_uid, st_gid, st_size, the times in s, as floats, in ns
+        return os.stat_result([0o100644, inode, 2049, 1, 0, 0, 10, 1, 1, 1, 1.0, 1.0, 1.0, 10**9, 10**9, 10**9])
+    assert local_stamp(status(11)) != local_stamp(status(12))
+    assert local_stamp(status(11)) == local_stamp(status(11))
