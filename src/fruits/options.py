@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -76,6 +77,29 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def path_argument(text: str) -> str:
+    """A file or folder option (or an s3:// URI): `~` expanded here, as a shell would have, so the
+    folder checked is the folder written; an empty value (an unset "$VAR") is refused, not taken
+    for the default or the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty value")
+    return os.path.expanduser(text)
+
+
+def bounded_int(maximum: int, why: str):
+    """A positive_int at most `maximum`: `type=bounded_int(1024, "...")`."""
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} ({why}), got {value:,}")
+        return value
+    return parse
+
+
+MAX_INFERENCE_BATCH = 1024  # 1,024 images of 224 x 224 x 3 float32 are 588 MiB of network input per worker
+MAX_ARROW_BATCH = 2**31 - 1  # Spark's setting is a Java int
+
+
 def spark_master(text: str) -> str:
     """The master URLs Spark accepts; anything else would fail only after the JVM has started."""
     if not SPARK_MASTER.fullmatch(text):
@@ -97,7 +121,7 @@ def add_pca_arguments(parser: argparse.ArgumentParser, standardize: bool = True)
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("inference tuning")
-    group.add_argument("--batch-size", type=positive_int, default=INFERENCE_BATCH_SIZE,
+    group.add_argument("--batch-size", type=bounded_int(MAX_INFERENCE_BATCH, "each image is 588 KiB of network input"), default=INFERENCE_BATCH_SIZE,
                        help=f"images per predict_on_batch call (default {INFERENCE_BATCH_SIZE}; each Spark task pads its last call to it)")
     group.add_argument("--tf-threads", type=positive_int, default=1, help="inference threads per Python worker (default 1: one worker per core)")
     group.add_argument("--engine", choices=("onnxruntime", "keras"), default="onnxruntime",

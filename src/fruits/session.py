@@ -12,6 +12,7 @@ import sys
 from py4j.protocol import Py4JJavaError
 from pyspark import SparkContext
 from pyspark.errors import PySparkRuntimeError
+from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import SparkSession
 
 from fruits.errors import FruitsError
@@ -75,7 +76,23 @@ def build_session(app_name: str, master: str | None = None, arrow_batch_size: in
     except Py4JJavaError as error:
         raise FruitsError(f"Spark did not start: {error.java_exception.getMessage()}") from None
     spark.sparkContext.setLogLevel(os.environ.get("FRUITS_SPARK_LOG_LEVEL", "ERROR"))
+    check_sql_settings(spark)
     return spark
+
+
+def check_sql_settings(spark: SparkSession) -> None:
+    """Spark checks its SQL settings (a --conf spark.sql.shuffle.partitions=-5) only when a first
+    query builds the session's state, and then says only "Error while instantiating
+    SessionStateBuilder": built here, a bad value is one line naming it, before any work."""
+    try:
+        spark.conf.get("spark.sql.shuffle.partitions")
+    except CapturedException as error:
+        spark.stop()
+        cause = error._origin
+        while cause is not None and cause.getCause() is not None:
+            cause = cause.getCause()
+        reason = cause.getMessage() if cause is not None else str(error).splitlines()[0]
+        raise FruitsError(f"Spark refused its settings: {reason} (--conf)") from None
 
 
 def starts_its_jvm() -> bool:

@@ -88,6 +88,12 @@ def spark_does_not_start(tmp_path):
     return ["--conf", "spark.driver.memory=lots"], {}  # the JVM refuses it; its own lines come first
 
 
+def sql_setting_refused(tmp_path):
+    # Spark checks SQL settings only at the first query, in a traceback that says only "Error while
+    # instantiating 'org.apache.spark.sql.internal.SessionStateBuilder'".
+    return ["--conf", "spark.sql.shuffle.partitions=-5"], {}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("setup", "code", "message"), [
     (output_is_a_file, 1, "is a file, not a folder"),
@@ -101,6 +107,7 @@ def spark_does_not_start(tmp_path):
     (master_not_spark, 2, "argument --master: expected local, local[N]"),
     (driver_memory_not_a_size, 1, "FRUITS_DRIVER_MEMORY='lots' is not a memory size"),
     (spark_does_not_start, 1, "Spark did not start"),
+    (sql_setting_refused, 1, "Spark refused its settings: '-5' in spark.sql.shuffle.partitions is invalid"),
 ], ids=lambda value: getattr(value, "__name__", str(value)))
 def test_run_local_refuses_bad_settings_in_one_line_before_any_work(setup, code, message, two_images, weights_file, tmp_path):
     arguments, environment = setup(tmp_path)

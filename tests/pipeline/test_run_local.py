@@ -5,6 +5,7 @@ weights give, constant features, is stopped in step 2: tests/pipeline/test_reduc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -104,11 +105,41 @@ def test_empty_folder_exits_non_zero_with_a_message_and_no_output(weights_file, 
         (["--k", "10", "--variance", "0.9"], 2, "not allowed with argument"),
         (["--batch-size", "0"], 2, "argument --batch-size: must be at least 1"),
         (["--engine", "tflite"], 2, "argument --engine: invalid choice: 'tflite'"),
+        (["--images", ""], 2, "argument --images: expected a path, got an empty value"),
+        (["--feature-store", " "], 2, "argument --feature-store: expected a path, got an empty value"),
+        (["--batch-size", "1000000"], 2, "argument --batch-size: must be at most 1,024"),
+        (["--arrow-batch-size", "1000000000000"], 2, "argument --arrow-batch-size: must be at most 2,147,483,647"),
     ],
-    ids=["missing-images", "missing-weights", "bad-variance", "k-and-variance", "bad-batch", "unknown-engine"],
+    ids=["missing-images", "missing-weights", "bad-variance", "k-and-variance", "bad-batch", "unknown-engine",
+         "empty-images", "empty-store", "huge-batch", "huge-arrow-batch"],
 )
 def test_wrong_arguments_exit_non_zero_before_any_work(arguments, code, message, tmp_path):
     result = run_local(*arguments, "--output", str(tmp_path / "out"))
     assert result.returncode == code
     assert message in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("where", ["--output", "--feature-store"])
+def test_an_output_or_a_store_inside_the_images_is_refused_before_any_work(where, tmp_path):
+    """The run listed its own outputs (or the store's files) as photos, and the next run the earlier ones'."""
+    images = tmp_path / "images"
+    (images / "Kiwi").mkdir(parents=True)
+    inside = ["--output", str(images / "runs")] if where == "--output" else ["--output", str(tmp_path / "out"), "--feature-store", str(images / "store")]
+    result = run_local("--images", str(images), "--run-id", "r", *inside)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert f"error: --images {images} and the " in result.stderr and " overlap: the run would list " in result.stderr
+    assert [path.name for path in images.iterdir()] == ["Kiwi"] and not (tmp_path / "out").exists()
+
+
+def test_a_tilde_in_the_output_is_the_home_folder_as_in_a_shell(tmp_path):
+    """`--output=~/runs` (no shell expands it after '=') wrote to a folder named '~' in the current
+    folder, after checking that the home folder was writable. Here the home is a file: refused."""
+    (tmp_path / "home").write_text("not a folder")
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "images" / "Kiwi").mkdir(parents=True)  # empty: a run that got past the check fails at its listing
+    result = subprocess.run([sys.executable, "-m", "fruits", "run-local", "--quiet", "--run-id", "r", "--output=~/runs",
+                             "--images", str(tmp_path / "images")],
+                            capture_output=True, text=True, cwd=tmp_path / "cwd", env={**os.environ, "HOME": str(tmp_path / "home")})
+    assert result.returncode == 1 and f"{tmp_path / 'home'} is a file, not a folder" in result.stderr, result.stderr[-2000:]
+    assert list((tmp_path / "cwd").iterdir()) == []

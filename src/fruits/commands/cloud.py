@@ -26,7 +26,7 @@ from pathlib import Path
 from fruits.commands.store_report import store_counts
 from fruits.errors import FruitsError
 from fruits.layout import MANIFEST, dataset_name, new_run_id, validate_run_id
-from fruits.options import add_pca_arguments, positive_int, positive_seconds, require_writable_folder, whole_number
+from fruits.options import add_pca_arguments, path_argument, positive_int, positive_seconds, require_writable_folder, whole_number
 from fruits.settings import KERAS_IMAGENET
 
 DEFAULT_DATASET = "fruits-360"
@@ -36,8 +36,8 @@ def platform_options() -> argparse.ArgumentParser:
     """The options every command that reads the platform takes (argparse parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_mutually_exclusive_group()
-    where.add_argument("--platform", help="`terraform output -json` saved to a file (default $FRUITS_PLATFORM, else output/platform.json)")
-    where.add_argument("--terraform-dir", help="run `terraform output -json` in this folder instead")
+    where.add_argument("--platform", type=path_argument, help="`terraform output -json` saved to a file (default $FRUITS_PLATFORM, else output/platform.json)")
+    where.add_argument("--terraform-dir", type=path_argument, help="run `terraform output -json` in this folder instead")
     common.add_argument("--quiet", action="store_true", help="no progress display")
     return common
 
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
     common = platform_options()
 
     parser = subparsers.add_parser("upload", parents=[common], help="upload labelled images to the bucket")
-    parser.add_argument("folder", nargs="?", help="one sub-folder per fruit (default: the shared sample)")
+    parser.add_argument("folder", nargs="?", type=path_argument, help="one sub-folder per fruit (default: the shared sample)")
     parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET, help=f"name under images/ (default {DEFAULT_DATASET})")
     missing = parser.add_mutually_exclusive_group()
     missing.add_argument("--delete-missing", dest="missing", action="store_const", const="delete",
@@ -56,14 +56,14 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=upload, missing="refuse")
 
     parser = subparsers.add_parser("stage", parents=[common], help="stage the jobs, bootstrap, lock, its wheelhouse and weights")
-    parser.add_argument("--weights", help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
-    parser.add_argument("--wheelhouse", help="a wheelhouse built for requirements/cluster.lock; default $FRUITS_WHEELHOUSE, "
+    parser.add_argument("--weights", type=path_argument, help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
+    parser.add_argument("--wheelhouse", type=path_argument, help="a wheelhouse built for requirements/cluster.lock; default $FRUITS_WHEELHOUSE, "
                         "else .tools/wheelhouse/ (downloaded from PyPI the first time)")
     parser.set_defaults(handler=stage)
 
     parser = subparsers.add_parser("start", parents=[common], help="start a run of the pipeline")
     parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET, help=f"images/DATASET/ to process (default {DEFAULT_DATASET})")
-    parser.add_argument("--weights", help="the weights staged with `fruits stage` (same default)")
+    parser.add_argument("--weights", type=path_argument, help="the weights staged with `fruits stage` (same default)")
     parser.add_argument("--run-id", type=validate_run_id, help="letters, digits, '-', '_' (default: a new unique id)")
     parser.add_argument("--replace", action="store_true", help="run again under the id of a complete run, replacing its results")
     add_pca_arguments(parser, standardize=False)
@@ -90,7 +90,7 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser("results", parents=[common], help="fetch a run's summary and matrix")
     parser.add_argument("run_id", metavar="RUN", type=validate_run_id)
-    parser.add_argument("--to", default="output", help="local parent folder (default ./output)")
+    parser.add_argument("--to", type=path_argument, default="output", help="local parent folder (default ./output)")
     parser.set_defaults(handler=results)
 
     parser = subparsers.add_parser("cost", parents=[common], help="estimate a run's cost before starting it")

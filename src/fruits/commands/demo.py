@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fruits.commands.cloud import DEFAULT_DATASET, clients, format_duration, platform_of, platform_options, weights_path
 from fruits.layout import dataset_name
+from fruits.options import path_argument
 
 
 def register(subparsers) -> None:
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
     parser.add_argument("--core-nodes", type=int, choices=(0, 1), default=0, help="core nodes besides the primary (default 0)")
     parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET,
                         help=f"images/DATASET/ the notebook reads (default {DEFAULT_DATASET})")
-    parser.add_argument("--weights", help="the weights staged with `fruits stage` (same default)")
+    parser.add_argument("--weights", type=path_argument, help="the weights staged with `fruits stage` (same default)")
     parser.add_argument("--replace-notebook", action="store_true", help="overwrite your saved copy of the notebook")
     parser.add_argument("--wait", action="store_true", help="wait until JupyterHub is up, then print how to open it")
     parser.add_argument("--dry-run", action="store_true", help="print the RunJobFlow request; call nothing")

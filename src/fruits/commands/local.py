@@ -21,7 +21,8 @@ from pathlib import Path
 
 from fruits.commands.store_report import store_counts
 from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
-from fruits.options import add_inference_arguments, add_pca_arguments, positive_int, require_writable_folder, spark_master
+from fruits.options import (
+    MAX_ARROW_BATCH, add_inference_arguments, add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master)
 from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, resolve_images, resolve_weights
 
 DEFAULT_OUTPUT = "output"
@@ -34,21 +35,21 @@ def register(subparsers) -> None:
         description="Extract MobileNetV2 features from the images, reduce them with PCA and write the "
         "matrix, on an embedded Spark. Outputs go to OUTPUT/RUN_ID/.",
     )
-    parser.add_argument("--images", help=f"folder (or s3:// URI) with one sub-folder per fruit; default ${IMAGES_ENV}, "
+    parser.add_argument("--images", type=path_argument, help=f"folder (or s3:// URI) with one sub-folder per fruit; default ${IMAGES_ENV}, "
                         "else ../shared/data/fruits-360-sample")
-    parser.add_argument("--weights", help=f"MobileNetV2 no-top weights (.h5) or 'imagenet' (download); default ${WEIGHTS_ENV}, "
+    parser.add_argument("--weights", type=path_argument, help=f"MobileNetV2 no-top weights (.h5) or 'imagenet' (download); default ${WEIGHTS_ENV}, "
                         "else ../shared/models/mobilenet_v2_1.0_224_imagenet_no_top.weights.h5")
-    parser.add_argument("--output", default=DEFAULT_OUTPUT, help="parent folder of the run's outputs (default ./output)")
+    parser.add_argument("--output", type=path_argument, default=DEFAULT_OUTPUT, help="parent folder of the run's outputs (default ./output)")
     parser.add_argument("--run-id", type=validate_run_id, help="name of the run's output folder: letters, digits, '-', '_' "
                         "(default: a new run id)")
     parser.add_argument("--replace", action="store_true", help="run again under the id of a complete run, replacing its outputs")
     parser.add_argument("--master", type=spark_master, default="local[*]", help="Spark master (default local[*], the embedded Spark)")
-    parser.add_argument("--arrow-batch-size", type=positive_int, default=256, help="rows per Arrow batch (default 256)")
+    parser.add_argument("--arrow-batch-size", type=bounded_int(MAX_ARROW_BATCH, "Spark's setting is a Java int"), default=256, help="rows per Arrow batch (default 256)")
     parser.add_argument("--conf", action="append", default=[], type=spark_conf, metavar="KEY=VALUE",
                         help="extra Spark setting, repeatable (e.g. --conf spark.executor.memory=2g)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     store = parser.add_argument_group("feature store (features kept between runs, by each image's content)")
-    store.add_argument("--feature-store", metavar="DIR", help=f"this dataset's store (default OUTPUT/{LOCAL_FEATURE_STORE}/NAME, "
+    store.add_argument("--feature-store", type=path_argument, metavar="DIR", help=f"this dataset's store (default OUTPUT/{LOCAL_FEATURE_STORE}/NAME, "
                        "NAME the images folder's name: one store per dataset, so that --purge keeps only this input's)")
     store.add_argument("--full-recompute", action="store_true", help="featurize every image, stored or not (new ones are still kept)")
     store.add_argument("--purge", action="store_true", help="erase from the store the features of every image no longer in "
@@ -74,7 +75,13 @@ def run_local(args: argparse.Namespace) -> int:
     output = join_uri(os.path.abspath(args.output), run_id)
     require_writable_folder(output, "--output")
     check_run_folder(Path(output), run_id, replace=args.replace)
+    if not is_remote(images):
+        refuse_overlap(images, "--images", output, "the run folder", "the run would list its own outputs as photos, "
+                       "and a later run the earlier ones'; choose an --output outside the images")
     store = args.feature_store or default_feature_store(os.path.abspath(args.output), images)
+    if not is_remote(images) and not is_remote(store):
+        refuse_overlap(images, "--images", store, "the feature store", "the run would list the store's files as photos; "
+                       "choose a --feature-store (or --output) outside the images")
     if not is_remote(store):
         require_writable_folder(store, "--feature-store")
         refuse_overlap(store, "--feature-store", output, "the run folder", "each run replaces its folder's outputs, "

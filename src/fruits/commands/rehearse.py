@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fruits.errors import FruitsError
-from fruits.options import add_pca_arguments, positive_int, require_writable_folder, spark_master
+from fruits.options import add_pca_arguments, path_argument, positive_int, require_writable_folder, spark_master
 
 
 def register(subparsers) -> None:
@@ -19,14 +19,14 @@ def register(subparsers) -> None:
         "rehearse", help="rehearse the whole cloud run offline (emulated AWS, local Spark)",
         description="Start an AWS emulator on 127.0.0.1 with what `terraform apply` creates, then run the real "
         "upload, stage, start, watch and results commands against it; each EMR step runs on the local Spark.")
-    parser.add_argument("images", nargs="?", help="one sub-folder per fruit (default $FRUITS_IMAGES, else the shared sample)")
+    parser.add_argument("images", nargs="?", type=path_argument, help="one sub-folder per fruit (default $FRUITS_IMAGES, else the shared sample)")
     parser.add_argument("--per-class", type=positive_int, help="use only the first N images of each fruit (default: all)")
-    parser.add_argument("--weights", help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
+    parser.add_argument("--weights", type=path_argument, help="MobileNetV2 no-top weights (.h5); default $FRUITS_WEIGHTS, else the shared file")
     add_pca_arguments(parser, standardize=False)
     parser.add_argument("--scenario", choices=SCENARIOS, default="success",
                         help="empty-input starts the run on an images prefix whose photos are all unreadable: the extract "
                         "job fails on the cluster (default success)")
-    parser.add_argument("--work-dir", default="output/rehearsal", help="where the rehearsal keeps its files and the "
+    parser.add_argument("--work-dir", type=path_argument, default="output/rehearsal", help="where the rehearsal keeps its files and the "
                         "fetched results (default output/rehearsal; emptied at each rehearsal)")
     parser.add_argument("--retry-interval", type=positive_int, default=5,
                         help="seconds before a failed step's first retry (default 5; Terraform's default is 60)")

@@ -76,13 +76,18 @@ MARKER = ".fruits-rehearsal"
 
 def prepare_work_dir(work: Path) -> Path:
     """An empty work folder; a previous rehearsal's folder (it has MARKER) is emptied, any other
-    non-empty folder is refused, so that nothing of the user's is ever deleted."""
+    non-empty folder is refused, so that nothing of the user's is ever deleted. A link to a folder
+    is kept and its folder emptied (links inside are removed, never followed)."""
     if work.exists() and not work.is_dir():
         raise FruitsError(f"--work-dir {work} is a file, not a folder")
     if work.exists() and any(work.iterdir()):
         if not (work / MARKER).is_file():
             raise FruitsError(f"{work} is not empty and was not made by `fruits rehearse`: choose another --work-dir")
-        shutil.rmtree(work)
+        for child in work.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     work.mkdir(parents=True, exist_ok=True)
     (work / MARKER).write_text("made by `fruits rehearse`; emptied by the next rehearsal in this folder\n")
     return work
