@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +141,21 @@ def classify_listed(root: str, files: Iterable[tuple], max_file_bytes: int = DEF
         else:
             listing.reject(relative, reason)
     return listing
+
+
+def refuse_look_alike_labels(listing: Listing, where: str, consequence: str = "nothing written") -> None:
+    """A FruitsError when two labels of the accepted files would read as one: they differ only by
+    Unicode normalisation ("Café" typed as é or as e + ´, as macOS and Linux may each write it)
+    or by spaces around the name ("Kiwi " and "Kiwi"). Each would be a class of its own that
+    every table and plot shows twice under one name."""
+    seen: dict[str, str] = {}
+    for label in sorted({file.label for file in listing.accepted}):
+        shown_as = unicodedata.normalize("NFC", label).strip()
+        if shown_as in seen:
+            raise FruitsError(f"the folders {seen[shown_as]!r} and {label!r} under {where} would be two fruits that read "
+                              f"the same ({shown_as!r}: they differ only in Unicode normalisation or spaces around the "
+                              f"name): rename or merge them; {consequence}")
+        seen[shown_as] = label
 
 
 def list_local_folder(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:

@@ -9,7 +9,13 @@ import subprocess
 import sys
 import textwrap
 
-from fruits.input_files import classify_listed, first_per_label, hold_back_last, list_local_folder
+import unicodedata
+
+import pytest
+
+from fruits.cloud.images_upload import labelled_images
+from fruits.errors import FruitsError
+from fruits.input_files import classify_listed, first_per_label, hold_back_last, list_local_folder, refuse_look_alike_labels
 
 from .images import awkward_input, without_root_privileges
 
@@ -188,3 +194,23 @@ def test_objects_that_list_as_one_path_are_all_rejected():
     assert [(entry.relative, entry.reason.split(" (")[0]) for entry in listing.rejected] == [
         ("apple/x.jpg", "unsupported name: several objects list as this path")] * 2
     assert listing.entries_found == 3
+
+
+@pytest.mark.parametrize("second", [unicodedata.normalize("NFD", "Café"), "Café "], ids=["nfd", "trailing-space"])
+def test_two_folders_that_read_as_one_fruit_are_refused_before_any_work(second, sample_images, tmp_path):
+    """They were two classes shown under one name in every table and plot."""
+    photo = next((sample_images / sorted(path.name for path in sample_images.iterdir() if path.is_dir())[0]).glob("*.jpg"))
+    for label in (unicodedata.normalize("NFC", "Café"), second, "Kiwi"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "1.jpg").write_bytes(photo.read_bytes())
+    listing = list_local_folder(tmp_path)
+    assert len({file.label for file in listing.accepted}) == 3  # the listing keeps the names as they are
+    with pytest.raises(FruitsError, match=r"the folders .* would be two fruits that read the same \('Café'.*nothing written"):
+        refuse_look_alike_labels(listing, str(tmp_path))
+    with pytest.raises(FruitsError, match="would be two fruits that read the same .*nothing sent"):
+        labelled_images(tmp_path)
+
+
+def test_names_that_differ_visibly_are_two_fruits():
+    listing = classify_listed("/images", [("/images/Apple/1.jpg", 10), ("/images/apple/2.jpg", 10), ("/images/Apple 2/3.jpg", 10)])
+    refuse_look_alike_labels(listing, "/images")  # case and inner words tell them apart

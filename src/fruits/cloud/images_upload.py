@@ -21,7 +21,7 @@ from pathlib import Path
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.transfer import existing_sizes, upload_files
 from fruits.errors import FruitsError
-from fruits.input_files import Listing, list_local_folder, shown
+from fruits.input_files import Listing, list_local_folder, refuse_look_alike_labels, shown
 from fruits.settings import IMAGE_SUFFIXES
 
 UNSUPPORTED_TYPE = "unsupported file type"
@@ -43,6 +43,7 @@ def labelled_images(folder: Path) -> Listing:
         found = f" (found: {', '.join(f'{count} {reason}' for reason, count in reasons.most_common())})" if reasons else ""
         raise FruitsError(f"no images in {folder}: expected one sub-folder per fruit with .jpg, .jpeg or .png files "
                           f"(e.g. {folder}/apple/1.jpg){found}")
+    refuse_look_alike_labels(listing, str(folder), "nothing sent")
     return listing
 
 

@@ -28,6 +28,7 @@ from fruits.errors import FruitsError
 from fruits.feature_store_records import feature_key
 from fruits.features import InferenceSettings
 from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, unread_files
+from fruits.input_files import refuse_look_alike_labels
 from fruits.layout import EXTRACT_SUMMARY as SUMMARY, FEATURES, REJECTED, validate_run_id
 from fruits.options import add_inference_arguments, positive_int, require_writable_folder
 from fruits.session import partitions_for
@@ -148,6 +149,7 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         reasons = Counter(reason_category(entry.reason) for entry in listing.rejected)
         raise FruitsError(f"no .jpg, .jpeg or .png images among the {files_found} files under {args.images} "
                           f"({', '.join(f'{count} {reason}' for reason, count in reasons.most_common())}): nothing written")
+    refuse_look_alike_labels(listing, args.images)
     if image_count < 2:
         raise FruitsError(f"PCA needs at least 2 images, found {image_count} under {args.images}: nothing written")
     if args.k is not None and args.k > image_count:
