@@ -79,10 +79,12 @@ def run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
     try:
         rows = vectors.count()
         if rows < 2:
-            raise FruitsError(f"PCA needs at least 2 images with features, found {rows} at {features_uri}")
+            raise FruitsError(f"PCA needs at least 2 images with features, found {rows} at {features_uri}: "
+                              "no PCA written, step 1's outputs are kept")
         if args.k is not None and args.k > rows:
             raise FruitsError(f"--k {args.k} is more than the {rows} images with features at {features_uri} "
-                              "(PCA gives at most one component per image): nothing written")
+                              "(PCA gives at most one component per image; the others were rejected, see step 1's "
+                              "rejected/): no PCA written, step 1's outputs are kept")
         fit = fit_pca(vectors, k=args.k, variance=None if args.k else args.variance, standardize=args.standardize)
         matrix = project(fit, vectors).persist(StorageLevel.MEMORY_AND_DISK)
         _phase(progress, f"Writing the {rows} x {fit.k} matrix")
