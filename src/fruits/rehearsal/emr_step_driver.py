@@ -49,8 +49,13 @@ class EmrStepDriver:
 
     def clusters(self):
         """Every cluster of moto's account, in creation order. moto 5.2.5's interpreter creates
-        them in its us-east-1 backend whatever the execution's region, so all regions are read."""
-        found = [c for _, backend in emr_backends[ACCOUNT].items() for c in backend.clusters.values()]
+        them in its us-east-1 backend whatever the execution's region, so all regions are read.
+        moto registers a cluster at the start of its constructor, in the server's thread: one still
+        being built (no state yet, maybe no creation time) is left for the next look, and each
+        mapping is copied at once (list() of a dict is one step under the GIL), so a cluster added
+        meanwhile cannot break the iteration."""
+        found = [cluster for backend in list(emr_backends[ACCOUNT].values()) for cluster in list(backend.clusters.values())
+                 if getattr(cluster, "state", None) is not None and hasattr(cluster, "creation_datetime")]
         return sorted(found, key=lambda cluster: cluster.creation_datetime)
 
     def _loop(self) -> None:
