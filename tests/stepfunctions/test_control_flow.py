@@ -125,6 +125,44 @@ def test_the_run_waits_for_a_cluster_that_takes_several_checks_to_start(moto, st
     assert (shown["Wait for the cluster"].ended - shown["Wait for the cluster"].started).total_seconds() >= 2
 
 
+def failed_tasks(moto, execution) -> list[tuple[str, str]]:
+    """(state, cause) of each failed task attempt. (The error names are moto's own,
+    `emr.emrException`, not the names AWS gives SDK integration errors: not checked here.)"""
+    events = moto.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])["events"]
+    failed, state = [], None
+    for event in events:
+        state = event["stateEnteredEventDetails"]["name"] if "stateEnteredEventDetails" in event else state
+        if event["type"] == "TaskFailed":
+            failed.append((state, event["taskFailedEventDetails"]["cause"].partition(" (")[0]))
+    return failed
+
+
+def test_a_throttled_cluster_check_is_retried_and_the_run_goes_on(moto, state_machine):
+    """EMR refuses calls past its request rate with ThrottlingException (API_DescribeCluster.html,
+    common errors): a refused check must not end a run whose cluster is starting well. The
+    emulator refuses the first DescribeCluster; the definition's Retry (5 s later) carries on."""
+    with EmrStepDriver(throttled_checks=1) as driver:
+        execution = run(moto, state_machine, "throttled-check")
+    assert execution["status"] == "SUCCEEDED"
+    assert driver.throttled_checks == 0  # the refusal was met
+    assert failed_tasks(moto, execution) == [("Check the cluster", "Rate exceeded")]
+    assert_nothing_left_running(driver)
+
+
+def test_a_check_throttled_past_its_retries_terminates_the_cluster(moto, state_machine):
+    """Refused on every attempt (1 + 2 retries, 5 then 10 s apart), the check fails the run, and the
+    cluster it was checking is terminated, not left starting."""
+    with EmrStepDriver(throttled_checks=3) as driver:
+        execution = run(moto, state_machine, "throttled-out")
+    assert execution["status"] == "FAILED" and execution["error"] == "Fruits.PipelineFailed"
+    assert "Rate exceeded" in execution["cause"]  # the refusal, under moto's error name
+    assert failed_tasks(moto, execution) == [("Check the cluster", "Rate exceeded")] * 3
+    assert "Terminate cluster after failure" in states_entered(moto, execution)
+    assert "Extract features" not in states_entered(moto, execution)
+    assert driver.clusters()[-1].state == "TERMINATED"
+    assert_nothing_left_running(driver)
+
+
 def test_a_cluster_slower_than_the_start_timeout_is_terminated_by_the_run(moto, tmp_path):
     """createCluster.sync kept no cluster id when it timed out, so the cluster was left to its idle
     timeout; the run now knows the id from RunJobFlow's answer and terminates it."""

@@ -8,6 +8,8 @@ Clusters that existed before the driver started keep their state. Outcomes per s
 attempt order: "COMPLETED" (default), "FAILED", or "HANG" (stays
 RUNNING, for timeouts). `cluster_outcome="TERMINATED_WITH_ERRORS"` makes clusters fail to start,
 "STARTING" never end their start; `cluster_start_seconds` is how long a start takes.
+`throttled_checks=N` refuses the next N DescribeCluster calls with ThrottlingException, as EMR
+does past its request rate (API_DescribeCluster.html lists ThrottlingException among the common errors).
 `run_step` (optional) is called with (cluster, step) to decide the outcome for real (it may set
 `step.failure_details`, see emr_integration.py); it runs in this driver's thread.
 """
@@ -17,18 +19,26 @@ import threading
 import time
 from collections import defaultdict, deque
 
+from moto.core.exceptions import ServiceException
 from moto.core.utils import utcnow
 from moto.emr import models as moto_emr_models
 from moto.emr.models import emr_backends
+from moto.emr.responses import ElasticMapReduceResponse
 
 ACCOUNT = "123456789012"
 
 
+class ThrottlingException(ServiceException):
+    code = "ThrottlingException"
+
+
 class EmrStepDriver:
-    def __init__(self, outcomes=None, step_seconds=0.3, cluster_outcome="WAITING", run_step=None, cluster_start_seconds=0.0):
+    def __init__(self, outcomes=None, step_seconds=0.3, cluster_outcome="WAITING", run_step=None, cluster_start_seconds=0.0,
+                 throttled_checks=0):
         self.outcomes = defaultdict(deque, {name: deque(values) for name, values in (outcomes or {}).items()})
         self.step_seconds, self.cluster_outcome, self.run_step = step_seconds, cluster_outcome, run_step
         self.cluster_start_seconds = cluster_start_seconds
+        self.throttled_checks = throttled_checks  # DescribeCluster calls still to refuse
         self.finished: list[tuple[str, str]] = []  # (step name, final state), in order
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="emr-step-driver", daemon=True)
@@ -39,6 +49,15 @@ class EmrStepDriver:
         # clusters stay STARTING here until this driver decides how their start ends.
         self._original_bootstrap = moto_emr_models.Cluster.run_bootstrap_actions
         moto_emr_models.Cluster.run_bootstrap_actions = lambda cluster: setattr(cluster, "state", "STARTING")
+        self._original_describe = original_describe = ElasticMapReduceResponse.describe_cluster
+
+        def describe_cluster(response):  # the API call, in the server's thread (moto's own calls go to its backend)
+            if self.throttled_checks > 0:
+                self.throttled_checks -= 1
+                raise ThrottlingException("Rate exceeded")
+            return original_describe(response)
+
+        ElasticMapReduceResponse.describe_cluster = describe_cluster
         self._thread.start()
         return self
 
@@ -46,6 +65,7 @@ class EmrStepDriver:
         self._stop.set()
         self._thread.join()
         moto_emr_models.Cluster.run_bootstrap_actions = self._original_bootstrap
+        ElasticMapReduceResponse.describe_cluster = self._original_describe
 
     def clusters(self):
         """Every cluster of moto's account, in creation order. moto 5.2.5's interpreter creates
