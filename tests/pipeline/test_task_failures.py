@@ -1,0 +1,93 @@
+"""A Spark job whose tasks fail is said in one line, not Spark's Java traceback: the task's own
+reason (a Python worker killed by the OS, the last line of the exception a task raised) and, when
+memory is the likely cause, which options lower it. Real failures from the shared session
+(local[2]: a task that fails once aborts its job)."""
+from __future__ import annotations
+
+import os
+import signal
+from types import SimpleNamespace
+
+import pytest
+from py4j.protocol import Py4JJavaError, Py4JNetworkError
+
+from fruits.spark_failures import MEMORY_HINT, SPARK_FAILURES, task_failure
+
+CRASHED = "a Spark task's Python worker exited unexpectedly (killed by the OS? most often for lack of memory)"
+
+
+def failure_of(action) -> BaseException:
+    with pytest.raises(SPARK_FAILURES) as caught:
+        action()
+    return caught.value
+
+
+def killed_by_the_os(spark):
+    """What the OOM killer does to a Python worker: SIGKILL, no traceback, no message."""
+    return spark.range(1, numPartitions=1).rdd.map(lambda _: os.kill(os.getpid(), signal.SIGKILL)).collect()
+
+
+def test_a_worker_killed_by_the_os_is_named_with_the_options_that_lower_memory(spark):
+    assert task_failure(failure_of(lambda: killed_by_the_os(spark)), MEMORY_HINT) == f"{CRASHED}; {MEMORY_HINT}"
+
+
+def test_an_exception_in_a_pandas_udf_is_its_last_line(spark):
+    def unknown_fruit(batches):
+        for _ in batches:
+            raise ValueError("no such fruit: 'Durian'")
+        yield from ()
+
+    error = failure_of(lambda: spark.range(1, numPartitions=1).mapInPandas(unknown_fruit, "id long").collect())
+    assert task_failure(error, MEMORY_HINT) == "a Spark task's Python code raised ValueError: no such fruit: 'Durian'"
+
+
+def test_a_memory_error_in_a_task_gets_the_memory_hint(spark):
+    def out_of_memory(_):
+        raise MemoryError()
+
+    error = failure_of(lambda: spark.range(1, numPartitions=1).rdd.map(out_of_memory).collect())
+    assert task_failure(error, MEMORY_HINT) == f"a Spark task's Python code raised MemoryError; {MEMORY_HINT}"
+
+
+def test_errors_that_are_not_failed_tasks_are_left_to_propagate(spark, tmp_path):
+    assert task_failure(failure_of(lambda: spark.read.parquet(str(tmp_path / "none")))) is None  # AnalysisException
+    assert task_failure(failure_of(lambda: spark.sparkContext._jvm.java.lang.Integer.parseInt("x"))) is None
+
+
+def test_a_jvm_that_died_is_named():
+    assert task_failure(Py4JNetworkError("Error while sending or receiving"), "HINT") == (
+        "Spark's JVM stopped answering (killed by the OS? most often for lack of memory); HINT")
+
+
+def test_a_failure_in_the_jvm_s_part_of_a_task_is_its_message(spark):
+    error = failure_of(lambda: spark.range(1, numPartitions=1).selectExpr("raise_error('no such fruit')").collect())
+    assert task_failure(error, MEMORY_HINT) == "a Spark task failed: RuntimeException: no such fruit"
+
+
+class JavaException:
+    """A Java exception as py4j shows it, for messages only a cluster gives."""
+
+    _target_id = "o1"  # py4j's id of the object in the JVM
+
+    def __init__(self, name: str, message: str):
+        self.name, self.message = name, message
+
+    def getClass(self):
+        return SimpleNamespace(getName=lambda: self.name)
+
+    def getMessage(self):
+        return self.message
+
+    def getCause(self):
+        return None
+
+
+def test_an_executor_killed_by_yarn_is_yarn_s_reason_with_the_memory_hint():
+    yarn = ("Container killed by YARN for exceeding physical memory limits. 5.6 GB of 5.5 GB physical memory used. "
+            "Consider boosting spark.executor.memoryOverhead.")
+    error = Py4JJavaError("An error occurred while calling o93.parquet.\n", JavaException(
+        "org.apache.spark.SparkException", "Job aborted due to stage failure: Task 3 in stage 2.0 failed 4 times, most recent failure: "
+        "Lost task 3.3 in stage 2.0 (TID 17) (ip-10-0-1-5.eu-west-1.compute.internal executor 2): ExecutorLostFailure (executor 2 "
+        f"exited caused by one of the running tasks) Reason: {yarn}\nDriver stacktrace:\n\tat org.apache.spark..."))
+    assert task_failure(error, MEMORY_HINT) == (
+        f"a Spark task failed: ExecutorLostFailure (executor 2 exited caused by one of the running tasks) Reason: {yarn}; {MEMORY_HINT}")
