@@ -34,6 +34,11 @@ class Progress:
             self._thread.join()
         self._end_line()
 
+    @property
+    def label(self) -> str:
+        """The current phase ("" before the first): what a failure happened in."""
+        return self._label
+
     def phase(self, label: str) -> None:
         """Starts a named phase; its elapsed time is shown with the tasks."""
         self._end_line()

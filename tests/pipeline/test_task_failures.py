@@ -1,17 +1,24 @@
-"""A Spark job whose tasks fail is said in one line, not Spark's Java traceback: the task's own
-reason (a Python worker killed by the OS, the last line of the exception a task raised) and, when
-memory is the likely cause, which options lower it. Real failures from the shared session
-(local[2]: a task that fails once aborts its job)."""
+"""A Spark job whose tasks fail ends in one line, not Spark's Java traceback: the task's own reason
+(a Python worker killed by the OS, the last line of the exception a task raised) and, when memory
+is the likely cause, which options lower it. Real failures from the shared session (local[2]: a
+task that fails once aborts its job), and `fruits run-local` with a Python worker
+that the OS kills mid-extraction (a test-only sitecustomize on the workers' path)."""
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 from types import SimpleNamespace
 
 import pytest
 from py4j.protocol import Py4JJavaError, Py4JNetworkError
 
 from fruits.spark_failures import MEMORY_HINT, SPARK_FAILURES, task_failure
+from tests.support.cli_errors import assert_one_error_line
+
+from .images import copy_subset
 
 CRASHED = "a Spark task's Python worker exited unexpectedly (killed by the OS? most often for lack of memory)"
 
@@ -57,6 +64,39 @@ def test_errors_that_are_not_failed_tasks_are_left_to_propagate(spark, tmp_path)
 def test_a_jvm_that_died_is_named():
     assert task_failure(Py4JNetworkError("Error while sending or receiving"), "HINT") == (
         "Spark's JVM stopped answering (killed by the OS? most often for lack of memory); HINT")
+
+
+# Imported first by every Python process whose path starts with its folder (the driver, Spark's
+# Python workers): the workers' featurizing kills its own process, as the OOM killer would.
+KILL_THE_FEATURIZING_WORKER = textwrap.dedent("""
+    import os, signal
+    import fruits.features
+
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    fruits.features.featurize_contents = killed
+""")
+
+
+@pytest.mark.slow
+def test_run_local_whose_worker_is_killed_exits_1_in_one_line_and_keeps_the_run_folder(sample_images, weights_file, tmp_path):
+    images = copy_subset(sample_images, tmp_path / "images", per_class=1, classes=2)
+    (tmp_path / "hook" / "sitecustomize.py").parent.mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(KILL_THE_FEATURIZING_WORKER)
+    run = tmp_path / "out" / "r"  # an earlier run's step 1, not yet complete: run again without --replace
+    (run / "features").mkdir(parents=True)
+    (run / "features" / "part-0.parquet").write_text("earlier features")
+    (run / "extract_summary.json").write_text('{"earlier": true}')
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path / "hook"), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-m", "fruits", "run-local", "--quiet", "--images", str(images), "--weights", str(weights_file),
+                             "--output", str(tmp_path / "out"), "--run-id", "r", "--k", "1"], capture_output=True, text=True, env=environment)
+    assert_one_error_line(result, 1, f"fruits: error: Extracting features from 2 images (those the feature store lacks) failed: "
+                          f"{CRASHED}; {MEMORY_HINT}. Spark's log above has the failed task's trace; {run} keeps its finished outputs")
+    assert result.stderr.strip().splitlines()[-1].startswith("fruits: error: "), result.stderr[-3000:]
+    assert (run / "features" / "part-0.parquet").read_text() == "earlier features"
+    assert (run / "extract_summary.json").read_text() == '{"earlier": true}'
+    assert sorted(path.name for path in run.iterdir()) == [".lock", "extract_summary.json", "features"]
 
 
 def test_a_failure_in_the_jvm_s_part_of_a_task_is_its_message(spark):

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from fruits.commands.store_report import store_counts
+from fruits.errors import FruitsError
 from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import (
     MAX_ARROW_BATCH, add_inference_arguments, add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master)
@@ -97,6 +98,7 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
     """Both steps on the embedded Spark: (the manifest, the extract step's summary)."""
     from fruits.progress import Progress
     from fruits.session import build_session
+    from fruits.spark_failures import MEMORY_HINT, SPARK_FAILURES, task_failure
     from fruits.steps.extract_step import ExtractArgs, inference_settings, run_extract
     from fruits.steps.featurize_with_store import StoreOptions
     from fruits.steps.reduce_step import ReduceArgs, run_reduce
@@ -107,9 +109,10 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
                           extra_conf=dict(args.conf))
     storage = Storage(spark)
     interrupt_plainly()
+    progress, summary = Progress(spark, enabled=not args.quiet), None
     try:
         storage.remove_staging(output)  # a killed run's leftovers: this process alone writes the folder now
-        with Progress(spark, enabled=not args.quiet) as progress:
+        with progress:
             summary = run_extract(spark, ExtractArgs(
                 images=images, output=output, weights=weights, run_id=run_id,
                 images_per_partition=args.images_per_partition, inference=inference_settings(args),
@@ -123,9 +126,41 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
         spark.stop()  # then nothing writes into the staging folders any more
         storage.remove_staging(output)
         raise
+    except SPARK_FAILURES as error:
+        # Read now: it asks the JVM, which stops below. The memory hint names step 1's options.
+        reason = task_failure(error, memory_hint=MEMORY_HINT if summary is None else "")
+        if reason is None:
+            raise
+        stop_after_failure(spark, storage, output)
+        raise FruitsError(f"{progress.label or 'The run'} failed: {reason}. Spark's log above has the failed task's trace; "
+                          f"{output} keeps its finished outputs") from None
     finally:
-        spark.stop()
+        stop_quietly(spark)
     return manifest, summary
+
+
+def stop_after_failure(spark, storage, output: str) -> None:
+    """After a failed Spark job: Spark stopped, then the run's staging folders removed (the
+    outputs they would have replaced stay whole). Not if the JVM is gone: nothing to ask then,
+    and the next run removes them (they are hidden: '_' names)."""
+    from py4j.protocol import Py4JError
+
+    try:
+        spark.sparkContext.cancelAllJobs()
+        spark.stop()
+        storage.remove_staging(output)
+    except Py4JError:
+        pass
+
+
+def stop_quietly(spark) -> None:
+    """spark.stop(), which asks a JVM that may have died (killed for memory): then nothing to stop."""
+    from py4j.protocol import Py4JError
+
+    try:
+        spark.stop()
+    except Py4JError:
+        pass
 
 
 def default_feature_store(output_parent: str, images: str) -> str:
