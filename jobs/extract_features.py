@@ -6,6 +6,7 @@ spark-submit --py-files fruits.zip jobs/extract_features.py \
 import sys
 
 from fruits.session import build_session
+from fruits.spark_failures import MEMORY_HINT
 from fruits.steps.extract_step import parse_args, run_extract
 from fruits.steps.job_runner import run_job
 
@@ -17,6 +18,7 @@ def main(argv=None) -> int:
         lambda: build_session(f"fruits-extract-{args.run_id}", arrow_batch_size=arrow_batch_size),
         lambda spark: run_extract(spark, args),
         lambda summary: f"{summary['featurized']} images featurized, {summary['rejected']} rejected",
+        memory_hint=MEMORY_HINT,
     )
 
 

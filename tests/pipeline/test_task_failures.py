@@ -1,8 +1,8 @@
 """A Spark job whose tasks fail ends in one line, not Spark's Java traceback: the task's own reason
 (a Python worker killed by the OS, the last line of the exception a task raised) and, when memory
 is the likely cause, which options lower it. Real failures from the shared session (local[2]: a
-task that fails once aborts its job), and `fruits run-local` with a Python worker
-that the OS kills mid-extraction (a test-only sitecustomize on the workers' path)."""
+task that fails once aborts its job), the jobs' runner on them, and `fruits run-local` with a
+Python worker that the OS kills mid-extraction (a test-only sitecustomize on the workers' path)."""
 from __future__ import annotations
 
 import os
@@ -16,6 +16,7 @@ import pytest
 from py4j.protocol import Py4JJavaError, Py4JNetworkError
 
 from fruits.spark_failures import MEMORY_HINT, SPARK_FAILURES, task_failure
+from fruits.steps.job_runner import run_job
 from tests.support.cli_errors import assert_one_error_line
 
 from .images import copy_subset
@@ -64,6 +65,15 @@ def test_errors_that_are_not_failed_tasks_are_left_to_propagate(spark, tmp_path)
 def test_a_jvm_that_died_is_named():
     assert task_failure(Py4JNetworkError("Error while sending or receiving"), "HINT") == (
         "Spark's JVM stopped answering (killed by the OS? most often for lack of memory); HINT")
+
+
+def test_a_job_whose_task_failed_ends_its_stderr_with_one_line_and_exits_1(spark, capsys):
+    stopped = []
+    session = SimpleNamespace(stop=lambda: stopped.append(True))  # the shared session must outlive the test
+    assert run_job("extract_features", lambda: session, lambda _: killed_by_the_os(spark), str, memory_hint=MEMORY_HINT) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"extract_features: error: {CRASHED}; {MEMORY_HINT}. Spark's log above has the failed task's trace")
+    assert stopped == [True]
 
 
 # Imported first by every Python process whose path starts with its folder (the driver, Spark's

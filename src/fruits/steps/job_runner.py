@@ -2,17 +2,23 @@
 
 Usage: `sys.exit(run_job("extract_features", lambda: build_session(...), lambda spark: run_extract(spark, args), describe))`
 A FruitsError becomes one line on stderr and exit status 1 (so EMR marks the step FAILED with
-that line in its stderr log); `describe(result)` is printed on success.
+that line in its stderr log); so does a Spark job whose tasks failed (a Python worker killed for
+memory, an exception in a task: fruits.spark_failures), after Spark's own log of the failed task.
+`describe(result)` is printed on success.
 """
 from __future__ import annotations
 
 import sys
 from typing import Callable
 
+from py4j.protocol import Py4JError
+
 from fruits.errors import FruitsError
+from fruits.spark_failures import SPARK_FAILURES, task_failure
 
 
-def run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str]) -> int:
+def run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str], memory_hint: str = "") -> int:
+    """The job's exit status; `memory_hint` ends the line of a failure that memory likely caused."""
     try:
         spark = build_session()
     except FruitsError as error:  # e.g. a bad setting that stops Spark from starting
@@ -23,7 +29,16 @@ def run_job(name: str, build_session: Callable, run: Callable, describe: Callabl
     except FruitsError as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         return 1
+    except SPARK_FAILURES as error:
+        reason = task_failure(error, memory_hint)
+        if reason is None:  # not a failed task: a bug, whose traceback says where
+            raise
+        print(f"{name}: error: {reason}. Spark's log above has the failed task's trace", file=sys.stderr)
+        return 1
     finally:
-        spark.stop()
+        try:
+            spark.stop()
+        except Py4JError:  # the JVM is gone (killed for memory): nothing to stop
+            pass
     print(f"{name}: {describe(result)}")
     return 0
