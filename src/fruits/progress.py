@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 
+from py4j.protocol import Py4JError
+
 
 class Progress:
     def __init__(self, spark, stream=None, interval: float = 0.5, log_every: float = 15.0, enabled: bool = True):
@@ -58,7 +60,10 @@ class Progress:
     def _poll(self) -> None:
         last_log = time.monotonic()
         while not self._stop.wait(self._interval):
-            done, total = self._tasks()
+            try:
+                done, total = self._tasks()
+            except (Py4JError, OSError):  # Spark's JVM died (killed for memory): the run's own error says so
+                return
             if total == 0:
                 continue
             elapsed = time.monotonic() - self._started

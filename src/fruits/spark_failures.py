@@ -1,7 +1,7 @@
 """A Spark job that failed in its tasks, said in one line: Spark raises it as a Py4JJavaError
 ("Job aborted due to stage failure: ...", hundreds of Java lines) or, for a pandas UDF that
 raised, as PySpark's PythonException (the worker's whole traceback); a JVM that died answers
-nothing (Py4JNetworkError). `task_failure` keeps what a user can act on: the task's own reason
+nothing (Py4JNetworkError, or a bare Py4JError or ConnectionError on a later call). `task_failure` keeps what a user can act on: the task's own reason
 (the last line of the Python exception it raised, "a Python worker exited unexpectedly", the
 Java exception's message) and, when memory is the likely cause, what lowers it.
 
@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 
-from py4j.protocol import Py4JJavaError, Py4JNetworkError
+from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 from pyspark.errors.exceptions.captured import CapturedException, PythonException
 
-SPARK_FAILURES = (Py4JJavaError, Py4JNetworkError, CapturedException)
+# Py4JJavaError and Py4JNetworkError are Py4JErrors; a ConnectionError is py4j's socket to a dead JVM.
+SPARK_FAILURES = (Py4JError, CapturedException, ConnectionError)
+JVM_LOST = "Spark's JVM stopped answering (killed by the OS? most often for lack of memory)"
 
 MEMORY_HINT = "to use less memory, lower --batch-size or --images-per-partition"  # the extract step's options
 STAGE_FAILURE = "Job aborted due to stage failure"
@@ -30,11 +32,17 @@ TASK_PREFIX = re.compile(r"^Lost task \S+ in stage \S+ \(TID \d+\) \([^)]*\): ")
 CLASS_PREFIX = re.compile(r"^(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*: ")
 
 
-def task_failure(error: BaseException, memory_hint: str = "") -> str | None:
+def task_failure(error: BaseException, memory_hint: str = "", spark=None) -> str | None:
     """What failed in `error`'s Spark tasks, one line, with `memory_hint` when memory is the
-    likely cause; None when `error` is not a failed task or a lost JVM."""
-    if isinstance(error, Py4JNetworkError):
-        return _with_hint("Spark's JVM stopped answering (killed by the OS? most often for lack of memory)", memory_hint)
+    likely cause; None when `error` is not a failed task or a lost JVM. A call that was under way
+    when the JVM died raises Py4JNetworkError, a later one a bare Py4JError or the socket's
+    ConnectionError: those are taken for a lost JVM when `spark`'s JVM no longer answers."""
+    if isinstance(error, Py4JNetworkError) or (
+            isinstance(error, (Py4JError, ConnectionError)) and not isinstance(error, Py4JJavaError)
+            and spark is not None and not jvm_answers(spark)):
+        return _with_hint(JVM_LOST, memory_hint)
+    if not isinstance(error, (Py4JJavaError, CapturedException)):
+        return None
     if isinstance(error, PythonException) and getattr(error, "_origin", None) is None:
         return _with_hint(f"a Spark task's Python code raised {_last_line(error.desc)}", memory_hint)
     java = error.java_exception if isinstance(error, Py4JJavaError) else getattr(error, "_origin", None)
@@ -48,6 +56,14 @@ def task_failure(error: BaseException, memory_hint: str = "") -> str | None:
         if WORKER_CRASHED in message:
             return _with_hint("a Spark task's Python worker exited unexpectedly (killed by the OS? most often for lack of memory)", memory_hint)
     return _with_hint(f"a Spark task failed: {_task_reason(chain[0][1])}", memory_hint)
+
+
+def jvm_answers(spark) -> bool:
+    try:
+        spark.sparkContext._jvm.java.lang.System.nanoTime()
+        return True
+    except (Py4JError, OSError):  # OSError: py4j's new connection refused
+        return False
 
 
 def _causes(java) -> list[tuple[str, str]]:

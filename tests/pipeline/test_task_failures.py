@@ -13,9 +13,9 @@ import textwrap
 from types import SimpleNamespace
 
 import pytest
-from py4j.protocol import Py4JJavaError, Py4JNetworkError
+from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 
-from fruits.spark_failures import MEMORY_HINT, SPARK_FAILURES, task_failure
+from fruits.spark_failures import JVM_LOST, MEMORY_HINT, SPARK_FAILURES, task_failure
 from fruits.steps.job_runner import run_job
 from tests.support.cli_errors import assert_one_error_line
 
@@ -63,8 +63,19 @@ def test_errors_that_are_not_failed_tasks_are_left_to_propagate(spark, tmp_path)
 
 
 def test_a_jvm_that_died_is_named():
-    assert task_failure(Py4JNetworkError("Error while sending or receiving"), "HINT") == (
-        "Spark's JVM stopped answering (killed by the OS? most often for lack of memory); HINT")
+    assert task_failure(Py4JNetworkError("Error while sending or receiving"), "HINT") == f"{JVM_LOST}; HINT"
+
+
+def refuse(*args):
+    raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_a_call_after_the_jvm_died_is_named_once_the_jvm_does_not_answer(spark):
+    dead = SimpleNamespace(sparkContext=SimpleNamespace(_jvm=SimpleNamespace(java=SimpleNamespace(lang=SimpleNamespace(
+        System=SimpleNamespace(nanoTime=refuse))))))
+    for error in (Py4JError("An error occurred while calling o202.write"), ConnectionRefusedError(111, "Connection refused")):
+        assert task_failure(error, spark=dead) == JVM_LOST
+        assert task_failure(error, spark=spark) is None  # the JVM answers: not a lost JVM, let it propagate
 
 
 def test_a_job_whose_task_failed_ends_its_stderr_with_one_line_and_exits_1(spark, capsys):

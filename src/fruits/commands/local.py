@@ -98,7 +98,7 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
     """Both steps on the embedded Spark: (the manifest, the extract step's summary)."""
     from fruits.progress import Progress
     from fruits.session import build_session
-    from fruits.spark_failures import MEMORY_HINT, SPARK_FAILURES, task_failure
+    from fruits.spark_failures import JVM_LOST, MEMORY_HINT, SPARK_FAILURES, task_failure
     from fruits.steps.extract_step import ExtractArgs, inference_settings, run_extract
     from fruits.steps.featurize_with_store import StoreOptions
     from fruits.steps.reduce_step import ReduceArgs, run_reduce
@@ -109,6 +109,7 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
                           extra_conf=dict(args.conf))
     storage = Storage(spark)
     interrupt_plainly()
+    lose_the_jvm_plainly()
     progress, summary = Progress(spark, enabled=not args.quiet), None
     try:
         storage.remove_staging(output)  # a killed run's leftovers: this process alone writes the folder now
@@ -128,12 +129,12 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
         raise
     except SPARK_FAILURES as error:
         # Read now: it asks the JVM, which stops below. The memory hint names step 1's options.
-        reason = task_failure(error, memory_hint=MEMORY_HINT if summary is None else "")
+        reason = task_failure(error, memory_hint=MEMORY_HINT if summary is None else "", spark=spark)
         if reason is None:
             raise
         stop_after_failure(spark, storage, output)
-        raise FruitsError(f"{progress.label or 'The run'} failed: {reason}. Spark's log above has the failed task's trace; "
-                          f"{output} keeps its finished outputs") from None
+        trace = "" if reason.startswith(JVM_LOST) else "Spark's log above has the failed task's trace; "
+        raise FruitsError(f"{progress.label or 'The run'} failed: {reason}. {trace}{output} keeps its finished outputs") from None
     finally:
         stop_quietly(spark)
     return manifest, summary
@@ -149,7 +150,7 @@ def stop_after_failure(spark, storage, output: str) -> None:
         spark.sparkContext.cancelAllJobs()
         spark.stop()
         storage.remove_staging(output)
-    except Py4JError:
+    except (Py4JError, OSError):  # OSError: py4j's new connection refused
         pass
 
 
@@ -159,7 +160,7 @@ def stop_quietly(spark) -> None:
 
     try:
         spark.stop()
-    except Py4JError:
+    except (Py4JError, OSError):  # OSError: py4j's new connection refused
         pass
 
 
@@ -174,6 +175,12 @@ def interrupt_plainly() -> None:
     py4j closes the interrupted call's connection (the next call opens another) and logs it: not shown."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.getLogger().addFilter(lambda record: record.getMessage() != "KeyboardInterrupt while sending command.")
+
+
+def lose_the_jvm_plainly() -> None:
+    """A JVM killed for memory: py4j logs each call it cuts off with the socket's traceback, which
+    says no more than the run's own error line (JVM_LOST in fruits.spark_failures): not shown."""
+    logging.getLogger().addFilter(lambda record: record.getMessage() != "Exception while sending command.")
 
 
 def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -> str:

@@ -14,7 +14,7 @@ from typing import Callable
 from py4j.protocol import Py4JError
 
 from fruits.errors import FruitsError
-from fruits.spark_failures import SPARK_FAILURES, task_failure
+from fruits.spark_failures import JVM_LOST, SPARK_FAILURES, task_failure
 
 
 def run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str], memory_hint: str = "") -> int:
@@ -30,15 +30,16 @@ def run_job(name: str, build_session: Callable, run: Callable, describe: Callabl
         print(f"{name}: error: {error}", file=sys.stderr)
         return 1
     except SPARK_FAILURES as error:
-        reason = task_failure(error, memory_hint)
+        reason = task_failure(error, memory_hint, spark)
         if reason is None:  # not a failed task: a bug, whose traceback says where
             raise
-        print(f"{name}: error: {reason}. Spark's log above has the failed task's trace", file=sys.stderr)
+        trace = "" if reason.startswith(JVM_LOST) else ". Spark's log above has the failed task's trace"
+        print(f"{name}: error: {reason}{trace}", file=sys.stderr)
         return 1
     finally:
         try:
             spark.stop()
-        except Py4JError:  # the JVM is gone (killed for memory): nothing to stop
+        except (Py4JError, OSError):  # the JVM is gone (killed for memory): nothing to stop
             pass
     print(f"{name}: {describe(result)}")
     return 0
