@@ -1,9 +1,10 @@
 """A Spark job that failed in its tasks, said in one line: Spark raises it as a Py4JJavaError
 ("Job aborted due to stage failure: ...", hundreds of Java lines) or, for a pandas UDF that
 raised, as PySpark's PythonException (the worker's whole traceback); a JVM that died answers
-nothing (Py4JNetworkError, or a bare Py4JError or ConnectionError on a later call). `task_failure` keeps what a user can act on: the task's own reason
-(the last line of the Python exception it raised, "a Python worker exited unexpectedly", the
-Java exception's message) and, when memory is the likely cause, what lowers it.
+nothing (Py4JNetworkError, or a bare Py4JError or ConnectionError on a later call).
+`task_failure` keeps what a user can act on: the task's own reason (the last line of the Python
+exception it raised, "a Python worker exited unexpectedly", the Java exception's message) and,
+when memory is the likely cause, what lowers it.
 
 Usage (fruits.commands.local, fruits.steps.job_runner):
     except SPARK_FAILURES as error:
