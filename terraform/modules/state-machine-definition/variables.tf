@@ -104,4 +104,11 @@ variable "timeouts" {
     condition     = var.timeouts.idle_timeout_seconds >= 60 && var.timeouts.step_retries >= 0 && var.timeouts.step_retries <= 5 && var.timeouts.cluster_start_timeout_seconds >= 1 && var.timeouts.termination_timeout_seconds >= 1 && var.timeouts.cluster_check_seconds >= 1 && var.timeouts.cluster_check_seconds <= var.timeouts.cluster_start_timeout_seconds && ceil(var.timeouts.cluster_start_timeout_seconds / var.timeouts.cluster_check_seconds) <= 1000
     error_message = "idle_timeout_seconds must be at least 60, step_retries from 0 to 5, the cluster start and termination timeouts positive, and cluster_check_seconds from 1 to the start timeout, at most 1,000 checks (each check adds about 11 events to the execution's history, whose quota is 25,000)."
   }
+  validation {
+    # RunJobFlow's AutoTerminationPolicy.IdleTimeout is a Long from 60 to 604,800 (seven days):
+    # docs.aws.amazon.com/emr/latest/APIReference/API_AutoTerminationPolicy.html. The definition
+    # carries any number to AWS, and RunJobFlow would refuse it on the first run.
+    condition     = var.timeouts.idle_timeout_seconds >= 60 && var.timeouts.idle_timeout_seconds <= 604800 && floor(var.timeouts.idle_timeout_seconds) == var.timeouts.idle_timeout_seconds
+    error_message = "idle_timeout_seconds must be a whole number from 60 to 604800 (seven days): EMR's RunJobFlow refuses any other idle timeout."
+  }
 }

@@ -116,3 +116,27 @@ run "accepts_x86_64_types" {
     error_message = "An x86_64 type must be accepted and rendered."
   }
 }
+
+# RunJobFlow's AutoTerminationPolicy takes an IdleTimeout of 60 s to 604,800 s (seven days), a
+# Long: docs.aws.amazon.com/emr/latest/APIReference/API_AutoTerminationPolicy.html. Terraform would
+# deploy a definition with more, and the first run would fail at RunJobFlow.
+run "refuses_an_idle_timeout_over_seven_days" {
+  command = plan
+  variables { timeouts = { idle_timeout_seconds = 604801 } }
+  expect_failures = [var.timeouts]
+}
+
+run "refuses_an_idle_timeout_that_is_no_whole_number" {
+  command = plan
+  variables { timeouts = { idle_timeout_seconds = 1800.5 } }
+  expect_failures = [var.timeouts]
+}
+
+run "accepts_an_idle_timeout_of_seven_days" {
+  command = plan
+  variables { timeouts = { idle_timeout_seconds = 604800 } }
+  assert {
+    condition     = jsondecode(output.definition).States["Create EMR cluster"].Parameters.AutoTerminationPolicy.IdleTimeout == 604800
+    error_message = "Seven days is the longest idle timeout EMR accepts, and must be rendered."
+  }
+}
