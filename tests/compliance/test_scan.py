@@ -44,7 +44,8 @@ def test_the_platform_terraform_is_compliant(platform_scan):
 def test_every_offline_module_and_the_root_region_validation_ran(platform_scan):
     _, report = platform_scan
     ran = {row["resource"] for row in report["rows"] if row["check"].startswith("terraform") and row["passed"]}
-    assert {"modules/iam", "modules/network", "modules/pipeline", "modules/state-machine-definition", "root variables.tf"} <= ran
+    assert {"modules/iam", "modules/network", "modules/pipeline", "modules/state-machine-definition", "root variables.tf",
+            "modules/cost-guard variables.tf"} <= ran
 
 
 def test_every_skip_carries_a_reason(platform_scan):

@@ -20,7 +20,9 @@ variable "alert_emails" {
   description = "Who is told at 80 % of the limit spent and at 100 % forecast."
   type        = list(string)
   validation {
-    condition     = length(var.alert_emails) > 0 && alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
-    error_message = "alert_emails must hold at least one e-mail address."
+    # A budget notification takes at most 10 e-mail subscribers (and one SNS topic):
+    # docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_NotificationWithSubscribers.html
+    condition     = length(var.alert_emails) <= 10 && length(var.alert_emails) > 0 && alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alert_emails must hold 1 to 10 e-mail addresses: an AWS Budgets notification takes at most 10."
   }
 }
