@@ -5,6 +5,12 @@ variable "name_prefix" {
     condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name_prefix))
     error_message = "name_prefix: 3 to 31 lowercase letters, digits or hyphens, starting with a letter."
   }
+  validation {
+    # The default bucket name starts with it, and S3 reserves these prefixes:
+    # docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+    condition     = !anytrue([for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(var.name_prefix, reserved)])
+    error_message = "name_prefix must not start with xn--, sthree- or amzn-s3-demo-: S3 refuses bucket names that do, and the default bucket name starts with name_prefix."
+  }
 }
 
 variable "region" {
@@ -20,6 +26,18 @@ variable "bucket_name" {
   description = "Bucket name; null gives NAME_PREFIX-ACCOUNT-REGION (bucket names are global)."
   type        = string
   default     = null
+  validation {
+    # S3's naming rules (3 to 63 characters, lowercase letters, digits and hyphens, a letter or digit
+    # at each end, reserved prefixes and suffixes): the provider checks only some of them at plan.
+    # No dot either: a dotted name cannot be reached in the virtual-hosted style over HTTPS, the
+    # only way the bucket policy lets in. docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+    condition = var.bucket_name == null ? true : alltrue([
+      can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.bucket_name)),
+      !anytrue([for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(var.bucket_name, reserved)]),
+      !anytrue([for reserved in ["-s3alias", "--ol-s3", "--x-s3", "--table-s3"] : endswith(var.bucket_name, reserved)]),
+    ])
+    error_message = "bucket_name must be 3 to 63 lowercase letters, digits or hyphens (no dot), begin and end with a letter or digit, not start with xn--, sthree- or amzn-s3-demo- and not end with -s3alias, --ol-s3, --x-s3 or --table-s3: S3 refuses the others, or HTTPS cannot reach them."
+  }
 }
 
 variable "key_user_arns" {
