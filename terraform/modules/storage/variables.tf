@@ -29,8 +29,10 @@ variable "bucket_name" {
   validation {
     # S3's naming rules (3 to 63 characters, lowercase letters, digits and hyphens, a letter or digit
     # at each end, reserved prefixes and suffixes): the provider checks only some of them at plan.
-    # No dot either: a dotted name cannot be reached in the virtual-hosted style over HTTPS, the
-    # only way the bucket policy lets in. docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+    # docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html. No dot either: S3's
+    # wildcard certificate matches only virtual-hosted buckets without one
+    # (docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html), and the bucket policy
+    # admits HTTPS only.
     condition = var.bucket_name == null ? true : alltrue([
       can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.bucket_name)),
       !anytrue([for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(var.bucket_name, reserved)]),

@@ -48,8 +48,8 @@ run "refuses_64_characters" {
   expect_failures = [var.bucket_name]
 }
 
-# Same page: with a dot, the bucket cannot be reached in the virtual-hosted style over HTTPS, and
-# the bucket policy refuses anything but HTTPS.
+# S3's wildcard certificate matches only virtual-hosted buckets without a dot, and the bucket
+# policy refuses anything but HTTPS: docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
 run "refuses_a_dot" {
   command = plan
   variables { bucket_name = "fruits.data" }
