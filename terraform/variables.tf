@@ -85,4 +85,17 @@ variable "tags" {
   description = "Extra tags on every resource (the provider adds Project, Component, ManagedBy)."
   type        = map(string)
   default     = {}
+  validation {
+    # default_tags put them on the IAM roles too, and IAM takes keys of 1-128 and values of 0-256
+    # letters, digits, spaces and _ . : / = + - @ (docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html),
+    # at most 50 tags a role (docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html) and
+    # none starting with aws: ("Rules for tagging in IAM": docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html).
+    # A refused tag would stop apply at the first role, after what it has created before.
+    condition = length(var.tags) <= 47 && alltrue([for key, value in var.tags : alltrue([
+      can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]{1,128}$", key)),
+      can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]{0,256}$", value)),
+      !startswith(lower(key), "aws:"),
+    ])])
+    error_message = "tags: at most 47 (the provider adds 3, a resource takes 50), keys of 1-128 and values of 0-256 letters, digits, spaces and _ . : / = + - @, no key starting with aws: (IAM refuses any other tag)."
+  }
 }
