@@ -6,6 +6,7 @@ folder that is not a run's, unless told to, before any work."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ from fruits.cli import main
 from fruits.errors import FruitsError
 from fruits.steps.extract_step import ExtractArgs, run_extract
 from fruits.steps.reduce_step import ReduceArgs, run_reduce
+from fruits.steps.run_folder import refuse_overlap
 from fruits.storage import Storage
 
 from .images import copy_subset
@@ -198,3 +200,47 @@ def test_a_feature_store_inside_the_run_folder_is_refused_before_any_work(four_i
     error = capsys.readouterr().err
     assert error.startswith(f"fruits: error: --feature-store {tmp_path / 'out' / inside} and the run folder ") and "overlap" in error
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("images", "output", "store"), [
+    ("run/features", "run", None),     # step 1 replaces run/features: the photos were erased
+    ("photos", "photos/run", None),
+    ("photos", "run", "run/store"),
+    ("photos", "run", "photos/store"),
+], ids=["images-inside-output", "output-inside-images", "store-inside-output", "store-inside-images"])
+def test_the_extract_job_refuses_images_output_and_store_that_overlap_and_keeps_the_photos(
+        spark, four_images, weights_file, tmp_path, images, output, store):
+    """The spark-submit job has no `run-local` checks before it: run_extract refuses them itself."""
+    from fruits.steps.featurize_with_store import StoreOptions
+
+    shutil.copytree(four_images, tmp_path / images)
+    photos = sorted(path.relative_to(tmp_path) for path in (tmp_path / images).rglob("*.jpg"))
+    args = ExtractArgs(images=str(tmp_path / images), output=str(tmp_path / output), weights=str(weights_file),
+                       store=StoreOptions(root=str(tmp_path / store) if store else None))
+    with pytest.raises(FruitsError, match="overlap: .*nothing written"):
+        run_extract(spark, args)
+    assert sorted(path.relative_to(tmp_path) for path in (tmp_path / images).rglob("*.jpg")) == photos
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("s3://b/images/ds/", "s3://b/images/ds"),
+    ("s3://b/results/run/", "s3a://b/results/run/features/"),
+    ("s3://b/images/", "s3://b//images/x/"),
+    ("s3://b/results/../images/ds/", "s3://b/images/"),
+    ("file:///data/x", "/data/x/y"),
+])
+def test_uris_that_name_one_place_or_one_inside_the_other_overlap(one, other):
+    with pytest.raises(FruitsError, match="overlap"):
+        refuse_overlap(one, "--images", other, "--output", "why")
+    with pytest.raises(FruitsError, match="overlap"):
+        refuse_overlap(other, "--output", one, "--images", "why")
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("s3://b/images/ds/", "s3://b/images/ds-2/"),
+    ("s3://b/images/", "s3://other/images/"),
+    ("s3://b/images/", "/b/images/"),
+])
+def test_uris_of_different_places_do_not_overlap(one, other):
+    refuse_overlap(one, "--images", other, "--output", "why")

@@ -36,7 +36,7 @@ from fruits.settings import is_remote
 from fruits.step_clock import StepClock
 from fruits.steps.extract_summary import build_extract_summary, reason_category
 from fruits.steps.featurize_with_store import StoreOptions, featurize_images
-from fruits.steps.run_folder import MANIFEST
+from fruits.steps.run_folder import MANIFEST, refuse_overlap
 from fruits.storage import Storage, join_uri
 from fruits.versions import package_versions
 from fruits.weights import fetch_weights, for_engine
@@ -105,6 +105,19 @@ def check_output_writable(storage: Storage, output: str) -> None:
         raise FruitsError(f"cannot write to the output {output}: {error.java_exception.getMessage()}") from None
 
 
+def refuse_overlapping_locations(args: ExtractArgs) -> None:
+    """Refuses images, output and feature store of which one holds another: the step replaces its
+    output folders whole (photos under them would be erased) and would list its own files as photos.
+    `fruits run-local` checks the same before Spark starts; this is the spark-submit job's check."""
+    refuse_overlap(args.images, "--images", args.output, "--output", "the step replaces its outputs whole, which "
+                   "would erase the photos under them, and would list its own files as photos: nothing written")
+    if args.store.root is not None:
+        refuse_overlap(args.images, "--images", args.store.root, "--feature-store", "the step would list the store's "
+                       "files as photos: nothing written")
+        refuse_overlap(args.store.root, "--feature-store", args.output, "--output", "the step replaces its outputs "
+                       "whole, which would erase the store: nothing written")
+
+
 # Rows per shuffle partition of the step's joins and writes (a row: an image's path, label and
 # 1,280 features, about 5 KiB). Spark's default, 200 partitions whatever the size, cost a third of
 # a run on 5,107 images here (benchmarks/incremental_run.py: 29.9 s -> 19.5 s with nothing new),
@@ -138,6 +151,7 @@ def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
     started = time.monotonic()
     storage = Storage(spark)
     clock = StepClock(spark)  # the summary's `timings`: where the step's seconds went
+    refuse_overlapping_locations(args)
     _phase(progress, "Listing images")
     with clock.phase("listing"):
         listing = list_input(spark, args.images, args.max_file_bytes)

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import posixpath
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -86,7 +88,22 @@ def holding_run_folder(folder: Path, run_id: str, replace: bool = False) -> Iter
 
 
 def refuse_overlap(folder: str, what: str, other: str, other_what: str, why: str) -> None:
-    """Refuses two local folders of which one holds the other (or both are one)."""
-    mine, theirs = os.path.realpath(folder), os.path.realpath(other)
-    if mine == theirs or mine.startswith(theirs.rstrip(os.sep) + os.sep) or theirs.startswith(mine.rstrip(os.sep) + os.sep):
+    """Refuses two folders or prefixes of which one holds the other (or both are one): local
+    paths (or file: URIs) as they resolve, s3:// (s3a://, s3n://) and other URIs by their keys."""
+    mine, theirs = comparable_location(folder), comparable_location(other)
+    if mine == theirs or mine.startswith(theirs.rstrip("/") + "/") or theirs.startswith(mine.rstrip("/") + "/"):
         raise FruitsError(f"{what} {folder} and {other_what} {other} overlap: {why}")
+
+
+def comparable_location(location: str) -> str:
+    """`location` in one spelling per place: a local path resolved (links followed), a URI with
+    its S3 schemes as one, its repeated '/', '.' and '..' removed (Hadoop's Path does the same)."""
+    from fruits.settings import is_remote
+
+    if not is_remote(location):
+        return os.path.realpath(re.sub(r"^file:(//)?", "", location))
+    scheme, _, rest = location.partition("://")
+    scheme = "s3" if scheme.lower() in ("s3", "s3a", "s3n") else scheme.lower()
+    bucket, _, key = rest.partition("/")
+    key = posixpath.normpath("/" + key).lstrip("/")
+    return f"{scheme}://{bucket}/{key}".rstrip("/")
