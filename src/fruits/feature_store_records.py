@@ -49,6 +49,7 @@ KEY_FILE, BATCHES, COMMITS = "key.json", "batches", "commits"
 LISTING_ATTEMPTS = 3
 ID_LENGTH = 16  # hex digits of the canonical JSON's SHA-256: 64 bits, and key.json is checked on read
 SHA256 = re.compile(r"[0-9a-f]{64}")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a batch's or a file's name in a commit: never '..', never a '/'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,9 +135,12 @@ class Commit:
             data = json.loads(text)
             commit = cls(batch=data["batch"], files=tuple(data["files"]), rows=int(data["rows"]), order=str(data["order"]),
                          replaces=tuple(data.get("replaces", ())))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError):
             commit = None
-        if commit is None or not uri.endswith(f"/{commit.batch}.json") or not all(isinstance(name, str) for name in commit.files):
+        # Each name is joined below the store's batches/ folder, and what a purge replaced is deleted
+        # there: a name that is not one plain name ("../..") would reach outside the store.
+        if (commit is None or not uri.endswith(f"/{commit.batch}.json") or commit.rows < 0
+                or not all(isinstance(name, str) and PLAIN_NAME.fullmatch(name) for name in (commit.batch, *commit.files, *commit.replaces))):
             raise FruitsError(f"corrupt commit in the feature store: {uri} is not a commit fruits wrote; "
                               "move it away (its batch is then no longer read)")
         return commit

@@ -229,6 +229,32 @@ def test_a_corrupt_commit_is_one_clear_error(spark, key, tmp_path, checksum_kept
         read(spark, str(tmp_path), key)
 
 
+@pytest.mark.parametrize("edit", [
+    {"replaces": ["../../.."]},            # the vacuum removed what a purge replaced: here the folder of every store
+    {"files": ["../../../other-dataset/precious.parquet"]},
+    {"batch": "commits/BATCH"},             # still ends the commit's own name
+    {"rows": 1e400},                        # JSON's infinity: int() raised OverflowError, a traceback
+    {"rows": -1},
+], ids=["replaces-outside", "file-outside", "batch-with-a-slash", "rows-infinite", "rows-negative"])
+def test_a_hand_edited_commit_is_refused_and_nothing_outside_the_store_is_touched(spark, key, tmp_path, edit):
+    root = tmp_path / "stores" / "dataset"
+    sibling = tmp_path / "stores" / "other-dataset"
+    sibling.mkdir(parents=True)
+    (sibling / "precious.parquet").write_bytes(b"another dataset's file")
+    append(spark, str(root), key, frame(spark, synthetic(range(3))), "run-1")
+    (commit,) = (store_folder(root, key) / "commits").glob("*.json")
+    record = {**json.loads(commit.read_text()), **edit}
+    if record["batch"] == "commits/BATCH":
+        record["batch"] = f"commits/{commit.stem}"
+    (commit.parent / f".{commit.name}.crc").unlink()
+    commit.write_text(json.dumps(record))
+    with pytest.raises(FruitsError, match=f"corrupt commit in the feature store: .*{commit.name}"):
+        vacuum(spark, str(root), key, older_than=timedelta(days=3))
+    with pytest.raises(FruitsError, match="corrupt commit in the feature store"):
+        read(spark, str(root), key).count()
+    assert (sibling / "precious.parquet").read_bytes() == b"another dataset's file"
+
+
 @pytest.mark.parametrize("field, value", [
     ("weights_sha256", hashlib.sha256(b"other weights").hexdigest()), ("input_size", 192),
     ("preprocessing_version", 99), ("pillow_version", "0.0.1"), ("tensorflow_version", "0.0.1"),
