@@ -146,15 +146,17 @@ def classify_listed(root: str, files: Iterable[tuple], max_file_bytes: int = DEF
 def refuse_look_alike_labels(listing: Listing, where: str, consequence: str = "nothing written") -> None:
     """A FruitsError when two labels of the accepted files would read as one: they differ only by
     Unicode normalisation ("Café" typed as é or as e + ´, as macOS and Linux may each write it)
-    or by spaces around the name ("Kiwi " and "Kiwi"). Each would be a class of its own that
-    every table and plot shows twice under one name."""
+    or by spaces around the name ("Kiwi " and "Kiwi"), or by invisible format characters (a
+    byte-order mark, a zero-width space or joiner: Unicode's category Cf). Each would be a class of
+    its own that every table and plot shows twice under one name."""
     seen: dict[str, str] = {}
     for label in sorted({file.label for file in listing.accepted}):
-        shown_as = unicodedata.normalize("NFC", label).strip()
+        visible = "".join(char for char in unicodedata.normalize("NFC", label) if unicodedata.category(char) != "Cf")
+        shown_as = unicodedata.normalize("NFC", visible).strip()
         if shown_as in seen:
             raise FruitsError(f"the folders {seen[shown_as]!r} and {label!r} under {where} would be two fruits that read "
-                              f"the same ({shown_as!r}: they differ only in Unicode normalisation or spaces around the "
-                              f"name): rename or merge them; {consequence}")
+                              f"the same ({shown_as!r}: they differ only in Unicode normalisation, invisible characters "
+                              f"or spaces around the name): rename or merge them; {consequence}")
         seen[shown_as] = label
 
 

@@ -196,7 +196,8 @@ def test_objects_that_list_as_one_path_are_all_rejected():
     assert listing.entries_found == 3
 
 
-@pytest.mark.parametrize("second", [unicodedata.normalize("NFD", "Café"), "Café "], ids=["nfd", "trailing-space"])
+@pytest.mark.parametrize("second", [unicodedata.normalize("NFD", "Café"), "Café ", "\ufeffCafé", "Caf\u200bé", "Café\u200d"],
+                         ids=["nfd", "trailing-space", "byte-order-mark", "zero-width-space", "zero-width-joiner"])
 def test_two_folders_that_read_as_one_fruit_are_refused_before_any_work(second, sample_images, tmp_path):
     """They were two classes shown under one name in every table and plot."""
     photo = next((sample_images / sorted(path.name for path in sample_images.iterdir() if path.is_dir())[0]).glob("*.jpg"))
