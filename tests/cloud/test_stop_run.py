@@ -139,3 +139,20 @@ def test_the_tag_stop_looks_for_is_the_one_the_state_machine_puts_on_its_cluster
     definition = json.loads(render_test_definition(tmp_path))
     tags = definition["States"]["Create EMR cluster"]["Parameters"]["Tags"]
     assert {"Key": RUN_TAG, "Value.$": "$.run_id"} in tags
+
+
+def test_stop_leaves_alone_a_cluster_of_the_same_run_id_that_another_platform_started(fruits, moto, slow_platform, staged):
+    """Two platforms in one account (another name_prefix: another bucket, roles and state machine)
+    may each have a run `trial`: `fruits stop trial` on one must not end the other's cluster."""
+    emr = moto.client("emr")
+    foreign = emr.run_job_flow(
+        Name="fruits-run-shared", ReleaseLabel="emr-7.13.0", ServiceRole="staging-emr-service", JobFlowRole="staging-emr-nodes",
+        LogUri="s3://staging-123456789012-eu-west-3/logs/emr/", Tags=[{"Key": RUN_TAG, "Value": "run-shared"}],
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True})["JobFlowId"]
+    with EmrStepDriver({"Extract features": ["HANG"]}):
+        ours = started_and_hanging(fruits, moto, slow_platform, staged, "run-shared")
+        stopped = fruits("stop", "run-shared", platform=slow_platform)
+        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.stdout.splitlines()[1] == f"Terminating {ours}: `fruits status run-shared` shows when it has ended."
+        assert foreign in run_clusters(moto, "run-shared") and ours not in run_clusters(moto, "run-shared")
+    emr.terminate_job_flows(JobFlowIds=[foreign])

@@ -2,8 +2,9 @@
 cluster when its execution is stopped; the cluster may run on, and cost, indefinitely
 (docs.aws.amazon.com/step-functions/latest/dg/connect-emr.html). So this stops the run's
 execution if it runs, then terminates every live cluster tagged with the run id (the state
-machine tags each cluster `fruits:run-id`): the one the execution made, and any that an execution
-stopped elsewhere (the console) left behind.
+machine tags each cluster `fruits:run-id`) that runs with the platform's EMR service role: the one
+the execution made, and any that an execution stopped elsewhere (the console) left behind, never
+another platform's in the same account.
 
 Usage: `stopped, clusters = stop_run(sfn, emr, platform, run_id)` -> the name of the execution
 stopped (None if none ran) and the ids of the clusters whose termination was asked.
@@ -19,9 +20,15 @@ RUN_TAG = "fruits:run-id"  # stepfunctions/pipeline.asl.json tags each cluster w
 STOPPED_ERROR = "Fruits.StoppedByUser"
 
 
-def run_clusters(emr, run_id: str) -> list[str]:
-    """The ids of the live clusters tagged with `run_id`, oldest first."""
-    found = tagged_clusters(emr, RUN_TAG, run_id)
+SERVICE_ROLE_OUTPUT = "emr_service_role_name"  # the role this platform's clusters run with (Terraform's output)
+
+
+def run_clusters(emr, run_id: str, service_role: str | None = None) -> list[str]:
+    """The ids of the live clusters tagged with `run_id`, oldest first; with `service_role`, only
+    those that run with it: another platform in the account (another name_prefix) may have a run
+    of the same id, and its cluster is not this platform's to end."""
+    found = [cluster for cluster in tagged_clusters(emr, RUN_TAG, run_id)
+             if service_role is None or cluster.get("ServiceRole", "").rpartition("/")[2] == service_role]
     return [cluster["Id"] for cluster in sorted(found, key=lambda c: c["Status"]["Timeline"]["CreationDateTime"])]
 
 
@@ -35,7 +42,7 @@ def stop_run(sfn, emr, platform, run_id: str) -> tuple[str | None, list[str]]:
         with aws_errors(f"stop run {run_id}"):
             sfn.stop_execution(executionArn=latest["executionArn"], error=STOPPED_ERROR, cause="stopped with `fruits stop`")
         stopped = latest["name"]
-    clusters = run_clusters(emr, run_id)
+    clusters = run_clusters(emr, run_id, platform.outputs.get(SERVICE_ROLE_OUTPUT))
     if clusters:
         with aws_errors(f"terminate {', '.join(clusters)}"):
             emr.terminate_job_flows(JobFlowIds=clusters)
