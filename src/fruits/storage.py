@@ -11,6 +11,7 @@ see the output missing or partly there meanwhile (fruits.steps.run_folder says h
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import tempfile
@@ -41,6 +42,30 @@ def storage_errors(uri: str):
             if name.endswith(suffix):
                 raise FruitsError(f"{meaning}: {uri} ({error.java_exception.getMessage()})") from None
         raise
+
+
+NO_SPACE = "No space left on device"  # Java's IOException text for ENOSPC, on the driver and in a task's failure
+
+
+@contextmanager
+def no_space_left(where: str):
+    """Turns a write that found its device full, on the driver or in a Spark task, into one line
+    naming `where` (the step's output, and its feature store), instead of Java's traceback."""
+    try:
+        yield
+    except Py4JJavaError as error:
+        cause = error.java_exception
+        while cause is not None and NO_SPACE not in str(cause.toString()):
+            cause = cause.getCause()
+        if cause is None:
+            raise
+        raise FruitsError(f"no space left on the device of {where}: free some, then run the step again "
+                          "(a step moves an output into place only once it is complete)") from None
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise FruitsError(f"no space left on the device of {where}: free some, then run the step again "
+                          "(a step moves an output into place only once it is complete)") from None
 
 
 def join_uri(prefix: str, *parts: str) -> str:

@@ -289,3 +289,33 @@ def test_a_job_whose_spark_cannot_start_says_so_in_one_line(capsys):
 
     assert run_job("extract_features", no_spark, lambda spark: {}, str) == 1
     assert capsys.readouterr().err == "extract_features: error: Spark did not start: bad setting\n"
+
+
+@pytest.fixture
+def small_device(tmp_path):
+    """A 64 KiB file system (tmpfs), mounted for the test: a device that fills up. Needs root."""
+    folder = tmp_path / "small-device"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)  # lazy: Spark may still hold a file open there
+
+
+@pytest.mark.slow
+def test_a_step_that_fills_its_device_says_so_in_one_line_and_keeps_step_1_s_outputs(spark, small_device):
+    """It was Java's traceback (an FSError on the driver, or a task's IOException in a SparkException)."""
+    rng = np.random.default_rng(3)
+    rows = [(f"file:/img/{'AB'[i % 2]}/{i}.jpg", "AB"[i % 2], rng.normal(size=12).astype(np.float32).tolist()) for i in range(6)]
+    output = small_device / "run"
+    spark.createDataFrame(rows, "path string, label string, features array<float>").coalesce(1).write.parquet(str(output / "features"))
+    (output / "extract_summary.json").write_text(json.dumps({"images_uri": "/img", "images": 6, "rejected": 0, "rejected_by_reason": {},
+                                                             "weights": {"source": "test"}, "duration_seconds": 1.0,
+                                                             "versions": {}, "settings": {}}))
+    features = sorted(path.name for path in (output / "features").iterdir())
+    with pytest.raises(FruitsError, match=f"no space left on the device of {output}: free some, then run the step again"):
+        run_reduce(spark, ReduceArgs(output=str(output), k=2))
+    assert sorted(path.name for path in (output / "features").iterdir()) == features
+    assert not (output / "pca").exists() and not (output / "manifest.json").exists()

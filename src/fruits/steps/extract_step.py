@@ -37,7 +37,7 @@ from fruits.step_clock import StepClock
 from fruits.steps.extract_summary import build_extract_summary, reason_category
 from fruits.steps.featurize_with_store import StoreOptions, featurize_images
 from fruits.steps.run_folder import MANIFEST, refuse_overlap
-from fruits.storage import Storage, join_uri
+from fruits.storage import Storage, join_uri, no_space_left
 from fruits.versions import package_versions
 from fruits.weights import fetch_weights, for_engine
 from fruits.weights_fingerprints import KnownWeights
@@ -148,6 +148,11 @@ def size_file_reads(spark: SparkSession) -> None:
 
 def run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
     """Runs step 1 and returns its summary (also written as extract_summary.json)."""
+    with no_space_left(args.output + (f" or the feature store {args.store.root}" if args.store.root else "")):
+        return _run_extract(spark, args, progress)
+
+
+def _run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
     started = time.monotonic()
     storage = Storage(spark)
     clock = StepClock(spark)  # the summary's `timings`: where the step's seconds went

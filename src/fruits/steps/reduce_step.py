@@ -32,7 +32,7 @@ from fruits.quality import nearest_centroid_accuracy
 from fruits.reduce import PcaFit, fit_pca, project, to_vectors
 from fruits.steps.run_folder import MANIFEST
 from fruits.steps.run_manifest import build_manifest
-from fruits.storage import Storage, join_uri
+from fruits.storage import Storage, join_uri, no_space_left
 from fruits.versions import package_versions
 
 SCATTER_POINTS = 5000  # at most this many images in the PC1/PC2 picture
@@ -67,6 +67,11 @@ def parse_args(argv: list[str] | None = None) -> ReduceArgs:
 
 def run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
     """Runs step 2 and returns the run manifest (also written as manifest.json)."""
+    with no_space_left(args.output):
+        return _run_reduce(spark, args, progress)
+
+
+def _run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
     started = time.monotonic()
     storage = Storage(spark)
     features_uri, summary_uri = join_uri(args.output, FEATURES), join_uri(args.output, SUMMARY)
