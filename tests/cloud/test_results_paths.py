@@ -254,3 +254,31 @@ def test_a_fetch_that_cannot_be_put_in_place_leaves_the_previous_one(tmp_path, m
     with pytest.raises(OSError, match="disk full"):
         replace_folder(fetched, target)
     assert (target / "manifest.json").read_text() == "previous"
+
+
+def test_a_device_that_fills_up_on_the_last_file_of_a_fetch_is_one_line_and_the_previous_fetch_stays(moto, platform_file, tmp_path, monkeypatch):
+    """The photos' downloads fit and .fetched.json did not: OSError's traceback, where a download was one line."""
+    import errno
+    from pathlib import Path
+
+    from fruits.cloud.platform import load_platform
+    from fruits.cloud.results import FETCHED, fetch_results
+    from fruits.errors import FruitsError
+
+    s3, run = moto.client("s3"), "run-device-full"
+    put(s3, f"results/{run}/manifest.json", json.dumps(MANIFEST).encode())
+    platform = load_platform(str(platform_file))
+    fetch_results(s3, platform, run, tmp_path / run)  # a first, good fetch
+    put(s3, f"results/{run}/pca/matrix.csv", b"path,label\n")
+    original = Path.write_text
+
+    def write_text(self, *arguments, **options):
+        if self.name == FETCHED:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, *arguments, **options)
+    monkeypatch.setattr(Path, "write_text", write_text)
+    with pytest.raises(FruitsError, match=f"cannot write {FETCHED} under {tmp_path / run}: No space left on device; nothing "
+                                          r"was fetched \(the previous fetch is kept\)"):
+        fetch_results(s3, platform, run, tmp_path / run)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [run]  # no staging left beside it
+    assert sorted(p.relative_to(tmp_path / run).as_posix() for p in (tmp_path / run).rglob("*")) == [FETCHED, "manifest.json"]

@@ -52,6 +52,10 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.fetching-{secrets.token_hex(4)}")
+    def cannot_write(what: str, error: OSError) -> FruitsError:
+        return FruitsError(f"cannot write {what} under {target}: {error.strerror or error}; nothing was fetched"
+                           f"{' (the previous fetch is kept)' if target.exists() else ''}")
+
     try:
         for name in names:
             source = f"s3://{platform.bucket}/{prefix}{name}"
@@ -60,9 +64,11 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
                 with aws_errors(f"download {source}"):
                     s3.download_file(platform.bucket, prefix + name, str(staging / name))
             except OSError as error:  # e.g. a name longer than this file system takes
-                raise FruitsError(f"cannot write {source} under {target}: {error.strerror or error}; nothing was fetched"
-                                  f"{' (the previous fetch is kept)' if target.exists() else ''}") from None
-        (staging / FETCHED).write_text(json.dumps(names))
+                raise cannot_write(source, error) from None
+        try:
+            (staging / FETCHED).write_text(json.dumps(names))
+        except OSError as error:  # the downloads took the last of a full device
+            raise cannot_write(FETCHED, error) from None
         replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
