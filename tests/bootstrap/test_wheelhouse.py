@@ -102,6 +102,14 @@ def test_opening_checks_the_lock_the_manifest_and_the_pins(tmp_path):
         open_wheelhouse(house.folder, house.lock)
 
 
+def test_a_manifest_that_is_not_text_is_one_clear_error(tmp_path):
+    """`fruits stage --wheelhouse DIR` whose SHA256SUMS holds bytes that are not UTF-8 ended in a UnicodeDecodeError traceback."""
+    house = small_wheelhouse(tmp_path, {"fruits-probe": "1.0"})
+    (house.folder / MANIFEST).write_bytes(b"\xff\xfe not a manifest\n")
+    with pytest.raises(FruitsError, match=r"SHA256SUMS is not a SHA256SUMS file: it is not text"):
+        open_wheelhouse(house.folder, house.lock)
+
+
 def test_pins_match_wheels_whatever_the_spelling_of_the_name():
     pins = ["Pygments==2.21.0", "ml_dtypes==0.6.0", "tensorflow_cpu==2.21.0", "python-dateutil==2.9.0.post0", "six==1.17.0"]
     wheels = ["pygments-2.21.0-py3-none-any.whl", "ml_dtypes-0.6.0-cp311-cp311-manylinux_2_27_x86_64.whl",

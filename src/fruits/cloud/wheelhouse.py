@@ -132,7 +132,11 @@ def open_wheelhouse(folder: Path, lock: Path) -> Wheelhouse:
     if not (folder / MANIFEST).is_file():
         raise FruitsError(f"{folder} is not a complete wheelhouse (no {MANIFEST}, which is written last): "
                           f"`make wheelhouse` or `fruits stage` builds one")
-    files = read_manifest((folder / MANIFEST).read_text(), folder / MANIFEST)
+    try:
+        text = (folder / MANIFEST).read_bytes().decode("utf-8")
+    except UnicodeDecodeError:  # sealing writes UTF-8 text
+        raise FruitsError(f"{folder / MANIFEST} is not a SHA256SUMS file: it is not text (delete the wheelhouse and build it again)") from None
+    files = read_manifest(text, folder / MANIFEST)
     if files.get(LOCK_NAME) != sha256_of_file(lock):
         raise FruitsError(f"the wheelhouse {folder} was built for another lock than {lock}: build it for this one "
                           f"(`make wheelhouse`, or `fruits stage` without --wheelhouse)")
