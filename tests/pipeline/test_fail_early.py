@@ -210,6 +210,26 @@ def test_k_above_the_images_with_features_is_refused_before_the_fit(spark, six_r
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("summary", [b'{"images_uri": "/im', b"\xff\xfe", b"[]", b'{"images_uri": "/img"}', b"{} "],
+                         ids=["cut-short", "not-utf-8", "not-an-object", "fields-missing", "checksum-mismatch"])
+def test_a_damaged_step_1_summary_is_refused_before_the_fit_and_a_complete_run_stays_complete(spark, six_rows, summary):
+    """It was a JSONDecodeError's traceback, or a KeyError once pca/ had been replaced and the manifest removed."""
+    from fruits.storage import Storage
+
+    output, written = six_rows
+    if summary == b"{} ":  # step 1 writes it through Hadoop, with a checksum beside it that an edit no longer matches
+        Storage(spark).write_text(str(output / "extract_summary.json"), json.dumps(written))
+        summary = json.dumps({**written, "images": 7}).encode()
+    run_reduce(spark, ReduceArgs(output=str(output), k=2))
+    matrix = (output / "pca" / "matrix.csv").read_bytes()
+    (output / "extract_summary.json").write_bytes(summary)
+    with pytest.raises(FruitsError, match="extract_summary.json is not step 1's summary .*: run the extract step again; "
+                                          "no PCA written, step 1's outputs are kept"):
+        run_reduce(spark, ReduceArgs(output=str(output), k=3))
+    assert (output / "pca" / "matrix.csv").read_bytes() == matrix and (output / "manifest.json").exists()
+
+
+@pytest.mark.slow
 def test_components_beyond_the_data_s_rank_are_a_warning_in_the_manifest_and_the_summary(spark, six_rows):
     output, summary = six_rows
     within = run_reduce(spark, ReduceArgs(output=str(output), k=5))

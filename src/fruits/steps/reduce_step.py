@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
@@ -77,7 +78,7 @@ def _run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
     features_uri, summary_uri = join_uri(args.output, FEATURES), join_uri(args.output, SUMMARY)
     if not (storage.exists(join_uri(features_uri, "_SUCCESS")) and storage.exists(summary_uri)):
         raise FruitsError(f"no complete features at {features_uri} (with {SUMMARY} beside them): run the extract step first")
-    summary = json.loads(storage.read_text(summary_uri))
+    summary = read_extract_summary(storage, summary_uri)
 
     _phase(progress, "Fitting PCA")
     vectors = to_vectors(canonical_order(spark, spark.read.parquet(literal_path(features_uri)))).persist(StorageLevel.MEMORY_AND_DISK)
@@ -109,6 +110,27 @@ def _run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
                               created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     storage.write_text(join_uri(args.output, MANIFEST), json.dumps(manifest, indent=2))
     return manifest
+
+
+SUMMARY_FIELDS = ("images_uri", "images", "rejected", "rejected_by_reason", "weights")  # what the manifest takes from it
+
+
+def read_extract_summary(storage: Storage, uri: str) -> dict:
+    """Step 1's summary, refused before any work when it is not one (cut short, edited by hand):
+    its fields were read only once pca/ had been replaced, as a KeyError's traceback."""
+    try:
+        summary = json.loads(storage.read_text(uri))
+    except ValueError:  # not UTF-8, not JSON
+        summary = None
+    except Py4JJavaError as error:  # a local file changed behind Hadoop's back fails its checksum
+        if not error.java_exception.getClass().getName().endswith("ChecksumException"):
+            raise
+        summary = None
+    if (not isinstance(summary, dict) or any(field not in summary for field in SUMMARY_FIELDS)
+            or not isinstance(summary["images_uri"], str) or not isinstance(summary.get("versions", {}), dict)):
+        raise FruitsError(f"{uri} is not step 1's summary (damaged, or edited by hand): run the extract step again; "
+                          "no PCA written, step 1's outputs are kept")
+    return summary
 
 
 def canonical_order(spark: SparkSession, features: DataFrame) -> DataFrame:
