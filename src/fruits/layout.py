@@ -95,6 +95,11 @@ class BucketLayout:
                 raise ValueError(f"the {name} prefix is not text: {prefix!r}")
             if PREFIX.fullmatch(prefix) is None or not plain_folders(prefix[:-1]):
                 raise ValueError(f"the {name} prefix {prefix!r} must end in '/', with no leading '/' and no empty, '.' or '..' folder")
+        for name in DEFAULT_PREFIXES:  # e.g. results under images: a run would write among the photos, and list its own outputs
+            for other in DEFAULT_PREFIXES:
+                if other != name and prefixes[other].startswith(prefixes[name]):
+                    raise ValueError(f"the {name} prefix {prefixes[name]!r} holds the {other} prefix {prefixes[other]!r}: "
+                                     "each must be a folder of its own")
         return cls(**{name: prefixes[name] for name in DEFAULT_PREFIXES})
 
     def as_dict(self) -> dict[str, str]:

@@ -52,6 +52,18 @@ def test_a_prefix_terraform_would_refuse_is_refused(prefix):
         BucketLayout.from_prefixes({**DEFAULT_PREFIXES, "results": prefix})
 
 
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"results": "images/"}, "the images prefix 'images/' holds the results prefix 'images/'"),
+    ({"results": "images/results/"}, "the images prefix 'images/' holds the results prefix 'images/results/'"),
+    ({"images": "data/", "feature_store": "data/features/"}, "the images prefix 'data/' holds the feature_store prefix"),
+], ids=["results-is-images", "results-under-images", "store-under-images"])
+def test_prefixes_of_which_one_holds_another_are_refused(changes, message):
+    """`fruits start --dataset X --run-id X` with results = images/ wrote the run's outputs among the photos,
+    where step 1 replaces the folders features/, rejected/ and pca/ whole."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        BucketLayout.from_prefixes({**DEFAULT_PREFIXES, **changes})
+
+
 @pytest.mark.parametrize("prefix", [5, None, ["results/"]])
 def test_a_prefix_that_is_not_text_is_refused(prefix):
     with pytest.raises(ValueError, match=re.escape(f"the results prefix is not text: {prefix!r}")):
