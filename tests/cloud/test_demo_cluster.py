@@ -154,7 +154,8 @@ def test_stop_terminates_every_live_demo_cluster_and_nothing_else(demo, moto):
     started = demo("demo-start")
     assert started.returncode == 0, started.stderr
     instances = {"InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}], "KeepJobFlowAliveWhenNoSteps": True}
-    another_demo = emr.run_job_flow(Name="raced", Instances=instances, Tags=[{"Key": "fruits:demo", "Value": "true"}])["JobFlowId"]
+    another_demo = emr.run_job_flow(Name="raced", Instances=instances, ServiceRole="fruits-emr-service",  # this platform's too
+                                    Tags=[{"Key": "fruits:demo", "Value": "true"}])["JobFlowId"]
     pipeline_run = emr.run_job_flow(Name="fruits-run", Instances=instances, Tags=[{"Key": "fruits:run-id", "Value": "r"}])["JobFlowId"]
     demos = {c["Id"] for c in live_demo_clusters(emr)}
     assert another_demo in demos and len(demos) == 2
@@ -168,6 +169,21 @@ def test_stop_terminates_every_live_demo_cluster_and_nothing_else(demo, moto):
 
     status = demo("demo-status")
     assert status.returncode == 0 and "No demo cluster is running. The last one" in status.stdout and "TERMINATED" in status.stdout
+
+
+def test_another_platform_s_demo_cluster_is_neither_stopped_nor_shown_nor_in_the_way(demo, moto):
+    """Two platforms in one account (another name_prefix): demo-stop terminated the other's demo
+    cluster too, and demo-start refused while it ran; each runs with its own service role."""
+    emr = moto.client("emr")
+    instances = {"InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}], "KeepJobFlowAliveWhenNoSteps": True}
+    theirs = emr.run_job_flow(Name="staging demo", Instances=instances, ServiceRole="staging-emr-service",
+                              Tags=[{"Key": "fruits:demo", "Value": "true"}])["JobFlowId"]
+    assert demo("demo-status").stdout.startswith("No demo cluster is running")
+    started = demo("demo-start")
+    assert started.returncode == 0, started.stderr
+    stopped = demo("demo-stop")
+    assert stopped.returncode == 0 and theirs not in stopped.stdout and len(stopped.stdout.strip().splitlines()) == 1, stopped.stdout
+    assert emr.describe_cluster(ClusterId=theirs)["Cluster"]["Status"]["State"] == "WAITING"
 
 
 def test_stop_with_nothing_running_says_so(demo):

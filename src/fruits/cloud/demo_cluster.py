@@ -175,25 +175,26 @@ def put_notebook(s3, platform, notebook: bytes, replace: bool = False) -> str:
     return f"notebook -> s3://{platform.bucket}/{key}"
 
 
-def demo_clusters(emr, states=LIVE_STATES, created_after: datetime | None = None) -> list[dict]:
-    """Described clusters in `states` tagged fruits:demo=true, newest first."""
-    found = tagged_clusters(emr, DEMO_TAG, "true", states, created_after)
+def demo_clusters(emr, states=LIVE_STATES, created_after: datetime | None = None, service_role: str | None = None) -> list[dict]:
+    """Described clusters in `states` tagged fruits:demo=true (with `service_role`: the platform's
+    emr_service_role_name, this platform's only), newest first."""
+    found = tagged_clusters(emr, DEMO_TAG, "true", states, created_after, service_role=service_role)
     return sorted(found, key=lambda c: c["Status"]["Timeline"]["CreationDateTime"], reverse=True)
 
 
-def live_demo_clusters(emr) -> list[dict]:
-    return demo_clusters(emr, LIVE_STATES)
+def live_demo_clusters(emr, service_role: str | None = None) -> list[dict]:
+    return demo_clusters(emr, LIVE_STATES, service_role=service_role)
 
 
-def last_ended_demo(emr) -> dict | None:
+def last_ended_demo(emr, service_role: str | None = None) -> dict | None:
     """The newest demo cluster that ended in the last day (to show how it ended), if any."""
-    ended = demo_clusters(emr, ENDED_STATES, created_after=datetime.now(timezone.utc) - timedelta(days=1))
+    ended = demo_clusters(emr, ENDED_STATES, created_after=datetime.now(timezone.utc) - timedelta(days=1), service_role=service_role)
     return ended[0] if ended else None
 
 
 def start_demo(emr, request: dict) -> str:
-    """RunJobFlow, unless a demo cluster is alive: then a FruitsError naming it."""
-    live = live_demo_clusters(emr)
+    """RunJobFlow, unless a demo cluster of this platform (its service role) is alive: then a FruitsError naming it."""
+    live = live_demo_clusters(emr, request.get("ServiceRole"))
     if live:
         raise FruitsError(f"a demo cluster is already running: {live[0]['Id']} ({live[0]['Status']['State']}); "
                           f"`fruits demo-status` shows how to open it, `fruits demo-stop` stops it")

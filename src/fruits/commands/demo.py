@@ -79,17 +79,18 @@ def demo_status(args) -> int:
 
 
 def show_demos(args, platform, emr, wait: bool = False) -> int:
+    from fruits.cloud.clusters import SERVICE_ROLE_OUTPUT
     from fruits.cloud.demo_cluster import last_ended_demo, live_demo_clusters, read_demo
 
     while True:
-        views = [read_demo(emr, cluster) for cluster in live_demo_clusters(emr)]
+        views = [read_demo(emr, cluster) for cluster in live_demo_clusters(emr, platform.outputs.get(SERVICE_ROLE_OUTPUT))]
         if not wait or not views or any(v.primary_instance_id for v in views):
             break
         if not args.quiet:
             print(f"  {views[0].state}, waiting for JupyterHub...", flush=True)
         time.sleep(30)
     if not views:
-        ended = last_ended_demo(emr)
+        ended = last_ended_demo(emr, platform.outputs.get(SERVICE_ROLE_OUTPUT))
         if ended:
             view = read_demo(emr, ended)
             print(f"No demo cluster is running. The last one, {view.cluster_id}: {view.state} "
@@ -120,11 +121,12 @@ def render(region: str, view) -> str:
 
 
 def demo_stop(args) -> int:
+    from fruits.cloud.clusters import SERVICE_ROLE_OUTPUT
     from fruits.cloud.demo_cluster import live_demo_clusters, read_demo, stop_demos
 
     platform = platform_of(args)
     (emr,) = clients(platform, "emr")
-    clusters = live_demo_clusters(emr)
+    clusters = live_demo_clusters(emr, platform.outputs.get(SERVICE_ROLE_OUTPUT))
     if not clusters:
         print("No demo cluster is running: nothing to stop.")
         return 0
