@@ -90,6 +90,25 @@ def test_photos_the_folder_lacks_are_refused_kept_or_deleted_never_silently_read
     assert fruits("upload", str(folder), "--keep-missing", "--delete-missing").returncode == 2  # one or the other
 
 
+def test_a_dataset_s_upload_neither_refuses_for_nor_deletes_the_photos_of_a_dataset_below_it(fruits, moto, tmp_path):
+    """Datasets may nest (`2026` and `2026/apples`); a run of `2026` rejects `apples/LABEL/x.jpg` as
+    a nested folder, so those are not its photos: --delete-missing deleted them all, and without
+    it the upload was refused for them."""
+    folder, s3 = photos(tmp_path), moto.client("s3")
+
+    def keys(prefix: str) -> set[str]:
+        return {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])}
+
+    assert (inner := fruits("upload", str(folder), "--dataset", "nest-test/apples")).returncode == 0, inner.stderr
+    apples = keys("images/nest-test/apples/")
+    assert len(apples) == 6
+    outer = fruits("upload", str(folder), "--dataset", "nest-test")
+    assert outer.returncode == 0 and "6 uploaded" in outer.stdout, outer.stderr
+    deleting = fruits("upload", str(folder), "--dataset", "nest-test", "--delete-missing")
+    assert deleting.returncode == 0 and "deleted" not in deleting.stdout, deleting.stderr
+    assert keys("images/nest-test/apples/") == apples
+
+
 def test_upload_sends_only_what_the_pipeline_reads_and_says_what_it_left(fruits, moto, tmp_path):
     folder = photos(tmp_path, per_class=1)
     (folder / "notes.txt").write_text("not in a label folder: not even listed")

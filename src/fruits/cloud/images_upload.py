@@ -55,7 +55,10 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True, m
     files = [(Path(listing.path_of(image.relative)), prefix + image.relative) for image in listing.accepted]
     require_short_keys([key for _, key in files])
     sent, there = {key for _, key in files}, existing_sizes(s3, platform.bucket, prefix)
-    absent = [key for key in there if key.lower().endswith(IMAGE_SUFFIXES) and key not in sent]  # what a run reads as photos
+    # What a run of this dataset reads as photos: LABEL/NAME. A key deeper down is a dataset below
+    # this one (`2026/apples` under `2026`), which a run of this one rejects as a nested folder.
+    absent = [key for key in there if key.lower().endswith(IMAGE_SUFFIXES) and key.removeprefix(prefix).count("/") == 1
+              and key not in sent]
     if absent and missing == "refuse":
         example = shown(absent[0].removeprefix(prefix))
         raise FruitsError(f"{len(absent)} photos under s3://{platform.bucket}/{prefix} are not in {folder} (e.g. {example}), "
