@@ -98,6 +98,9 @@ def bounded_int(maximum: int, why: str):
 
 MAX_INFERENCE_BATCH = 1024  # 1,024 images of 224 x 224 x 3 float32 are 588 MiB of network input per worker
 MAX_ARROW_BATCH = 2**31 - 1  # Spark's setting is a Java int
+# ONNX Runtime and TensorFlow take a C int, and each thread is an OS thread of every Python worker:
+# above a C int the workers failed with a TypeError's traceback, after the listing and the weights.
+MAX_INFERENCE_THREADS = 1024
 
 
 def spark_master(text: str) -> str:
@@ -123,7 +126,8 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("inference tuning")
     group.add_argument("--batch-size", type=bounded_int(MAX_INFERENCE_BATCH, "each image is 588 KiB of network input"), default=INFERENCE_BATCH_SIZE,
                        help=f"images per predict_on_batch call (default {INFERENCE_BATCH_SIZE}; each Spark task pads its last call to it)")
-    group.add_argument("--tf-threads", type=positive_int, default=1, help="inference threads per Python worker (default 1: one worker per core)")
+    group.add_argument("--tf-threads", type=bounded_int(MAX_INFERENCE_THREADS, "threads of each Python worker; one worker runs per core"),
+                       default=1, help="inference threads per Python worker (default 1: one worker per core)")
     group.add_argument("--engine", choices=("onnxruntime", "keras"), default="onnxruntime",
                        help="what runs the network: ONNX Runtime (default, about twice as fast here; features within 1e-4 of "
                             "Keras's) or Keras's predict_on_batch, the reference")
