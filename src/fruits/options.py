@@ -101,6 +101,9 @@ MAX_ARROW_BATCH = 2**31 - 1  # Spark's setting is a Java int
 # ONNX Runtime and TensorFlow take a C int, and each thread is an OS thread of every Python worker:
 # above a C int the workers failed with a TypeError's traceback, after the listing and the weights.
 MAX_INFERENCE_THREADS = 1024
+# Spark's binaryFile reader fails the whole job on a larger file (its content is one byte array):
+# a --max-file-bytes above it let such a file through the listing, and the run ended in a traceback.
+MAX_FILE_BYTES = 2**31 - 1
 
 
 def spark_master(text: str) -> str:
@@ -133,7 +136,8 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
                             "Keras's) or Keras's predict_on_batch, the reference")
     group.add_argument("--images-per-partition", type=positive_int, default=128, help="images per Spark task (default 128)")
     group.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, help="larger images are rejected (default 100,000,000)")
-    group.add_argument("--max-file-bytes", type=positive_int, default=DEFAULT_MAX_FILE_BYTES, help="larger files are rejected unread (default 50 MiB)")
+    group.add_argument("--max-file-bytes", type=bounded_int(MAX_FILE_BYTES, "Spark reads a file whole into one byte array"),
+                       default=DEFAULT_MAX_FILE_BYTES, help="larger files are rejected unread (default 50 MiB)")
 
 
 def require_writable_folder(location: str, option: str) -> None:

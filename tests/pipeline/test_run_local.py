@@ -110,9 +110,11 @@ def test_empty_folder_exits_non_zero_with_a_message_and_no_output(weights_file, 
         (["--batch-size", "1000000"], 2, "argument --batch-size: must be at most 1,024"),
         (["--arrow-batch-size", "1000000000000"], 2, "argument --arrow-batch-size: must be at most 2,147,483,647"),
         (["--tf-threads", "2147483648"], 2, "argument --tf-threads: must be at most 1,024"),  # was the workers' TypeError traceback
+        # was a file of 3 GiB accepted by the listing, then Spark's traceback ("exceeds the max length allowed")
+        (["--max-file-bytes", "10000000000"], 2, "argument --max-file-bytes: must be at most 2,147,483,647"),
     ],
     ids=["missing-images", "missing-weights", "bad-variance", "k-and-variance", "bad-batch", "unknown-engine",
-         "empty-images", "empty-store", "huge-batch", "huge-arrow-batch", "huge-threads"],
+         "empty-images", "empty-store", "huge-batch", "huge-arrow-batch", "huge-threads", "huge-file-limit"],
 )
 def test_wrong_arguments_exit_non_zero_before_any_work(arguments, code, message, tmp_path):
     result = run_local(*arguments, "--output", str(tmp_path / "out"))
