@@ -5,7 +5,7 @@ no inbound port: JupyterHub is reached through AWS Systems Manager port forwardi
 Usage:
     fruits demo-start [--idle-minutes 30] [--core-nodes 0|1] [--wait] [--dry-run]
     fruits demo-status                  # state, idle timeout, age, cost so far, how to open it
-    fruits demo-stop [--dry-run]        # terminates every live demo cluster at once
+    fruits demo-stop [--dry-run]        # terminates every live demo cluster of this platform at once
 A second demo-start while one lives exits 1 and names it. See docs/demo-cluster.md.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("demo-status", parents=[common], help="show the demo cluster and how to open it")
     parser.set_defaults(handler=demo_status)
 
-    parser = subparsers.add_parser("demo-stop", parents=[common], help="terminate every live demo cluster now")
+    parser = subparsers.add_parser("demo-stop", parents=[common], help="terminate every live demo cluster of this platform now")
     parser.add_argument("--dry-run", action="store_true", help="say which clusters would stop; stop nothing")
     parser.set_defaults(handler=demo_stop)
 
