@@ -5,6 +5,12 @@ variable "name_prefix" {
     condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name_prefix))
     error_message = "name_prefix: 3 to 31 lowercase letters, digits or hyphens, starting with a letter."
   }
+  validation {
+    # The endpoints' security group is named NAME_PREFIX-endpoints, and a security group's name
+    # "Can't start with sg-" (API_CreateSecurityGroup.html): apply would fail half-way.
+    condition     = !startswith(var.name_prefix, "sg-")
+    error_message = "name_prefix must not start with sg-: EC2 refuses security group names that do, and the endpoints' group is named NAME_PREFIX-endpoints."
+  }
 }
 
 variable "region" {

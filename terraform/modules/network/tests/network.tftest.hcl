@@ -84,3 +84,11 @@ run "refuses_a_region_outside_the_eu" {
   variables { region = "us-east-1" }
   expect_failures = [var.region]
 }
+
+run "refuses_a_name_prefix_that_names_its_security_group_sg" {
+  # API_CreateSecurityGroup.html: a group name "Can't start with sg-"; the endpoints' group is
+  # NAME_PREFIX-endpoints, so apply would stop after the VPC and subnet were created.
+  command = plan
+  variables { name_prefix = "sg-fruits" }
+  expect_failures = [var.name_prefix]
+}
