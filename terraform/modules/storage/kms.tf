@@ -56,9 +56,14 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # encrypt-log-data-kms.html grants the logs principal kms:Encrypt, kms:Decrypt, kms:ReEncrypt*,
+  # kms:GenerateDataKey* and kms:Describe*: written out below, every action those match on a key.
   statement {
-    sid       = "CloudWatchLogsForThePlatformLogGroups"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"]
+    sid = "CloudWatchLogsForThePlatformLogGroups"
+    actions = [
+      "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+      "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext", "kms:DescribeKey",
+    ]
     resources = ["*"]
     principals {
       type        = "Service"
