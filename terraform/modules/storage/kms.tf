@@ -1,6 +1,6 @@
 # The customer-managed key of the bucket, the execution log group and the clusters' disks.
 # Key policy: the account (through IAM) may administer the key but only the named principals may
-# use it; CloudWatch Logs may use it for the platform's log groups only.
+# use it; CloudWatch Logs, and whoever calls it, may use it for the platform's log groups only.
 # docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
 # docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
 data "aws_iam_policy_document" "key" {
@@ -73,6 +73,48 @@ data "aws_iam_policy_document" "key" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${var.log_group_name_prefix}*"]
+    }
+  }
+
+  # encrypt-log-data-kms.html: CloudWatch Logs also calls KMS with the credentials of whoever
+  # calls it (kms:ViaService), so "the caller role" needs the key too: Terraform creating the log
+  # group, a person reading the execution logs. Any principal of the account whose IAM policy
+  # allows it, but only through CloudWatch Logs in the region, and for the platform's log groups.
+  statement {
+    sid = "CallersOfCloudWatchLogsForThePlatformLogGroups"
+    actions = [
+      "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+      "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${var.log_group_name_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "CallersOfCloudWatchLogsDescribeTheKey"
+    actions   = ["kms:DescribeKey"] # no encryption context in a DescribeKey request
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["logs.${local.region}.amazonaws.com"]
     }
   }
 }
