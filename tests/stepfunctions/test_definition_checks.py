@@ -50,3 +50,42 @@ def test_every_state_after_cluster_creation_is_caught(rendered):
         catches = rendered["States"][name]["Catch"]
         assert catches[0]["ErrorEquals"] == ["States.ALL"] and catches[0]["Next"] == "Terminate cluster after failure"
     assert rendered["States"]["Terminate cluster"]["Catch"][0]["Next"] == "Cluster termination failed"
+
+
+CLUSTER_GONE = {"Terminate cluster", "Terminate cluster after failure", "Keep that the cluster ended while starting"}
+
+
+def fail_states_reached_with_the_cluster_alive(definition: dict) -> set[str]:
+    """The Fail states some path reaches from the cluster's creation (RunJobFlow answered) without
+    passing a termination, or the record that EMR itself ended the cluster."""
+    states, seen, pending, reached = definition["States"], set(), [definition["States"]["Create EMR cluster"]["Next"]], set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name in CLUSTER_GONE:
+            continue
+        seen.add(name)
+        state = states[name]
+        if state["Type"] == "Fail":
+            reached.add(name)
+        pending += [c["Next"] for c in state.get("Choices", [])] + [c["Next"] for c in state.get("Catch", [])]
+        pending += [n for n in (state.get("Next"), state.get("Default")) if n]
+    return reached
+
+
+def test_no_fail_state_is_reached_before_the_cluster_is_terminated(rendered):
+    """A run ends in a Fail state only once its cluster is terminated (or EMR ended it): whatever
+    that state then does with an oversized cause (its limit is 32,768 characters,
+    API_ExecutionFailedEventDetails.html; AWS does not document what a longer CausePath gives), the
+    cluster is already gone."""
+    assert fail_states_reached_with_the_cluster_alive(rendered) == set()
+
+
+@pytest.mark.parametrize("skip_the_termination", [
+    lambda d: d["States"]["Extract features"]["Catch"][0].update(Next="Record why the pipeline failed"),
+    lambda d: d["States"]["Note that the start timed out"].update(Next="Cluster creation failed"),
+    lambda d: d["States"]["Check the cluster"]["Catch"][0].update(Next="Record why the cluster failed"),
+], ids=["step-error-recorded-first", "start-timeout-fails-at-once", "check-error-as-creation-error"])
+def test_a_path_to_a_fail_state_that_skips_the_termination_is_found(rendered, skip_the_termination):
+    changed = json.loads(json.dumps(rendered))
+    skip_the_termination(changed)
+    assert fail_states_reached_with_the_cluster_alive(changed)
