@@ -142,12 +142,20 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"run-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+SHOWN_ID_LENGTH = MAX_RUN_ID_LENGTH + 8
+
+
+def shown_id(text: str) -> str:
+    """A refused id on one short line: its characters escaped, a long one cut (a 10,000-character id)."""
+    return repr(text) if len(text) <= SHOWN_ID_LENGTH else f"{text[:SHOWN_ID_LENGTH]!r}... ({len(text):,} characters)"
+
+
 def validate_run_id(text: str) -> str:
     """`text` if it is a valid run id, else InvalidName saying what a run id may hold."""
     if RUN_ID.fullmatch(text) is None or START_SEPARATOR in text:
         raise InvalidName(f"run id must be 1-{MAX_RUN_ID_LENGTH} letters, digits, '-' or '_' (never '{START_SEPARATOR}'), "
                           f"starting with a letter or a digit (it names the run's folder and its Step Functions executions), "
-                          f"got {text!r}")
+                          f"got {shown_id(text)}")
     if text.lower() == LOCAL_FEATURE_STORE:  # also on a file system that ignores case
         raise InvalidName(f"run id {text!r} is reserved: OUTPUT/{LOCAL_FEATURE_STORE}/ holds the feature stores beside the runs")
     return text

@@ -76,7 +76,7 @@ def register(subparsers) -> None:
 
     for name, handler, text in (("status", status, "show a run's state once"), ("watch", watch, "show a run's state until it ends")):
         parser = subparsers.add_parser(name, parents=[common], help=text)
-        parser.add_argument("run_id", metavar="RUN")
+        parser.add_argument("run_id", metavar="RUN", type=validate_run_id)  # checked before it goes into an execution ARN
         parser.add_argument("--interval", type=positive_seconds, default=10.0, help="seconds between refreshes (watch)")
         parser.set_defaults(handler=handler)
 
