@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,12 +38,24 @@ def platform_file(moto, tmp_path_factory) -> Path:
     return path
 
 
+def weights_variant(target: Path, variant: int = 0) -> Path:
+    """A copy of the shared MobileNetV2 no-top weights at `target`, which `fruits stage` accepts
+    (fruits.cloud.weights_check); a `variant` other than 0 changes one value: other bytes, other artifacts."""
+    import h5py
+
+    from fruits.settings import DEFAULT_WEIGHTS
+
+    shutil.copyfile(DEFAULT_WEIGHTS, target)
+    if variant:
+        with h5py.File(target, "r+") as weights:
+            weights["layers/batch_normalization/vars/0"][0] += variant
+    return target
+
+
 @pytest.fixture(scope="package")
 def staged_weights(tmp_path_factory) -> Path:
-    """A small file that `fruits stage --weights` accepts (its content only names the artifacts)."""
-    weights = tmp_path_factory.mktemp("weights") / "weights.h5"
-    weights.write_bytes(b"weights staged for the cloud tests")
-    return weights
+    """Weights that `fruits stage --weights` accepts (their content also names the artifacts)."""
+    return weights_variant(tmp_path_factory.mktemp("weights") / "weights.h5")
 
 
 def edited_platform(platform_file: Path, folder: Path, **changes) -> Path:

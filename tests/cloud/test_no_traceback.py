@@ -13,7 +13,7 @@ import pytest
 from fruits.cloud.platform import load_platform
 from fruits.cloud.transfer import upload_files
 from fruits.settings import DEFAULT_IMAGES as SAMPLE_IMAGES
-from tests.cloud.conftest import BUCKET
+from tests.cloud.conftest import BUCKET, weights_variant
 from tests.support.cli_errors import assert_one_error_line
 
 
@@ -90,8 +90,7 @@ def start_k_zero(tmp_path, moto, fruits, monkeypatch):
 
 
 def staged(fruits, tmp_path) -> str:
-    weights = tmp_path / "weights.h5"
-    weights.write_bytes(b"weights staged for the start checks")
+    weights = weights_variant(tmp_path / "weights.h5")
     assert fruits("stage", "--weights", str(weights), "--quiet").returncode == 0
     return str(weights)
 

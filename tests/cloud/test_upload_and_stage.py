@@ -12,7 +12,7 @@ from fruits.cloud.platform import load_platform
 from fruits.cloud.wheelhouse import MANIFEST, TARGET, lock_digest, open_wheelhouse, stage_wheelhouse
 from fruits.layout import DEFAULT_LAYOUT
 from tests.bootstrap.wheels import isolate_pip, small_wheelhouse, wheelhouse_for_lock
-from tests.cloud.conftest import BUCKET, edited_platform
+from tests.cloud.conftest import BUCKET, edited_platform, weights_variant
 from tests.conftest import PROJECT_ROOT
 from fruits.settings import DEFAULT_IMAGES as SAMPLE_IMAGES
 
@@ -174,8 +174,7 @@ def test_a_missing_platform_file_says_how_to_make_one(fruits, tmp_path):
 
 
 def test_stage_uploads_under_a_content_hash_and_marks_it_complete_last(fruits, moto, tmp_path, lock_wheelhouse):
-    weights = tmp_path / "weights.h5"
-    weights.write_bytes(b"not really weights, but staged like them")
+    weights = weights_variant(tmp_path / "weights.h5")
     first = fruits("stage", "--weights", str(weights))
     assert first.returncode == 0, first.stderr
     prefix = first.stdout.split(f"s3://{BUCKET}/")[1].split()[0]
@@ -197,7 +196,7 @@ def test_stage_uploads_under_a_content_hash_and_marks_it_complete_last(fruits, m
     assert prefix in again.stdout and "0 uploaded" in again.stdout
     assert f"-> s3://{BUCKET}/{WHEELHOUSE_PREFIX} (already there)" in again.stdout
 
-    weights.write_bytes(b"other weights")
+    weights_variant(weights, variant=1)
     other = fruits("stage", "--weights", str(weights))
     assert prefix not in other.stdout, "different weights must give a different prefix"
 

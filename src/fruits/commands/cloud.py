@@ -168,6 +168,7 @@ def weights_path(value, command: str) -> Path:
 
 def stage(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, stage_artifacts
+    from fruits.cloud.weights_check import require_mobilenet_v2_weights
     from fruits.cloud.wheelhouse import local_wheelhouse
     from fruits.layout import REQUIREMENTS_LOCK
 
@@ -175,6 +176,7 @@ def stage(args) -> int:
     (s3,) = clients(platform, "s3")
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
         plan = plan_artifacts(platform.layout, weights_path(args.weights, "stage"), Path(scratch))
+        require_mobilenet_v2_weights(plan.files[plan.weights_name])  # before the wheelhouse and any upload
         wheelhouse = local_wheelhouse(plan.files[REQUIREMENTS_LOCK], args.wheelhouse, show=not args.quiet)
         summary = stage_artifacts(s3, platform, plan, wheelhouse, show=not args.quiet)
     print(f"Staged {len(plan.files)} files -> {summary['uri']} ({summary['uploaded']} uploaded, {summary['skipped']} unchanged)")
