@@ -135,7 +135,7 @@ class Storage:
         in a staging folder."""
         fs, path = self._fs_path(target_uri)
         with storage_errors(target_uri):
-            out = fs.create(path, True)
+            out = self._unchecksummed(fs, path).create(path, True)
             try:
                 out.write(bytearray(header))
                 for source in sources:
@@ -147,6 +147,17 @@ class Storage:
                         stream.close()
             finally:
                 out.close()
+
+    def _unchecksummed(self, fs, path):
+        """The file system to write `path` through: for a local one, its raw file system. Hadoop's
+        local (checksummed) stream does not close its files when its last flush fails, as on a full
+        device: the JVM kept the file and its .crc open, their space held after the staging folder
+        was removed. The raw stream closes its file whatever happens; a stale .crc is removed first."""
+        checksummed = self._jvm.java.lang.Class.forName("org.apache.hadoop.fs.ChecksumFileSystem")
+        if not checksummed.isInstance(fs):
+            return fs
+        fs.delete(fs.getChecksumFile(path), False)
+        return fs.getRawFileSystem()
 
     def qualified(self, uri: str) -> str:
         """`uri` with a scheme, as Hadoop names the files under it: "/data/x/" -> "file:/data/x",

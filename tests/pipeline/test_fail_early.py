@@ -311,19 +311,6 @@ def test_a_job_whose_spark_cannot_start_says_so_in_one_line(capsys):
     assert capsys.readouterr().err == "extract_features: error: Spark did not start: bad setting\n"
 
 
-@pytest.fixture
-def small_device(tmp_path):
-    """A 64 KiB file system (tmpfs), mounted for the test: a device that fills up. Needs root."""
-    folder = tmp_path / "small-device"
-    folder.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True).returncode != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "--lazy", str(folder)], check=True)  # lazy: Spark may still hold a file open there
-
-
 @pytest.mark.slow
 def test_a_step_that_fills_its_device_says_so_in_one_line_and_keeps_step_1_s_outputs(spark, small_device):
     """It was Java's traceback (an FSError on the driver, or a task's IOException in a SparkException)."""

@@ -1,0 +1,40 @@
+"""Hostile input, round 4: what the pipeline's own storage and options do with it."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from py4j.protocol import Py4JJavaError
+
+from fruits.storage import NO_SPACE, Storage
+
+
+def files_open_below(pid: int, folder) -> list[str]:
+    """The files below `folder` that process `pid` holds open (Linux /proc)."""
+    targets = []
+    for descriptor in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{descriptor}"))
+        except OSError:  # closed meanwhile
+            pass
+    return [target for target in targets if target.startswith(str(folder))]
+
+
+def test_concatenate_closes_its_output_on_a_full_device(spark, small_device, tmp_path):
+    """Hadoop's checksummed local stream left the file and its .crc open in the JVM when its last
+    flush failed: their space stayed in use after the staging folder was removed."""
+    source = tmp_path / "part-00000"
+    source.write_bytes(os.urandom(300_000))  # more than the 64 KiB device holds
+    with pytest.raises(Py4JJavaError, match="An error occurred") as failed:
+        Storage(spark).concatenate([str(source)], str(small_device / "_staging" / "matrix.csv"), header=b"a,b\n")
+    assert NO_SPACE in str(failed.value.java_exception.toString()) or NO_SPACE in str(failed.value)
+    assert files_open_below(spark.sparkContext._gateway.proc.pid, small_device) == []
+
+
+def test_concatenate_still_joins_the_parts_after_the_header(spark, tmp_path):
+    parts = [tmp_path / f"part-{number}" for number in range(3)]
+    for number, part in enumerate(parts):
+        part.write_bytes(f"{number},x\n".encode())
+    target = tmp_path / "out" / "matrix.csv"
+    Storage(spark).concatenate([str(part) for part in parts], str(target), header=b"n,s\n")
+    assert target.read_bytes() == b"n,s\n0,x\n1,x\n2,x\n"
