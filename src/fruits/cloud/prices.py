@@ -23,6 +23,10 @@ HOURLY_USD = {  # instance type -> (EC2 on-demand, EMR fee), eu-west-3
 # Terraform's var.emr defaults (a test keeps them equal): the estimate before any `terraform apply`.
 DEFAULT_CLUSTER = (("m5.xlarge", 1), ("m5.xlarge", 2))  # primary, core
 INSTANCES_OUTPUT = "emr_instances"
+# docs.aws.amazon.com/emr/latest/APIReference/API_InstanceGroupConfig.html: InstanceCount is an
+# Integer (a 32-bit int in every SDK): no larger count can be asked of EMR. The account's EC2
+# quotas are lower, and the account's own.
+MAX_INSTANCE_COUNT = 2**31 - 1
 
 # The extract step's featurizing rate, measured by benchmarks/incremental_run.py on 2 cores
 # (docs/benchmarks.md, 2026-12-05, ONNX Runtime, a core here being one vCPU): its first run,
@@ -65,9 +69,11 @@ def platform_cluster(outputs: dict) -> tuple | None:
         primary, core, count = instances["primary_instance_type"], instances["core_instance_type"], instances["core_instance_count"]
     except (TypeError, KeyError):
         primary = core = count = None
-    if not (isinstance(primary, str) and isinstance(core, str) and isinstance(count, (int, float)) and count >= 1 and count == int(count)):
+    if not (isinstance(primary, str) and isinstance(core, str) and isinstance(count, (int, float)) and not isinstance(count, bool)
+            and 1 <= count <= MAX_INSTANCE_COUNT and count == int(count)):  # also false for nan and inf (JSON's Infinity)
         raise FruitsError(f"the output {INSTANCES_OUTPUT} is not the pipeline cluster's primary_instance_type, core_instance_type "
-                          f"and core_instance_count ({instances!r}): is it the Fruits! platform's terraform output?")
+                          f"and core_instance_count from 1 to {MAX_INSTANCE_COUNT:,} ({str(instances)[:200]}): is it the Fruits! "
+                          "platform's terraform output?")
     return ((primary, 1), (core, int(count)))
 
 

@@ -26,7 +26,9 @@ from pathlib import Path
 from fruits.commands.store_report import store_counts
 from fruits.errors import FruitsError
 from fruits.layout import MANIFEST, dataset_name, new_run_id, validate_run_id
-from fruits.options import add_pca_arguments, path_argument, positive_int, positive_seconds, require_writable_folder, whole_number
+from fruits.cloud.prices import MAX_INSTANCE_COUNT
+from fruits.options import (add_pca_arguments, bounded_int, path_argument, positive_int, positive_seconds, require_writable_folder,
+                            whole_number)
 from fruits.settings import KERAS_IMAGENET
 
 DEFAULT_DATASET = "fruits-360"
@@ -97,7 +99,8 @@ def register(subparsers) -> None:
     parser.add_argument("--images", type=positive_int, required=True, help="number of images the run will process")
     parser.add_argument("--new-images", type=whole_number, help="how many of them the feature store lacks: an incremental run "
                         "reads and featurizes only these, and the others' stored features (default: all, a first run)")
-    parser.add_argument("--core-nodes", type=positive_int, help="core nodes (default: the platform's, else 2 as in terraform)")
+    parser.add_argument("--core-nodes", type=bounded_int(MAX_INSTANCE_COUNT, "EMR's InstanceCount is a 32-bit Integer"),
+                        help=f"core nodes, 1 to {MAX_INSTANCE_COUNT:,} (default: the platform's, else 2 as in terraform)")
     parser.set_defaults(handler=cost, wrong_argument=parser.error)
 
 
