@@ -38,3 +38,17 @@ def test_concatenate_still_joins_the_parts_after_the_header(spark, tmp_path):
     target = tmp_path / "out" / "matrix.csv"
     Storage(spark).concatenate([str(part) for part in parts], str(target), header=b"n,s\n")
     assert target.read_bytes() == b"n,s\n0,x\n1,x\n2,x\n"
+
+
+@pytest.mark.parametrize(("images", "name"), [
+    ("s3://bucket/images/fruits/..", "images"),   # was "..": the store was OUTPUT itself, and the run was refused
+    ("s3://bucket/images/fruits/.", "fruits"),    # was ".": the folder of every dataset's store
+    ("s3://bucket/images/fruits//", "fruits"), ("s3a://bucket/a/./b/../fruits", "fruits"), ("s3://bucket/..", "bucket"),
+    ("s3://bucket", "bucket"), ("/data/fruits", "fruits"), ("/", "images"),
+])
+def test_the_default_feature_store_is_one_folder_below_output_feature_store(images, name, tmp_path):
+    from fruits.commands.local import default_feature_store
+
+    store = default_feature_store(str(tmp_path), images)
+    assert store == os.path.join(tmp_path, "feature-store", name)
+    assert os.path.dirname(os.path.normpath(store)) == os.path.join(tmp_path, "feature-store")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import posixpath
 import signal
 import sys
 import time
@@ -165,8 +166,14 @@ def stop_quietly(spark) -> None:
 
 
 def default_feature_store(output_parent: str, images: str) -> str:
-    """OUTPUT/feature-store/NAME: NAME is the images folder's (or s3:// prefix's) last name."""
-    return os.path.join(output_parent, LOCAL_FEATURE_STORE, images.rstrip("/").rpartition("/")[2] or "images")
+    """OUTPUT/feature-store/NAME: NAME is the last name of the images folder (or s3:// prefix) that
+    Spark reads. A URI's "." and ".." are resolved first, as Hadoop's Path does: taken as it is,
+    the NAME of `s3://b/images/fruits/..` was "..", the store OUTPUT itself, and that of
+    `.../fruits/.` was ".", the folder of every dataset's store."""
+    _, separator, rest = images.partition("://")
+    bucket, _, path = rest.partition("/") if separator else ("", "", images)
+    name = posixpath.basename(posixpath.normpath("/" + path)) or bucket
+    return os.path.join(output_parent, LOCAL_FEATURE_STORE, name if name not in ("", ".", "..") else "images")
 
 
 def interrupt_plainly() -> None:
