@@ -149,15 +149,24 @@ def refuse_look_alike_labels(listing: Listing, where: str, consequence: str = "n
     or by spaces around the name ("Kiwi " and "Kiwi"), or by invisible format characters (a
     byte-order mark, a zero-width space or joiner: Unicode's category Cf). Each would be a class of
     its own that every table and plot shows twice under one name."""
+    pair = look_alike_labels({file.label for file in listing.accepted})
+    if pair:
+        first, second, shown_as = pair
+        raise FruitsError(f"the folders {first!r} and {second!r} under {where} would be two fruits that read "
+                          f"the same ({shown_as!r}: they differ only in Unicode normalisation, invisible characters "
+                          f"or spaces around the name): rename or merge them; {consequence}")
+
+
+def look_alike_labels(labels) -> tuple[str, str, str] | None:
+    """Two of `labels` that read the same (see refuse_look_alike_labels), with how they read; or None."""
     seen: dict[str, str] = {}
-    for label in sorted({file.label for file in listing.accepted}):
+    for label in sorted(labels):
         visible = "".join(char for char in unicodedata.normalize("NFC", label) if unicodedata.category(char) != "Cf")
         shown_as = unicodedata.normalize("NFC", visible).strip()
         if shown_as in seen:
-            raise FruitsError(f"the folders {seen[shown_as]!r} and {label!r} under {where} would be two fruits that read "
-                              f"the same ({shown_as!r}: they differ only in Unicode normalisation, invisible characters "
-                              f"or spaces around the name): rename or merge them; {consequence}")
+            return seen[shown_as], label, shown_as
         seen[shown_as] = label
+    return None
 
 
 def list_local_folder(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:

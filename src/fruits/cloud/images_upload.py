@@ -21,7 +21,7 @@ from pathlib import Path
 from fruits.cloud.aws import aws_errors
 from fruits.cloud.transfer import existing_sizes, upload_files
 from fruits.errors import FruitsError
-from fruits.input_files import Listing, list_local_folder, refuse_look_alike_labels, shown
+from fruits.input_files import Listing, list_local_folder, look_alike_labels, refuse_look_alike_labels, shown
 from fruits.settings import IMAGE_SUFFIXES
 
 UNSUPPORTED_TYPE = "unsupported file type"
@@ -65,6 +65,9 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True, m
                           "and a cloud run reads every photo there: pass --delete-missing to remove them from the "
                           "bucket (its versioning keeps them 30 days) or --keep-missing to add this folder to them; "
                           "nothing sent")
+    if missing == "keep":
+        refuse_look_alike_kept_labels(listing, {key.removeprefix(prefix).split("/")[0] for key in absent},
+                                      folder, f"s3://{platform.bucket}/{prefix}")
     summary = upload_files(s3, platform, files, show=show, existing=there)  # raises when any upload failed: nothing deleted then
     deleted = delete_keys(s3, platform.bucket, absent) if missing == "delete" else 0
     return {**summary, "images": len(listing.accepted), "uri": f"s3://{platform.bucket}/{prefix}",
@@ -75,6 +78,19 @@ def upload_images(s3, platform, folder: Path, dataset: str, show: bool = True, m
             "ignored": [Path(listing.path_of(entry.relative)) for entry in listing.rejected
                         if entry.reason.startswith(UNSUPPORTED_TYPE)],
             "refused": [(entry.relative, entry.reason) for entry in listing.rejected if not entry.reason.startswith(UNSUPPORTED_TYPE)]}
+
+
+def refuse_look_alike_kept_labels(listing: Listing, kept: set[str], folder: Path, uri: str) -> None:
+    """With --keep-missing, the folder's labels join those of the photos kept under `uri`: a label
+    typed on macOS (NFD: e + ´) beside the same label sent from Linux (NFC: é) became two fruits
+    that read the same, which the next cloud run refuses only once its cluster has started."""
+    pair = look_alike_labels({image.label for image in listing.accepted} | kept)
+    if pair:
+        first, second, shown_as = pair
+        named = lambda label: f"{f'{uri}{label}/' if label in kept else f'{folder}/{label}'} (label {ascii(label)})"  # noqa: E731
+        raise FruitsError(shown(f"{named(first)} and {named(second)} would be two fruits that read the same ({shown_as!r}: "
+                                "they differ only in Unicode normalisation, invisible characters or spaces around the name): "
+                                "rename the folder to the bucket's spelling, or upload with --delete-missing; nothing sent"))
 
 
 def require_short_keys(keys: list[str]) -> None:
