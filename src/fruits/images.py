@@ -82,6 +82,10 @@ def read_images(spark: SparkSession, listing: Listing, whole_tree: bool = True) 
         contents = _load_remote_files(reader, listing, list(labels))
     else:
         contents = _load_remote_tree(reader, listing)
+    # The reader applies this filter to each file's size when its task reads it, before its bytes:
+    # a file that grew past the listing's largest (so maybe past --max-file-bytes, or Spark's 2 GiB)
+    # since the listing is left unread (unread_files gives its reason), not read whole into a task.
+    contents = contents.where(F.col("length").between(1, largest_listed(listing)))
     label_table = spark.createDataFrame(list(labels.items()), schema="path string, label string")
     return contents.join(F.broadcast(label_table), "path").select(
         "path", "label", F.col("length").alias("size"), F.col("modificationTime").alias("modification_time"), "content")
@@ -107,8 +111,25 @@ def unread_files(listing: Listing, results: DataFrame) -> list[RejectedFile]:
     if results.count() == len(listing.accepted):
         return []
     read = {row.path for row in results.select("path").collect()}
-    paths = ((listing.path_of(file.relative), file.label) for file in listing.accepted)
-    return [RejectedFile(path, label, UNREAD) for path, label in paths if path not in read]
+    return [RejectedFile(path, file.label, _unread_reason(path, file.size)) for file in listing.accepted
+            if (path := listing.path_of(file.relative)) not in read]
+
+
+def largest_listed(listing: Listing) -> int:
+    return max(file.size for file in listing.accepted)
+
+
+def _unread_reason(path: str, listed_size: int) -> str:
+    """Why an accepted file was not read: a local one now larger than when it was listed grew
+    meanwhile, and read_images leaves such a file unread (a bucket's object is replaced whole)."""
+    if path.startswith("file:"):
+        try:
+            size = os.stat(_local_path(path)).st_size
+        except OSError:
+            return UNREAD
+        if size > listed_size:
+            return f"file too large: it grew from {listed_size:,} to {size:,} bytes after the listing, and was not read"
+    return UNREAD
 
 
 def _local_path(location: str) -> str:
@@ -165,9 +186,8 @@ def _load_remote_tree(reader, listing: Listing) -> DataFrame:
     cheaper than Spark's checks of each explicit path (on the emulator, 2,000 files: 8 s against
     31 s). The join in read_images keeps the accepted files; this length filter, which the reader
     applies before reading, keeps the bytes of empty or too large files unread."""
-    largest = max(file.size for file in listing.accepted)
     try:
-        return reader.load(literal_path(listing.root)).where(F.col("length").between(1, largest))
+        return reader.load(literal_path(listing.root)).where(F.col("length").between(1, largest_listed(listing)))
     except Py4JJavaError as error:
         if "StackOverflowError" not in str(error.java_exception.getClass().getName()):
             raise

@@ -52,3 +52,24 @@ def test_the_default_feature_store_is_one_folder_below_output_feature_store(imag
     store = default_feature_store(str(tmp_path), images)
     assert store == os.path.join(tmp_path, "feature-store", name)
     assert os.path.dirname(os.path.normpath(store)) == os.path.join(tmp_path, "feature-store")
+
+
+def test_a_file_that_grows_after_the_listing_is_not_read_and_says_so(spark, sample_images, tmp_path):
+    """Spark reads a file whole at its size when the task runs: one appended to after the listing
+    was read at its new size, past the listing's largest (so past --max-file-bytes, or beyond
+    Spark's 2 GiB, where the whole job fails)."""
+    from fruits.images import list_input, read_images, unread_files
+    from tests.pipeline.images import copy_subset
+
+    folder = copy_subset(sample_images, tmp_path / "photos", per_class=1)
+    listing = list_input(spark, str(folder))
+    grown = folder / listing.accepted[0].relative
+    with open(grown, "ab") as handle:  # what a copy still being written, or a log mistaken for a photo, does
+        handle.write(bytes(max(file.size for file in listing.accepted) + 1))
+
+    read = read_images(spark, listing).select("path", "size").collect()
+
+    assert len(read) == len(listing.accepted) - 1 and all(row.size <= max(file.size for file in listing.accepted) for row in read)
+    lost = unread_files(listing, read_images(spark, listing))
+    assert [(row.path, row.reason.split(":")[0]) for row in lost] == [(listing.path_of(listing.accepted[0].relative), "file too large")]
+    assert "grew from" in lost[0].reason
