@@ -73,3 +73,28 @@ def test_a_file_that_grows_after_the_listing_is_not_read_and_says_so(spark, samp
     lost = unread_files(listing, read_images(spark, listing))
     assert [(row.path, row.reason.split(":")[0]) for row in lost] == [(listing.path_of(listing.accepted[0].relative), "file too large")]
     assert "grew from" in lost[0].reason
+
+
+@pytest.mark.parametrize("value", ["2147483648", str(10**15)])
+def test_the_extract_job_refuses_an_arrow_batch_spark_cannot_take_before_spark_starts(value, capsys):
+    """run-local refused it already; the job passed it on, and Spark refused it once its JVM had
+    started, calling it a --conf."""
+    from fruits.steps.extract_step import parse_args
+
+    with pytest.raises(SystemExit) as refused:
+        parse_args(["--images", "/i", "--output", "/o", "--weights", "/w.h5", "--arrow-batch-size", value])
+    assert refused.value.code == 2
+    assert "argument --arrow-batch-size: must be at most 2,147,483,647" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "message"), [("61", "must be at most 60"), (str(10**15), "must be at most 60"),
+                                                 ("0", "must be at least 1")])
+def test_rehearse_refuses_a_retry_interval_the_rehearsal_terraform_would_refuse(value, message, capsys, tmp_path):
+    """79 and above failed in Terraform's timeout validation, after the emulator had started."""
+    from fruits.cli import main
+
+    taken = tmp_path / "a-file"
+    taken.write_text("")  # a --work-dir the rehearsal refuses at once, should the interval get through
+    with pytest.raises(SystemExit) as refused:
+        main(["rehearse", "--retry-interval", value, "--work-dir", str(taken)])
+    assert refused.value.code == 2 and message in capsys.readouterr().err.splitlines()[-1]

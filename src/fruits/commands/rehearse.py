@@ -9,7 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fruits.errors import FruitsError
-from fruits.options import add_pca_arguments, path_argument, positive_int, require_writable_folder, spark_master
+from fruits.options import add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master
+
+# Terraform's default (terraform/modules/state-machine-definition). Its pipeline_timeout_seconds validation
+# allows 78 at most with the rehearsal's timeouts (steps of 7,200 s, checks every 2 s for 120 s): 79 or
+# 10**15 failed there, after the emulator's start, in a long Terraform message.
+MAX_RETRY_INTERVAL = 60
 
 
 def register(subparsers) -> None:
@@ -28,8 +33,9 @@ def register(subparsers) -> None:
                         "job fails on the cluster (default success)")
     parser.add_argument("--work-dir", type=path_argument, default="output/rehearsal", help="where the rehearsal keeps its files and the "
                         "fetched results (default output/rehearsal; emptied at each rehearsal)")
-    parser.add_argument("--retry-interval", type=positive_int, default=5,
-                        help="seconds before a failed step's first retry (default 5; Terraform's default is 60)")
+    parser.add_argument("--retry-interval", type=bounded_int(MAX_RETRY_INTERVAL, "Terraform's default; the rehearsal's execution "
+                        "timeout leaves room for 78 at most"), default=5,
+                        help=f"seconds before a failed step's first retry, 1 to {MAX_RETRY_INTERVAL} (default 5; Terraform's default is 60)")
     parser.add_argument("--master", type=spark_master, default="local[*]", help="Spark master of the steps (default local[*])")
     parser.set_defaults(handler=rehearse)
 

@@ -30,7 +30,7 @@ from fruits.features import InferenceSettings
 from fruits.images import DEFAULT_MAX_FILE_BYTES, list_input, listing_rejections, unread_files
 from fruits.input_files import refuse_look_alike_labels
 from fruits.layout import EXTRACT_SUMMARY as SUMMARY, FEATURES, REJECTED, validate_run_id
-from fruits.options import add_inference_arguments, positive_int, require_writable_folder
+from fruits.options import MAX_ARROW_BATCH, add_inference_arguments, bounded_int, require_writable_folder
 from fruits.session import partitions_for
 from fruits.settings import is_remote
 from fruits.step_clock import StepClock
@@ -68,7 +68,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ExtractArgs, int]:
     parser.add_argument("--output", required=True, help="the run's output prefix")
     parser.add_argument("--weights", required=True, help="MobileNetV2 no-top .h5 (local or s3://), or 'imagenet'")
     parser.add_argument("--run-id", type=validate_run_id, default="local")
-    parser.add_argument("--arrow-batch-size", type=positive_int, default=256, help="rows per Arrow batch (default 256)")
+    parser.add_argument("--arrow-batch-size", type=bounded_int(MAX_ARROW_BATCH, "Spark's setting is a Java int"), default=256,
+                        help="rows per Arrow batch (default 256)")  # as run-local's: Spark refused more only once started
     store = parser.add_argument_group("feature store")
     store.add_argument("--feature-store", help="this dataset's feature store (folder or s3:// URI): images it has "
                        "featurized before are read from it, the others featurized and added (default: no store)")
