@@ -55,3 +55,14 @@ def resolve_weights(argument: str | None = None) -> str:
             f"no-top weights), set {WEIGHTS_ENV}, or use --weights imagenet to let Keras download them."
         )
     return str(path.resolve())
+
+
+# The name endings Keras's load_weights tells formats by (keras.Model.load_weights; the longest
+# first). Here, not in fruits.weights_fingerprints, so that `fruits stage` checks a name without
+# importing Spark.
+KERAS_WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".keras")
+
+
+def keras_suffix(name: str) -> str | None:
+    """The suffix of KERAS_WEIGHTS_SUFFIXES that `name` ends with (the longest), or None."""
+    return next((suffix for suffix in KERAS_WEIGHTS_SUFFIXES if name.endswith(suffix)), None)

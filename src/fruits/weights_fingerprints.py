@@ -30,22 +30,16 @@ from py4j.protocol import Py4JJavaError
 from fruits.errors import FruitsError
 from fruits.feature_store_records import SHA256
 from fruits.onnx_graph import GRAPH_VERSION
+from fruits.settings import KERAS_WEIGHTS_SUFFIXES as SUFFIXES, keras_suffix  # noqa: F401 (keras_suffix: fruits.weights')
 from fruits.storage import Storage, join_uri
 
 FOLDER = "weights"
-# The suffixes Keras's load_weights tells formats by (keras.Model.load_weights).
-SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".keras")
 
 
 @dataclass(frozen=True)
 class Known:
     arrays_sha256: str  # fruits.model.sha256_of_arrays of the file's arrays
     suffix: str         # one of SUFFIXES: the name ending the file loaded under
-
-
-def keras_suffix(name: str) -> str | None:
-    """The suffix of SUFFIXES that `name` ends with (the longest), or None."""
-    return next((suffix for suffix in SUFFIXES if name.endswith(suffix)), None)
 
 
 class KnownWeights:

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from fruits.errors import FruitsError
-from fruits.weights_fingerprints import SUFFIXES, keras_suffix
+from fruits.settings import KERAS_WEIGHTS_SUFFIXES, keras_suffix
 
 KERAS_ARCHIVE_WEIGHTS = "model.weights.h5"  # the member of a .keras archive that holds the arrays (Keras 3's format)
 # The shape of every array of MobileNetV2 1.0 no-top (Keras's), with its count: 260 arrays, 2,257,984 values.
@@ -32,7 +32,7 @@ def require_mobilenet_v2_weights(path: Path) -> None:
 
     suffix = keras_suffix(path.name)
     if suffix is None:
-        raise FruitsError(f"--weights {path}: Keras loads weights only from a name ending in {', '.join(SUFFIXES)}; expected {EXPECTED}")
+        raise FruitsError(f"--weights {path}: Keras loads weights only from a name ending in {', '.join(KERAS_WEIGHTS_SUFFIXES)}; expected {EXPECTED}")
     try:
         source = _archive_member(path) if suffix == ".keras" else path
         with h5py.File(source, "r") as weights:
