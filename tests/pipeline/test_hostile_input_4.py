@@ -98,3 +98,18 @@ def test_rehearse_refuses_a_retry_interval_the_rehearsal_terraform_would_refuse(
     with pytest.raises(SystemExit) as refused:
         main(["rehearse", "--retry-interval", value, "--work-dir", str(taken)])
     assert refused.value.code == 2 and message in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_sigterm_ends_a_rehearsal_through_the_cleanup_ctrl_c_runs():
+    """SIGTERM's default action killed `fruits rehearse` at once and left the running step's
+    spark-submit (a session of its own) with its Python workers; as KeyboardInterrupt it stops
+    them (measured end to end: /tmp repro, exit 130, nothing left). The handler is restored after."""
+    import signal
+
+    from fruits.commands.rehearse import terminated_as_interrupted
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), terminated_as_interrupted():
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.sigtimedwait([], 1)  # the handler runs at the next bytecode boundary
+    assert signal.getsignal(signal.SIGTERM) is before
