@@ -120,8 +120,8 @@ def largest_listed(listing: Listing) -> int:
 
 
 def _unread_reason(path: str, listed_size: int) -> str:
-    """Why an accepted file was not read: a local one now larger than when it was listed grew
-    meanwhile, and read_images leaves such a file unread (a bucket's object is replaced whole)."""
+    """Why an accepted file was not read: a local one now larger than when it was listed (or empty)
+    changed meanwhile, and read_images leaves such a file unread (a bucket's object is replaced whole)."""
     if path.startswith("file:"):
         try:
             size = os.stat(_local_path(path)).st_size
@@ -129,6 +129,8 @@ def _unread_reason(path: str, listed_size: int) -> str:
             return UNREAD
         if size > listed_size:
             return f"file too large: it grew from {listed_size:,} to {size:,} bytes after the listing, and was not read"
+        if size == 0:
+            return "empty file: emptied after the listing"
     return UNREAD
 
 

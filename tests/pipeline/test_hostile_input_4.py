@@ -63,15 +63,17 @@ def test_a_file_that_grows_after_the_listing_is_not_read_and_says_so(spark, samp
 
     folder = copy_subset(sample_images, tmp_path / "photos", per_class=1)
     listing = list_input(spark, str(folder))
-    grown = folder / listing.accepted[0].relative
+    grown, emptied = (folder / file.relative for file in listing.accepted[:2])
     with open(grown, "ab") as handle:  # what a copy still being written, or a log mistaken for a photo, does
         handle.write(bytes(max(file.size for file in listing.accepted) + 1))
+    emptied.write_bytes(b"")
 
     read = read_images(spark, listing).select("path", "size").collect()
 
-    assert len(read) == len(listing.accepted) - 1 and all(row.size <= max(file.size for file in listing.accepted) for row in read)
+    assert len(read) == len(listing.accepted) - 2 and all(row.size <= max(file.size for file in listing.accepted) for row in read)
     lost = unread_files(listing, read_images(spark, listing))
-    assert [(row.path, row.reason.split(":")[0]) for row in lost] == [(listing.path_of(listing.accepted[0].relative), "file too large")]
+    assert [(row.path, row.reason.split(":")[0]) for row in lost] == [
+        (listing.path_of(listing.accepted[0].relative), "file too large"), (listing.path_of(listing.accepted[1].relative), "empty file")]
     assert "grew from" in lost[0].reason
 
 
