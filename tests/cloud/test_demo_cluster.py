@@ -191,10 +191,13 @@ def test_stop_with_nothing_running_says_so(demo):
     assert result.returncode == 0 and result.stdout.strip() == "No demo cluster is running: nothing to stop."
 
 
-@pytest.mark.parametrize("minutes", ["31", "0", "600"])
-def test_an_idle_timeout_outside_1_to_30_minutes_is_refused(demo, moto, run_job_flow_requests, minutes):
+@pytest.mark.parametrize(("minutes", "message"), [("31", "must be at most 30"), ("600", "must be at most 30"),
+                                                   (str(10**20), "must be at most 1e+15 in size"), ("0", "must be at least 1"),
+                                                   ("-5", "must be at least 1"), ("1e3", "expected a whole number")])
+def test_an_idle_timeout_outside_1_to_30_minutes_is_a_wrong_argument(demo, moto, run_job_flow_requests, minutes, message):
+    """As every command's wrong arguments: exit 2 with the range (it was exit 1 after the parsing, and '1e3' argparse's 'invalid int')."""
     result = demo("demo-start", "--idle-minutes", minutes)
-    assert result.returncode == 1 and "--idle-minutes must be between 1 and 30" in result.stderr
+    assert result.returncode == 2 and f"argument --idle-minutes: {message}" in result.stderr, result.stderr
     assert run_job_flow_requests() == [] and live_demo_clusters(moto.client("emr")) == []
 
 

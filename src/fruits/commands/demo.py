@@ -17,14 +17,17 @@ from pathlib import Path
 
 from fruits.commands.cloud import DEFAULT_DATASET, clients, format_duration, platform_of, platform_options, weights_path
 from fruits.layout import dataset_name
-from fruits.options import path_argument
+from fruits.cloud.demo_cluster import MAX_IDLE_MINUTES
+from fruits.options import bounded_int, path_argument
 
 
 def register(subparsers) -> None:
     common = platform_options()
 
     parser = subparsers.add_parser("demo-start", parents=[common], help="start the demo cluster (JupyterHub; stops itself when idle)")
-    parser.add_argument("--idle-minutes", type=int, default=30, help="terminate after this many idle minutes, 1 to 30 (default 30)")
+    parser.add_argument("--idle-minutes", type=bounded_int(MAX_IDLE_MINUTES, "the demo cluster stops itself after at most "
+                        f"{MAX_IDLE_MINUTES} idle minutes"), default=30,
+                        help=f"terminate after this many idle minutes, 1 to {MAX_IDLE_MINUTES} (default 30)")
     parser.add_argument("--core-nodes", type=int, choices=(0, 1), default=0, help="core nodes besides the primary (default 0)")
     parser.add_argument("--dataset", type=dataset_name, default=DEFAULT_DATASET,
                         help=f"images/DATASET/ the notebook reads (default {DEFAULT_DATASET})")
