@@ -161,12 +161,17 @@ def look_alike_labels(labels) -> tuple[str, str, str] | None:
     """Two of `labels` that read the same (see refuse_look_alike_labels), with how they read; or None."""
     seen: dict[str, str] = {}
     for label in sorted(labels):
-        visible = "".join(char for char in unicodedata.normalize("NFC", label) if unicodedata.category(char) != "Cf")
-        shown_as = unicodedata.normalize("NFC", visible).strip()
+        shown_as = reads_as(label)
         if shown_as in seen:
             return seen[shown_as], label, shown_as
         seen[shown_as] = label
     return None
+
+
+def reads_as(name: str) -> str:
+    """How `name` reads on screen: NFC, without invisible format characters (Cf) nor surrounding spaces."""
+    visible = "".join(char for char in unicodedata.normalize("NFC", name) if unicodedata.category(char) != "Cf")
+    return unicodedata.normalize("NFC", visible).strip()
 
 
 def list_local_folder(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Listing:

@@ -82,13 +82,30 @@ def require_images(s3, bucket: str, prefix: str, k: int | None = None) -> None:
     where = f"s3://{bucket}/{prefix}"
     if photos == 0:
         found = "it is empty" if not keys else f"{len(keys)}{'' if every_key else '+'} other file{'s' * (len(keys) > 1)}"
-        raise FruitsError(f"no photos under {where} ({found}): upload them first with `fruits upload FOLDER "
+        twins = look_alike_prefixes(s3, bucket, prefix) if not keys else []
+        hint = (f"; {', '.join(map(ascii, twins))} beside it reads the same ({ascii(prefix.rstrip('/').rpartition('/')[2])} "
+                "was typed): pass that --dataset") if twins else ""
+        raise FruitsError(f"no photos under {where} ({found}){hint}: upload them first with `fruits upload FOLDER "
                           "--dataset NAME`, or pass the --dataset that holds them; nothing was started")
     if every_key and photos < 2:
         raise FruitsError(f"only 1 photo under {where}: PCA needs at least 2; nothing was started")
     if every_key and k is not None and k > photos:
         raise FruitsError(f"--k {k} is more than the {photos} photos under {where} (PCA gives at most one component "
                           "per image): nothing was started")
+
+
+def look_alike_prefixes(s3, bucket: str, prefix: str) -> list[str]:
+    """The names beside `prefix`'s last folder (first page of its parent) that read as it does but
+    are spelt otherwise: "Pommé" sent from Linux (NFC) when "Pommé" typed on macOS (NFD) was asked
+    for. S3 keeps a key's bytes as sent, so the two are different prefixes."""
+    from fruits.input_files import reads_as
+
+    parent, _, name = prefix.rstrip("/").rpartition("/")
+    parent = f"{parent}/" if parent else ""
+    with aws_errors(f"list s3://{bucket}/{parent}"):
+        page = s3.list_objects_v2(Bucket=bucket, Prefix=parent, Delimiter="/")
+    names = (entry["Prefix"][len(parent):].rstrip("/") for entry in page.get("CommonPrefixes", []))
+    return sorted(other for other in names if other != name and reads_as(other) == reads_as(name))
 
 
 class Bar:
