@@ -185,9 +185,24 @@ def interrupt_plainly() -> None:
 
 
 def lose_the_jvm_plainly() -> None:
-    """A JVM killed for memory: py4j logs each call it cuts off with the socket's traceback, which
-    says no more than the run's own error line (JVM_LOST in fruits.spark_failures): not shown."""
+    """A JVM killed for memory: py4j logs each call it cuts off with the socket's traceback, and
+    PySpark's accumulator server (which the JVM sends the tasks' counters to) prints an EOFError's
+    traceback when the JVM's connection closes: both say no more than the run's own error line
+    (JVM_LOST in fruits.spark_failures), so neither is shown."""
+    from pyspark.accumulators import AccumulatorServer
+
     logging.getLogger().addFilter(lambda record: record.getMessage() != "Exception while sending command.")
+    AccumulatorServer.handle_error = quiet_when_the_jvm_is_gone(AccumulatorServer.handle_error)
+
+
+def quiet_when_the_jvm_is_gone(handle_error):
+    """socketserver's handle_error (it prints the traceback), silent for a connection that ended
+    mid-message: the JVM's, cut when the JVM died. Any other error is still printed."""
+    def handle(server, request, client_address):
+        if not isinstance(sys.exc_info()[1], (EOFError, ConnectionError)):
+            handle_error(server, request, client_address)
+    handle.quiet_when_the_jvm_is_gone = True
+    return handle if not getattr(handle_error, "quiet_when_the_jvm_is_gone", False) else handle_error
 
 
 def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -> str:
