@@ -5,7 +5,8 @@ that call raise Killed: a BaseException that the pipeline never handles, so no c
 the files are left as a SIGKILL at that moment leaves them (the points are driver calls between
 Spark jobs: no task is writing then).
 In a `fruits` process: put `sitecustomize_folder(tmp)` first on PYTHONPATH and set KILL_AT to
-"MODULE:ATTRIBUTE": the first call of it, in any of the run's Python processes (the driver or a
+"MODULE:ATTRIBUTE" (a dotted path below the module: "MODULE:Class.method"; ":N" after it: the
+Nth call in a process): that call, in any of the run's Python processes (the driver or a
 Spark worker), SIGKILLs the run's process group (start it with start_new_session=True: the
 driver and its JVM) and its own (PySpark's daemon puts its workers in a group of their own), as
 a dying laptop would: nothing of the run survives to clean up.
@@ -18,20 +19,26 @@ from pathlib import Path
 KILL_AT = "FRUITS_TEST_KILL_AT"
 
 SITECUSTOMIZE = f'''
-import functools, importlib, os, signal
+import functools, importlib, itertools, os, signal
 
 _where = os.environ.get("{KILL_AT}")
 if _where:
-    _module, _, _name = _where.partition(":")
-    _module = importlib.import_module(_module)
-    _original = getattr(_module, _name)
+    _module, _, _rest = _where.partition(":")
+    _path, _, _nth = _rest.partition(":")
+    _owner = importlib.import_module(_module)
+    *_parents, _name = _path.split(".")
+    for _parent in _parents:
+        _owner = getattr(_owner, _parent)
+    _original, _calls = getattr(_owner, _name), itertools.count(1)
 
     @functools.wraps(_original)
     def _killed(*args, **kwargs):
-        os.killpg(os.getsid(0), signal.SIGKILL)  # the session's leader is the run's driver
-        os.killpg(os.getpgrp(), signal.SIGKILL)
+        if next(_calls) >= int(_nth or 1):
+            os.killpg(os.getsid(0), signal.SIGKILL)  # the session's leader is the run's driver
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        return _original(*args, **kwargs)
 
-    setattr(_module, _name, _killed)
+    setattr(_owner, _name, _killed)
 '''
 
 
