@@ -4,7 +4,8 @@ Spark master, with a progress display and a short summary at the end. No cloud i
 Usage: `fruits run-local` (the shared sample and weights), or
 `fruits run-local --images FOLDER --weights FILE.h5 --output DIR --k 50 --master spark://...`.
 The id of a complete run is refused before any work unless `--replace` is given. Settings and
-paths are checked before Spark starts; Ctrl-C ends the run (status 130) and removes its staging folders.
+paths are checked before Spark starts; Ctrl-C ends the run (status 130) and removes its staging folders,
+as does a failure (a killed run's are removed by the next run of its id).
 Features are kept between runs in a feature store beside the runs, one per images folder name
 (OUTPUT/feature-store/NAME/, or `--feature-store DIR`): a run featurizes only the images it lacks
 (`--full-recompute`: all of them); `--purge` erases the features of images no longer in the input.
@@ -136,15 +137,18 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
         stop_after_failure(spark, storage, output)
         trace = "" if reason.startswith(JVM_LOST) else "Spark's log above has the failed task's trace; "
         raise FruitsError(f"{progress.label or 'The run'} failed: {reason}. {trace}{output} keeps its finished outputs") from None
+    except FruitsError:  # e.g. the device filled up during a staged write: its part-written files go too
+        stop_after_failure(spark, storage, output)
+        raise
     finally:
         stop_quietly(spark)
     return manifest, summary
 
 
 def stop_after_failure(spark, storage, output: str) -> None:
-    """After a failed Spark job: Spark stopped, then the run's staging folders removed (the
-    outputs they would have replaced stay whole). Not if the JVM is gone: nothing to ask then,
-    and the next run removes them (they are hidden: '_' names)."""
+    """After a failed Spark job or a refusal: Spark stopped, then the run's staging folders removed
+    (the outputs they would have replaced stay whole; a full device gets their space back). Not
+    if the JVM is gone: nothing to ask then, and the next run removes them (hidden: '_' names)."""
     from py4j.protocol import Py4JError
 
     try:
