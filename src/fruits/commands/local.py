@@ -70,7 +70,7 @@ def spark_conf(text: str) -> tuple[str, str]:
 
 
 def run_local(args: argparse.Namespace) -> int:
-    from fruits.steps.run_folder import check_run_folder, holding_run_folder, refuse_overlap
+    from fruits.steps.run_folder import check_run_folder, holding_run_folder, refuse_overlap, remove_abandoned_staging
     from fruits.storage import join_uri
 
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
@@ -91,6 +91,7 @@ def run_local(args: argparse.Namespace) -> int:
                        "which would erase the store (or the store's upkeep the run); choose a store outside OUTPUT/RUN")
     started = time.monotonic()
     with holding_run_folder(Path(output), run_id, replace=args.replace):  # before Spark starts: a second run is refused at once
+        remove_abandoned_staging(Path(output).parent, keep=Path(output))  # killed runs' (run_steps removes this run's own)
         manifest, summary = run_steps(args, run_id, images, weights, output, store)
     print(format_summary(manifest, summary, output, time.monotonic() - started))
     return 0

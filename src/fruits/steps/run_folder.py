@@ -24,6 +24,10 @@ Two local runs of one id into one --output would write the same folder at once, 
 a manifest beside the other run's files: `holding_run_folder` keeps the folder for one process
 (an flock on RUN/.lock, which the OS releases however the process ends) and checks it again once
 held. In the cloud, `fruits start` refuses a run id while its execution runs.
+A run killed before its own cleanup (SIGKILL, a second Ctrl-C, a dead JVM) leaves hidden staging
+files, never read; the next run of that id removes them, and any run-local in the same --output
+removes those of the folders no process holds (`remove_abandoned_staging`): a folder held by
+the lock is never touched. (A job started by hand with spark-submit takes no lock.)
 
 Usage: `check_run_folder(Path(output), run_id, replace=args.replace)` before a local run starts,
 then `with holding_run_folder(Path(output), run_id, replace=args.replace): ...` around its steps;
@@ -35,6 +39,7 @@ import fcntl
 import os
 import posixpath
 import re
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -85,6 +90,38 @@ def holding_run_folder(folder: Path, run_id: str, replace: bool = False) -> Iter
                         path.rmdir()
                     except OSError:
                         break
+
+
+STAGING = ("_staging-", "._staging-")  # fruits.storage's staging names, and Hadoop's checksums of staged files
+
+
+def remove_abandoned_staging(output: Path, keep: Path) -> list[Path]:
+    """Removes, in the run folders of `output` other than `keep`, the staging files and folders
+    of runs killed before their own cleanup (SIGKILL, a second Ctrl-C, a dead JVM): those of a
+    folder whose .lock no process holds (the OS releases a killed process's lock). Folders
+    without a .lock, and folders a run holds, are left alone. Returns what it removed."""
+    removed = []
+    for folder in sorted(output.iterdir()) if output.is_dir() else []:
+        if folder == keep or folder.is_symlink() or not folder.is_dir():
+            continue
+        staged = [entry for entry in folder.iterdir() if entry.name.startswith(STAGING)]
+        if not staged:
+            continue
+        try:
+            lock = os.open(folder / LOCK, os.O_RDONLY)  # never created here: a folder without one is not a run's
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a run is writing this folder: its staging is in use
+            continue
+        else:
+            for entry in staged:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                removed.append(entry)
+        finally:
+            os.close(lock)
+    return removed
 
 
 def refuse_overlap(folder: str, what: str, other: str, other_what: str, why: str) -> None:
