@@ -1,8 +1,10 @@
 """`fruits results` killed mid-download (SIGKILL: no handler runs) leaves no truncated file under
 a final name: the previous fetch stays whole, the partial files are only in the hidden staging
-folder beside it, and the next fetch succeeds and never reads them."""
+folder beside it, and the next fetch succeeds, never reads them and removes them (not those of
+a fetch under way)."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -45,8 +47,16 @@ def test_a_fetch_killed_mid_download_leaves_the_previous_fetch_whole_and_no_trun
     partial = [path for path in tmp_path.glob(f".{RUN}.fetching-*/**/*") if path.is_file()]
     assert partial and all(0 < path.stat().st_size < len(BIG_MATRIX) for path in partial if "matrix" in path.name), partial
 
-    again = fruits("results", RUN, "--to", str(tmp_path))
+    live = tmp_path / f".{RUN}.fetching-0live000"  # another fetch's, under way: it holds its folder
+    live.mkdir()
+    held = os.open(live, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        again = fruits("results", RUN, "--to", str(tmp_path))
+    finally:
+        os.close(held)
     assert again.returncode == 0, again.stderr
+    assert [path.name for path in tmp_path.glob(f".{RUN}.*")] == [live.name]  # the killed fetch's folder removed
     assert (target / "pca" / "matrix.csv").read_bytes() == BIG_MATRIX
     assert json.loads((target / "manifest.json").read_text())["featurized"] == 90000
     assert sorted(files_of(target)) == [".fetched.json", "manifest.json", "pca/matrix.csv"]

@@ -8,10 +8,14 @@ Spark's own outputs (features/, the Parquet matrix, the PCA model) stay in the b
 are in manifest.json. Every key fetched must map to a plain path inside the target folder, else
 nothing is written. The files go to a hidden folder beside the target, which then replaces the
 target whole: a fetch never mixes two runs' files, and a failed fetch leaves the previous one.
+A fetch killed mid-download leaves only that hidden folder: the next fetch removes it.
 """
 from __future__ import annotations
 
+import fcntl
+import glob
 import json
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -51,12 +55,21 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
     check_file_or_folder(names, f"s3://{platform.bucket}/{prefix}")
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_fetches(target)
     staging = target.with_name(f".{target.name}.fetching-{secrets.token_hex(4)}")
+    hold = None
+
     def cannot_write(what: str, error: OSError) -> FruitsError:
         return FruitsError(f"cannot write {what} under {target}: {error.strerror or error}; nothing was fetched"
                            f"{' (the previous fetch is kept)' if target.exists() else ''}")
 
     try:
+        try:
+            staging.mkdir()
+        except OSError as error:
+            raise cannot_write(staging.name, error) from None
+        hold = os.open(staging, os.O_RDONLY)  # held while this fetch lives: a later fetch leaves the folder alone
+        fcntl.flock(hold, fcntl.LOCK_EX)
         for name in names:
             source = f"s3://{platform.bucket}/{prefix}{name}"
             try:
@@ -72,7 +85,27 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
         replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if hold is not None:
+            os.close(hold)
     return [target / name for name in names]
+
+
+def remove_abandoned_fetches(target: Path) -> None:
+    """Removes the staging folders beside `target` of fetches killed mid-download (SIGKILL: their
+    files, partly written, were never read): those no live fetch holds (the OS releases a killed
+    process's flock)."""
+    for folder in target.parent.glob(f".{glob.escape(target.name)}.fetching-*"):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        held = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a fetch of the same run to the same place, under way
+            continue
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(held)
 
 
 def check_inside(target: Path, name: str, source: str) -> None:
