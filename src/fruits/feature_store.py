@@ -24,6 +24,7 @@ A batch name is the caller's name (a run id) and a random token: two runs never 
 What a reader sees, at each moment (readers read only the files that a commit names):
   an append writes its Parquet files    nothing of them. Killed here: files without a commit,
                                         invisible for good; vacuum removes them once older than its age
+                                        (a write that fails, e.g. on a full device, removes them at once)
   the append writes its commit          the whole batch, from the next listing on. The commit is one
                                         small file written whole: locally a staged file renamed over it
                                         (atomic: a killed write leaves only a hidden `_staging-` file,
@@ -56,6 +57,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from py4j.protocol import Py4JError
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -143,7 +145,11 @@ def stage_batch(spark: SparkSession, root: str, key: FeatureKey, features: DataF
     write_key(storage, store, key)
     batch = f"{batch_name}-{secrets.token_hex(4)}"
     folder = join_uri(store, BATCHES, batch)
-    files = _write_batch(storage, new, folder)
+    try:
+        files = _write_batch(storage, new, folder)
+    except Exception:  # a failed write (a full device, a failed task): its files, never committed, go now
+        _remove_quietly(storage, folder)
+        raise
     try:
         rows = _checked_count(_files_rows(spark, folder, files), key)
     except ValueError:
@@ -265,6 +271,14 @@ def _write_batch(storage: Storage, rows: DataFrame, folder: str) -> tuple[str, .
     """Writes the batch's Parquet files; returns their names, which its commit will list."""
     rows.write.option("maxRecordsPerFile", ROWS_PER_FILE).parquet(folder)
     return tuple(uri.rpartition("/")[2] for uri in storage.list_files(folder, "part-"))
+
+
+def _remove_quietly(storage: Storage, folder: str) -> None:
+    """Removes `folder` if the JVM still answers; else the vacuum will, once it is old enough."""
+    try:
+        storage.delete(folder)
+    except (Py4JError, OSError):  # OSError: py4j's new connection refused
+        pass
 
 
 def _files_rows(spark: SparkSession, folder: str, files: tuple[str, ...]) -> DataFrame:
