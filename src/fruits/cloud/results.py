@@ -97,13 +97,15 @@ def remove_abandoned_fetches(target: Path) -> None:
     for folder in target.parent.glob(f".{glob.escape(target.name)}.fetching-*"):
         if folder.is_symlink() or not folder.is_dir():
             continue
-        held = os.open(folder, os.O_RDONLY)
+        try:
+            held = os.open(folder, os.O_RDONLY)
+        except OSError:  # not ours to open: left alone, never read
+            continue
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # a fetch of the same run to the same place, under way
-            continue
-        else:
             shutil.rmtree(folder, ignore_errors=True)
+        except BlockingIOError:  # a fetch of the same run to the same place, under way
+            pass
         finally:
             os.close(held)
 

@@ -5,7 +5,7 @@ Usage: `fruits run-local` (the shared sample and weights), or
 `fruits run-local --images FOLDER --weights FILE.h5 --output DIR --k 50 --master spark://...`.
 The id of a complete run is refused before any work unless `--replace` is given. Settings and
 paths are checked before Spark starts; Ctrl-C ends the run (status 130) and removes its staging folders,
-as does a failure (a killed run's are removed by the next run of its id).
+as does a failure; those of killed runs are removed by the next run in the same --output.
 Features are kept between runs in a feature store beside the runs, one per images folder name
 (OUTPUT/feature-store/NAME/, or `--feature-store DIR`): a run featurizes only the images it lacks
 (`--full-recompute`: all of them); `--purge` erases the features of images no longer in the input.

@@ -99,12 +99,13 @@ def remove_abandoned_staging(output: Path, keep: Path) -> list[Path]:
     """Removes, in the run folders of `output` other than `keep`, the staging files and folders
     of runs killed before their own cleanup (SIGKILL, a second Ctrl-C, a dead JVM): those of a
     folder whose .lock no process holds (the OS releases a killed process's lock). Folders
-    without a .lock, and folders a run holds, are left alone. Returns what it removed."""
+    without a .lock, and folders a run holds, are left alone; what cannot be removed (another
+    user's) stays, unread. Returns what it removed."""
     removed = []
-    for folder in sorted(output.iterdir()) if output.is_dir() else []:
+    for folder in _entries(output):
         if folder == keep or folder.is_symlink() or not folder.is_dir():
             continue
-        staged = [entry for entry in folder.iterdir() if entry.name.startswith(STAGING)]
+        staged = [entry for entry in _entries(folder) if entry.name.startswith(STAGING)]
         if not staged:
             continue
         try:
@@ -113,15 +114,21 @@ def remove_abandoned_staging(output: Path, keep: Path) -> list[Path]:
             continue
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # a run is writing this folder: its staging is in use
-            continue
-        else:
             for entry in staged:
                 shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
                 removed.append(entry)
+        except OSError:  # BlockingIOError: a run is writing this folder, its staging in use; or not ours to remove
+            pass
         finally:
             os.close(lock)
     return removed
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
 
 
 def refuse_overlap(folder: str, what: str, other: str, other_what: str, why: str) -> None:
