@@ -8,7 +8,9 @@ import logging
 import socket
 import threading
 
-from pyspark.accumulators import AccumulatorServer
+import pytest
+
+from pyspark.accumulators import AccumulatorServer, _start_update_server
 
 from fruits.commands.local import lose_the_jvm_plainly
 
@@ -19,8 +21,16 @@ def connect_and(server, send: bytes) -> None:
         connection.sendall(send)
 
 
-def test_the_dead_jvm_s_cut_connection_prints_no_traceback_but_other_errors_still_do(spark, capsys, monkeypatch):
-    server = spark.sparkContext._accumulatorServer
+@pytest.fixture
+def server():
+    """PySpark's accumulator server, as SparkContext starts it: not the shared session's, which
+    serves one connection at a time and is busy with its JVM's once a task has run."""
+    started = _start_update_server("0123456789abcdef")
+    yield started
+    started.shutdown()
+
+
+def test_the_dead_jvm_s_cut_connection_prints_no_traceback_but_other_errors_still_do(server, capsys, monkeypatch):
     monkeypatch.setattr(AccumulatorServer, "handle_error", AccumulatorServer.handle_error)  # restored after the test
     monkeypatch.setattr(logging.getLogger(), "filters", [])
     lose_the_jvm_plainly()
