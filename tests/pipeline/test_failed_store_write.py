@@ -12,13 +12,12 @@ import pytest
 from fruits.feature_store import append
 from fruits.feature_store_records import feature_key
 
-from .test_fail_early import small_device  # noqa: F401 - a fixture: a 64 KiB tmpfs
 
 WEIGHTS = hashlib.sha256(b"weights").hexdigest()
 
 
 @pytest.mark.slow
-def test_an_append_that_fills_the_device_leaves_no_batch_files(spark, small_device):  # noqa: F811
+def test_an_append_that_fills_the_device_leaves_no_batch_files(spark, small_device):  # small_device: a 64 KiB tmpfs (conftest)
     key = feature_key(WEIGHTS)
     values = np.random.default_rng(3).standard_normal((100, key.feature_size)).astype(np.float32)  # 500 KiB, incompressible
     rows = [(hashlib.sha256(f"image {i}".encode()).hexdigest(), vector.tolist()) for i, vector in enumerate(values)]
