@@ -176,6 +176,11 @@ def _run_extract(spark: SparkSession, args: ExtractArgs, progress=None) -> dict:
         raise FruitsError(f"--k {args.k} is more than the {image_count} images under {args.images} "
                           "(PCA gives at most one component per image): nothing written")
     check_output_writable(storage, args.output)
+    # The hidden staging of an earlier attempt, failed or killed: on EMR nothing else removes it (the
+    # state machine retries a failed step, which stages under new names; results/ has no expiry).
+    # No other attempt is under way: a run's steps run one at a time (`fruits start` refuses a run
+    # id while its execution runs; run-local holds its folder).
+    storage.remove_staging(args.output)
     size_shuffles(spark, image_count)
     size_file_reads(spark)
     if args.store.root is not None and not is_remote(args.store.root):

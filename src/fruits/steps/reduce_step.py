@@ -79,6 +79,7 @@ def _run_reduce(spark: SparkSession, args: ReduceArgs, progress=None) -> dict:
     if not (storage.exists(join_uri(features_uri, "_SUCCESS")) and storage.exists(summary_uri)):
         raise FruitsError(f"no complete features at {features_uri} (with {SUMMARY} beside them): run the extract step first")
     summary = read_extract_summary(storage, summary_uri)
+    storage.remove_staging(args.output)  # an earlier attempt's, failed or killed (see extract_step)
 
     _phase(progress, "Fitting PCA")
     vectors = to_vectors(canonical_order(spark, spark.read.parquet(literal_path(features_uri)))).persist(StorageLevel.MEMORY_AND_DISK)
