@@ -48,6 +48,7 @@ from fruits.errors import FruitsError
 # RUN_ENTRIES: what the steps write in a run folder; names starting with "_" (staging) or "."
 # (Hadoop's checksums) are theirs too.
 from fruits.layout import MANIFEST, RUN_ENTRIES
+from fruits.unheld import unheld
 
 
 def check_run_folder(folder: Path, run_id: str, replace: bool = False) -> None:
@@ -108,19 +109,15 @@ def remove_abandoned_staging(output: Path, keep: Path) -> list[Path]:
         staged = [entry for entry in _entries(folder) if entry.name.startswith(STAGING)]
         if not staged:
             continue
-        try:
-            lock = os.open(folder / LOCK, os.O_RDONLY)  # never created here: a folder without one is not a run's
-        except OSError:
-            continue
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with unheld(folder / LOCK) as abandoned:  # never created here: a folder without one is not a run's
+            if not abandoned:  # a run is writing this folder, its staging in use
+                continue
             for entry in staged:
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                try:
+                    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                except OSError:  # not ours to remove: stays, never read
+                    continue
                 removed.append(entry)
-        except OSError:  # BlockingIOError: a run is writing this folder, its staging in use; or not ours to remove
-            pass
-        finally:
-            os.close(lock)
     return removed
 
 
