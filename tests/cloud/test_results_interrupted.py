@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cloud.conftest import BUCKET
 from tests.conftest import PROJECT_ROOT
 from tests.pipeline.kill_points import KILL_AT, sitecustomize_folder
@@ -47,7 +49,7 @@ def test_a_fetch_killed_mid_download_leaves_the_previous_fetch_whole_and_no_trun
     partial = [path for path in tmp_path.glob(f".{RUN}.fetching-*/**/*") if path.is_file()]
     assert partial and all(0 < path.stat().st_size < len(BIG_MATRIX) for path in partial if "matrix" in path.name), partial
 
-    live = tmp_path / f".{RUN}.fetching-0live000"  # another fetch's, under way: it holds its folder
+    live = tmp_path / f".{RUN}.fetching-0abc1234"  # another fetch's, under way: it holds its folder
     live.mkdir()
     held = os.open(live, os.O_RDONLY)
     fcntl.flock(held, fcntl.LOCK_EX)
@@ -60,3 +62,41 @@ def test_a_fetch_killed_mid_download_leaves_the_previous_fetch_whole_and_no_trun
     assert (target / "pca" / "matrix.csv").read_bytes() == BIG_MATRIX
     assert json.loads((target / "manifest.json").read_text())["featurized"] == 90000
     assert sorted(files_of(target)) == [".fetched.json", "manifest.json", "pca/matrix.csv"]
+
+
+def test_a_fetch_killed_while_it_swaps_the_folders_loses_nothing(moto, platform_file, tmp_path, monkeypatch):
+    """Killed between hiding the previous fetch and putting the new one in place: the folder was
+    missing and the previous fetch only under a hidden name. The next fetch, even one that fails
+    (the run being redone has no manifest yet), puts it back first; another target's hidden
+    folders, whose names start like this one's, are not taken for its own."""
+    from fruits.cloud.platform import load_platform
+    from fruits.cloud.results import fetch_results
+    from fruits.errors import FruitsError
+    from tests.pipeline.kill_points import Killed
+
+    s3, platform, run = moto.client("s3"), load_platform(str(platform_file)), "run-swap"
+    s3.put_object(Bucket=BUCKET, Key=f"results/{run}/manifest.json", Body=b'{"k": 1}')
+    target = tmp_path / run
+    fetch_results(s3, platform, run, target)
+    previous = files_of(target)
+    other = tmp_path / f".{run}.previous-0abc1234.previous-0abc1234"  # `fruits results` of a run named run-swap.previous-0abc1234
+    other.mkdir()
+    (other / ".fetched.json").write_text("[]")
+    original = Path.rename
+
+    def killed_after_hiding(self, to):
+        original(self, to)
+        if ".previous-" in Path(to).name and self == target:
+            raise Killed("between the two renames")
+    monkeypatch.setattr(Path, "rename", killed_after_hiding)
+    s3.put_object(Bucket=BUCKET, Key=f"results/{run}/pca/matrix.csv", Body=b"path,label\n")
+    with pytest.raises(Killed):
+        fetch_results(s3, platform, run, target)
+    monkeypatch.setattr(Path, "rename", original)
+    assert not target.exists() and [files_of(hidden) for hidden in tmp_path.glob(f".{run}.previous-????????")] == [previous]
+
+    s3.delete_object(Bucket=BUCKET, Key=f"results/{run}/manifest.json")  # the run is being redone
+    with pytest.raises(FruitsError, match="has no results yet"):
+        fetch_results(s3, platform, run, target)
+    assert files_of(target) == previous
+    assert sorted(path.name for path in tmp_path.glob(f".{run}.*")) == [other.name]

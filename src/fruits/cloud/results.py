@@ -8,7 +8,8 @@ Spark's own outputs (features/, the Parquet matrix, the PCA model) stay in the b
 are in manifest.json. Every key fetched must map to a plain path inside the target folder, else
 nothing is written. The files go to a hidden folder beside the target, which then replaces the
 target whole: a fetch never mixes two runs' files, and a failed fetch leaves the previous one.
-A fetch killed mid-download leaves only that hidden folder: the next fetch removes it.
+A fetch killed mid-download leaves only that hidden folder: the next fetch removes it. One killed
+while it swaps the folders leaves the previous fetch hidden: the next fetch puts it back first.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import fcntl
 import glob
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -24,6 +26,7 @@ from fruits.cloud.aws import aws_errors
 from fruits.cloud.transfer import existing_sizes
 from fruits.errors import FruitsError
 from fruits.layout import EXPLAINED_VARIANCE, EXTRACT_SUMMARY, MANIFEST, MATRIX_CSV, PCA_FOLDER, PLOTS
+from fruits.unheld import unheld
 
 FILES = (MANIFEST, EXTRACT_SUMMARY, f"{PCA_FOLDER}/{MATRIX_CSV}", f"{PCA_FOLDER}/{EXPLAINED_VARIANCE}")
 FOLDERS = (f"{PCA_FOLDER}/{PLOTS}/",)
@@ -46,6 +49,8 @@ def refuse_complete_run(s3, platform, run_id: str) -> None:
 
 def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
     prefix = platform.layout.run_prefix(run_id)
+    if target.parent.is_dir():
+        recover_abandoned_fetches(target)  # first: a fetch that fails below still leaves the last one in place
     names = sorted(key[len(prefix):] for key in existing_sizes(s3, platform.bucket, prefix) if is_wanted(key[len(prefix):]))
     if MANIFEST not in names:
         raise FruitsError(f"run {run_id} has no results yet (no s3://{platform.bucket}/{prefix}{MANIFEST}): "
@@ -55,7 +60,6 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
     check_file_or_folder(names, f"s3://{platform.bucket}/{prefix}")
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_fetches(target)
     staging = target.with_name(f".{target.name}.fetching-{secrets.token_hex(4)}")
     hold = None
 
@@ -90,24 +94,24 @@ def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
     return [target / name for name in names]
 
 
-def remove_abandoned_fetches(target: Path) -> None:
-    """Removes the staging folders beside `target` of fetches killed mid-download (SIGKILL: their
-    files, partly written, were never read): those no live fetch holds (the OS releases a killed
-    process's flock)."""
-    for folder in target.parent.glob(f".{glob.escape(target.name)}.fetching-*"):
-        if folder.is_symlink() or not folder.is_dir():
+def recover_abandoned_fetches(target: Path) -> None:
+    """Tidies beside `target` after fetches killed before they ended (SIGKILL: nothing of theirs
+    ran): puts back at a missing `target` the previous fetch that one killed between its two
+    renames left hidden, and removes the rest (the staging folders of fetches killed mid-download,
+    whose part-written files were never read; previous fetches already replaced). Folders that a
+    live fetch holds are left alone."""
+    hidden = re.compile(rf"\.{re.escape(target.name)}\.(fetching|previous)-[0-9a-f]{{8}}")  # only `target`'s own
+    for folder in sorted(target.parent.glob(f".{glob.escape(target.name)}.*-*")):
+        found = hidden.fullmatch(folder.name)
+        if not found or folder.is_symlink() or not folder.is_dir():
             continue
-        try:
-            held = os.open(folder, os.O_RDONLY)
-        except OSError:  # not ours to open: left alone, never read
-            continue
-        try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            shutil.rmtree(folder, ignore_errors=True)
-        except BlockingIOError:  # a fetch of the same run to the same place, under way
-            pass
-        finally:
-            os.close(held)
+        with unheld(folder) as abandoned:
+            if not abandoned:  # a fetch of the same run to the same place, under way
+                continue
+            if found[1] == "previous" and not os.path.lexists(target) and (folder / FETCHED).is_file():
+                folder.rename(target)  # whole: a replaced one loses its FETCHED record before anything else
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def check_inside(target: Path, name: str, source: str) -> None:
@@ -163,10 +167,16 @@ def replace_folder(complete: Path, target: Path) -> None:
         complete.rename(target)
         return
     previous = target.with_name(f".{target.name}.previous-{secrets.token_hex(4)}")
-    target.rename(previous)
+    held = os.open(target, os.O_RDONLY)  # while it is hidden: another fetch neither puts it back nor removes it
     try:
-        complete.rename(target)
-    except OSError:
-        previous.rename(target)
-        raise
-    shutil.rmtree(previous)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        target.rename(previous)  # killed from here until the next rename: the next fetch puts `previous` back
+        try:
+            complete.rename(target)
+        except OSError:
+            previous.rename(target)
+            raise
+        (previous / FETCHED).unlink(missing_ok=True)  # first: a part-removed previous is never put back
+        shutil.rmtree(previous)
+    finally:
+        os.close(held)
