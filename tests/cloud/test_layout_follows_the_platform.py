@@ -111,16 +111,25 @@ def test_every_command_follows_the_platforms_prefixes(fruits, moto, moved, stage
     assert not [key for key in keys(moto) - before if key.startswith(default_prefixes)]
 
 
-def test_a_platform_whose_prefixes_would_outgrow_the_state_quota_starts_nothing(fruits, moto, platform_file, staged_weights, tmp_path):
+@pytest.mark.parametrize(("prefix", "refusal"), [
+    # 1,500 'é': 8 strings of the input at 6 bytes each (JSON's \u00e9), but within EMR's limits
+    ({"artifacts": "\u00e9" * 1500 + "/"}, "the run's input would be "),
+    # within the state quota, but one of the step's arguments over EMR's 10,280 characters (API_HadoopJarStepConfig.html)
+    ({"results": "r" * 20_000 + "/"}, "the Extract features step's longest argument would be 20,0"),
+], ids=["state-quota", "emr-argument"])
+def test_a_platform_whose_prefixes_would_outgrow_the_state_quota_starts_nothing(fruits, moto, platform_file, staged_weights, tmp_path,
+                                                                              prefix, refusal):
     """Such an input would leave no room for an error within Step Functions' 256 KiB of state
-    (tests/stepfunctions/test_payload_quota.py): refused before any AWS call."""
-    long = edited_platform(platform_file, tmp_path, prefixes={**DEFAULT_PREFIXES, "results": "r" * 60_000 + "/"})
+    (tests/stepfunctions/test_payload_quota.py), or have EMR refuse a step once the cluster is
+    started (tests/stepfunctions/test_emr_argument_lengths.py): refused before any AWS call, as the
+    platform's fault (exit 1), not the dataset's."""
+    long = edited_platform(platform_file, tmp_path, prefixes={**DEFAULT_PREFIXES, **prefix})
     executions = moto.client("stepfunctions").list_executions(
         stateMachineArn=json.loads(platform_file.read_text())["state_machine_arn"]["value"])["executions"]
     for arguments in (("--dry-run",), ()):
         result = fruits("start", "--weights", str(staged_weights), "--run-id", "too-long", *arguments, platform=long)
-        assert result.returncode == 1
-        assert result.stderr.startswith("fruits: error: the run's input would be ") and "shorten the platform's prefixes" in result.stderr
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith(f"fruits: error: {refusal}") and "shorten the platform's prefixes" in result.stderr, result.stderr
         assert result.stdout == ""
     assert moto.client("stepfunctions").list_executions(
         stateMachineArn=json.loads(platform_file.read_text())["state_machine_arn"]["value"])["executions"] == executions

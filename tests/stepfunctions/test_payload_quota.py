@@ -18,7 +18,6 @@ import botocore.session
 import pytest
 
 from fruits.cloud.execution_input import MAX_INPUT_BYTES, build_execution_input, input_bytes
-from fruits.layout import DEFAULT_LAYOUT, BucketLayout
 from tests.support.render_definition import render_test_definition
 
 MODELS = botocore.session.get_session()
@@ -198,6 +197,9 @@ def test_the_input_fruits_start_sends_today_is_far_below_its_cap():
 
 
 def test_an_input_over_its_cap_is_refused_before_anything_is_sent():
-    long = BucketLayout.from_prefixes({**DEFAULT_LAYOUT.as_dict(), "results": "r" * 60_000 + "/"})
+    """Within EMR's limits on each string (tests/stepfunctions/test_emr_argument_lengths.py): an
+    artifacts prefix of 1,500 'é' is 4,500 characters of the Extract step, but 8 strings of the
+    input at 6 bytes each (JSON's \\u00e9)."""
+    artifacts = "\u00e9" * 1500 + "/"
     with pytest.raises(ValueError, match=r"the run's input would be [\d,]+ bytes, more than the 49,152 .* shorten the platform's prefixes"):
-        build_execution_input(bucket="b", run_id="run", artifacts_prefix="artifacts/0123456789ab/", weights_key="artifacts/0123456789ab/weights/w.h5", layout=long)
+        build_execution_input(bucket="b", run_id="run", artifacts_prefix=artifacts, weights_key=artifacts + "weights/w.h5")

@@ -2,7 +2,8 @@
 state machine (`stepfunctions/pipeline.asl.json`) and the jobs' arguments. Every key is where the
 bucket's layout (fruits.layout) puts it.
 
-Usage (a bad run id, images prefix, k or variance, or an input over MAX_INPUT_BYTES, raises a ValueError):
+Usage (a bad run id, images prefix, k or variance, an input over MAX_INPUT_BYTES, or EMR strings over
+EMR's limits (EmrStringsTooLong, saying which step), raises a ValueError):
     build_execution_input(bucket="b", run_id=new_run_id(), artifacts_prefix="artifacts/<hash>/",
                           weights_key="artifacts/<hash>/weights/x.h5", layout=platform.layout,
                           images_prefix=platform.layout.images_prefix("fruits-360"),
@@ -26,6 +27,27 @@ from fruits.layout import (
 # tests/stepfunctions/test_payload_quota.py bounds those two from the definition and botocore's
 # models (under 200 KiB at worst) and checks that this much input still fits.
 MAX_INPUT_BYTES = 48 * 1024
+
+# EMR refuses a request whose strings are too long, and the state machine sends the steps after it
+# has started the cluster: checked before StartExecution. Each Jar, Path and Arg of a step or of a
+# bootstrap action is at most 10,280 characters (API_HadoopJarStepConfig.html,
+# API_ScriptBootstrapActionConfig.html), and the strings of one HadoopJarStep together at most
+# 10,240 (API_AddJobFlowSteps.html). Counted as Java counts them, in UTF-16 units (an emoji is 2).
+MAX_EMR_STRING_CHARS = 10280
+MAX_HADOOP_JAR_STEP_CHARS = 10240
+EXTRACT_STEP, REDUCE_STEP, BOOTSTRAP_ACTION = "Extract features", "Reduce dimensions", "bootstrap action"
+SPARK_SUBMIT = ["spark-submit", "--deploy-mode", "cluster", "--py-files"]
+
+
+class EmrStringsTooLong(ValueError):
+    """A step's or the bootstrap action's strings over EMR's limit; `where` names which."""
+
+    images_prefix_at_fault = False  # set by build_execution_input
+
+    def __init__(self, where: str, what: str, chars: int, limit: int, page: str):
+        self.where = where
+        named = "the bootstrap action" if where == BOOTSTRAP_ACTION else f"the {where} step"
+        super().__init__(f"{named}'s {what} would be {chars:,} characters, more than the {limit:,} EMR takes ({page})")
 
 
 def pca_option(k: int | None = None, variance: float | None = None) -> dict[str, str]:
@@ -72,7 +94,7 @@ def build_execution_input(
     artifacts = f"s3://{bucket}/{artifacts_prefix.rstrip('/')}/"
     execution_input = {
         "run_id": run_id,
-        "images_uri": f"s3://{bucket}/{images_prefix.rstrip('/')}/",
+        "images_uri": images_uris(bucket, layout, images_prefix)[0],
         "output_uri": f"s3://{bucket}/{layout.run_prefix(run_id)}",  # the run id becomes its folder and execution name
         "artifacts_uri": artifacts,
         "package_uri": artifacts + PACKAGE_FILE,
@@ -84,11 +106,19 @@ def build_execution_input(
         "weights_uri": f"s3://{bucket}/{weights_key}",
         "pca": pca_option(k=k, variance=None) if k is not None else pca_option(variance=variance),
         "feature_store": {
-            "uri": f"s3://{bucket}/{layout.feature_store_prefix(images_prefix.rstrip('/') + '/')}",
+            "uri": images_uris(bucket, layout, images_prefix)[1],
             "recompute": "--full-recompute" if full_recompute else "--no-full-recompute",
             "purge": "--purge" if purge else "--no-purge",
         },
     }
+    try:
+        check_emr_strings(execution_input)
+    except EmrStringsTooLong as error:
+        # The dataset's fault only if the shortest dataset name would fit: else the platform's prefixes'.
+        images_uri, store_uri = images_uris(bucket, layout, layout.images + "d/")
+        shortest = {**execution_input, "images_uri": images_uri, "feature_store": {**execution_input["feature_store"], "uri": store_uri}}
+        error.images_prefix_at_fault = fits_emr(shortest)
+        raise
     size = input_bytes(execution_input)
     if size > MAX_INPUT_BYTES:
         raise ValueError(f"the run's input would be {size:,} bytes, more than the {MAX_INPUT_BYTES:,} that leave room for the "
@@ -97,6 +127,52 @@ def build_execution_input(
     return execution_input
 
 
+def images_uris(bucket: str, layout: BucketLayout, images_prefix: str) -> tuple[str, str]:
+    """The images' URI and their feature store's."""
+    images_prefix = images_prefix.rstrip("/") + "/"
+    return f"s3://{bucket}/{images_prefix}", f"s3://{bucket}/{layout.feature_store_prefix(images_prefix)}"
+
+
 def input_bytes(execution_input: dict) -> int:
     """The size of the input as `fruits start` sends it (JSON, non-ASCII escaped: at least its UTF-8 size)."""
     return len(json.dumps(execution_input).encode())
+
+
+def emr_strings(execution_input: dict) -> dict[str, list[str]]:
+    """The strings stepfunctions/pipeline.asl.json sends EMR for this input, as its States.Array
+    builds them: each step's Jar then Args, the bootstrap action's Path then Args
+    (tests/stepfunctions/test_emr_argument_lengths.py compares them with what the emulator gets)."""
+    i, store, pca = execution_input, execution_input["feature_store"], execution_input["pca"]
+    return {
+        BOOTSTRAP_ACTION: [i["bootstrap_uri"], i["requirements_uri"], i["wheelhouse_uri"]],
+        EXTRACT_STEP: ["command-runner.jar", *SPARK_SUBMIT, i["package_uri"], i["extract_job_uri"], "--images", i["images_uri"],
+                       "--output", i["output_uri"], "--weights", i["weights_uri"], "--run-id", i["run_id"],
+                       "--feature-store", store["uri"], store["recompute"], store["purge"]],
+        REDUCE_STEP: ["command-runner.jar", *SPARK_SUBMIT, i["package_uri"], i["reduce_job_uri"], "--output", i["output_uri"],
+                      "--run-id", i["run_id"], pca["option"], pca["value"]],
+    }
+
+
+def emr_chars(text: str) -> int:
+    """`text`'s length in UTF-16 units, as EMR's (Java's) String.length counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_emr_strings(execution_input: dict) -> None:
+    """EmrStringsTooLong if a string, or a step's strings together, exceed EMR's limits."""
+    for where, strings in emr_strings(execution_input).items():
+        longest = max(map(emr_chars, strings))
+        if longest > MAX_EMR_STRING_CHARS:
+            page = "API_ScriptBootstrapActionConfig.html" if where == BOOTSTRAP_ACTION else "API_HadoopJarStepConfig.html"
+            raise EmrStringsTooLong(where, "longest argument", longest, MAX_EMR_STRING_CHARS, page)
+        total = sum(map(emr_chars, strings))
+        if where != BOOTSTRAP_ACTION and total > MAX_HADOOP_JAR_STEP_CHARS:
+            raise EmrStringsTooLong(where, "arguments together", total, MAX_HADOOP_JAR_STEP_CHARS, "API_AddJobFlowSteps.html")
+
+
+def fits_emr(execution_input: dict) -> bool:
+    try:
+        check_emr_strings(execution_input)
+    except EmrStringsTooLong:
+        return False
+    return True
