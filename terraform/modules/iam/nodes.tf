@@ -36,6 +36,12 @@ data "aws_iam_policy_document" "nodes" {
     actions   = ["s3:GetObject"]
     resources = [for prefix in ["images", "artifacts", "results"] : "${local.bucket}/${var.prefixes[prefix]}*"]
   }
+  # Multipart uploads: creating, uploading parts and completing are s3:PutObject, aborting is
+  # s3:AbortMultipartUpload (Service Authorization Reference, list_amazons3.html). EMRFS's
+  # S3-optimized committer uploads every output file in parts, completes at task commit and aborts
+  # at task abort by the upload ids it keeps; a killed JVM's uploads are the lifecycle rule's
+  # (docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-spark-committer-multipart.html). So no
+  # s3:ListBucketMultipartUploads or s3:ListMultipartUploadParts (compliance/access_matrix.yaml).
   statement {
     sid       = "WriteResultsAndLogs"
     actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
