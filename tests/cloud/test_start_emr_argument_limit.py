@@ -11,26 +11,28 @@ import json
 from fruits.cloud.execution_input import EXTRACT_STEP, MAX_HADOOP_JAR_STEP_CHARS, emr_chars, emr_strings
 
 
-def dry_run(fruits, weights, dataset: str, run_id: str):
-    return fruits("start", "--dry-run", "--dataset", dataset, "--run-id", run_id, "--weights", str(weights))
+def dry_run(fruits, weights, dataset: str):
+    return fruits("start", "--dry-run", "--dataset", dataset, "--run-id", "limit", "--weights", str(weights))
 
 
-def test_a_dataset_over_the_steps_limit_is_a_wrong_argument_and_the_limit_passes(fruits, moto, staged_weights):
-    for run_id in ("limit", "limit1"):  # the dataset is in two of the strings: the run id sets the parity
-        short = json.loads(dry_run(fruits, staged_weights, "d", run_id).stdout)
+def test_a_dataset_over_the_steps_limit_is_a_wrong_argument_and_the_limit_passes(fruits, moto, staged_weights, tmp_path):
+    # The dataset is in two of the strings, the weights file's name in one: its length sets the parity.
+    (tmp_path / "weights1.h5").symlink_to(staged_weights)
+    for weights in (staged_weights, tmp_path / "weights1.h5"):
+        short = json.loads(dry_run(fruits, weights, "d").stdout)
         spare = MAX_HADOOP_JAR_STEP_CHARS - sum(map(emr_chars, emr_strings(short)[EXTRACT_STEP])) + 2
         if spare % 2 == 0:
             break
     dataset = "d" * (spare // 2)
 
-    at_limit = dry_run(fruits, staged_weights, dataset, run_id)
+    at_limit = dry_run(fruits, weights, dataset)
     assert at_limit.returncode == 0, at_limit.stderr
     assert sum(map(emr_chars, emr_strings(json.loads(at_limit.stdout))[EXTRACT_STEP])) == MAX_HADOOP_JAR_STEP_CHARS
 
     sfn = moto.client("stepfunctions")
     machines = [machine["stateMachineArn"] for machine in sfn.list_state_machines()["stateMachines"]]
     before = [len(sfn.list_executions(stateMachineArn=arn)["executions"]) for arn in machines]
-    over = fruits("start", "--dataset", dataset + "d", "--run-id", run_id, "--weights", str(staged_weights))
+    over = fruits("start", "--dataset", dataset + "d", "--run-id", "limit", "--weights", str(weights))
     assert over.returncode == 2 and over.stdout == "", over.stdout
     assert over.stderr.count("\n") == 1, over.stderr
     assert over.stderr.startswith("fruits start: error: argument --dataset: the Extract features step's arguments together "
