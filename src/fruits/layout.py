@@ -161,6 +161,14 @@ def validate_run_id(text: str) -> str:
     return text
 
 
+# An S3 key is at most 1,024 bytes of UTF-8, its prefixes included
+# (docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html). A dataset of at most 255 bytes
+# leaves room for the prefix and a label and a file name of up to 255 bytes each (a file name's
+# limit on common file systems): images/DATASET/LABEL/FILE, and the feature store's keys under
+# feature-store/DATASET/, all fit. A longer one could hold no image: `start` said "it is empty".
+MAX_DATASET_BYTES = 255
+
+
 def dataset_name(text: str) -> str:
     """`text` if it names a folder under the images prefix (e.g. `fruits-360`, `2026/apples`)."""
     from fruits.input_files import is_utf8, shown
@@ -172,4 +180,7 @@ def dataset_name(text: str) -> str:
         # S3 keys are UTF-8; the pipeline refuses ':' in a path (Hadoop reads it as a URI scheme), as for images.
         raise InvalidName(f"dataset must be valid UTF-8 without ':' or control characters (it is part of every image's "
                           f"S3 key and of the path Spark reads), got '{shown(text)}'")
+    if len(text.encode()) > MAX_DATASET_BYTES:
+        raise InvalidName(f"dataset must be at most {MAX_DATASET_BYTES} bytes of UTF-8 (with a label and a file name of up to 255 "
+                          f"bytes each, an image's S3 key must fit in 1,024 bytes), got {len(text.encode()):,} bytes")
     return text

@@ -118,6 +118,16 @@ def test_a_dataset_that_would_leave_its_prefix_is_refused(name):
         dataset_name(name)
 
 
+def test_a_dataset_over_255_bytes_of_utf8_is_refused_by_bytes_not_characters():
+    """With its prefix, a label and a file name, an image's S3 key must fit in 1,024 bytes: a name
+    that cannot was taken, and `start` then said the dataset was empty."""
+    at_limit = "\u00e9" * 127 + "a"  # 128 characters, 255 bytes
+    assert dataset_name(at_limit) == at_limit and dataset_name("a/" + "b" * 253) == "a/" + "b" * 253
+    for name in ("\u00e9" * 128, "a/" + "b" * 254):
+        with pytest.raises(ValueError, match="dataset must be at most 255 bytes of UTF-8 .*, got 256 bytes"):
+            dataset_name(name)
+
+
 def test_the_layout_imports_only_the_standard_library():
     """The jobs import it on EMR from the package zip: no boto3, no checkout, nothing of fruits.cloud."""
     check = ("import sys; before = set(sys.modules); import fruits.layout; "

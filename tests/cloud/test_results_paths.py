@@ -235,6 +235,13 @@ def test_a_dataset_s3_or_hadoop_cannot_take_is_a_wrong_argument(fruits, moto, st
         f"image's S3 key and of the path Spark reads), got '{shown}'")
 
 
+def test_a_dataset_no_s3_key_can_hold_is_a_wrong_argument(fruits, moto, staged_weights, tmp_path):
+    """Over 255 bytes (fruits.layout.MAX_DATASET_BYTES): `start` said the dataset was empty."""
+    assert refusal_of_dataset(fruits, staged_weights, tmp_path, ["start", "--dry-run"], "d" * 5000).endswith(
+        "error: argument --dataset: dataset must be at most 255 bytes of UTF-8 (with a label and a file name of up to 255 bytes "
+        "each, an image's S3 key must fit in 1,024 bytes), got 5,000 bytes")
+
+
 def test_a_fetch_that_cannot_be_put_in_place_leaves_the_previous_one(tmp_path, monkeypatch):
     from pathlib import Path
 

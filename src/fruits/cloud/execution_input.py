@@ -40,14 +40,14 @@ SPARK_SUBMIT = ["spark-submit", "--deploy-mode", "cluster", "--py-files"]
 
 
 class EmrStringsTooLong(ValueError):
-    """A step's or the bootstrap action's strings over EMR's limit; `where` names which."""
-
-    images_prefix_at_fault = False  # set by build_execution_input
+    """A step's or the bootstrap action's strings over EMR's limit; `where` names which. Only the
+    platform's prefixes can make them so: --dataset is at most 255 bytes (fruits.layout)."""
 
     def __init__(self, where: str, what: str, chars: int, limit: int, page: str):
         self.where = where
         named = "the bootstrap action" if where == BOOTSTRAP_ACTION else f"the {where} step"
-        super().__init__(f"{named}'s {what} would be {chars:,} characters, more than the {limit:,} EMR takes ({page})")
+        super().__init__(f"{named}'s {what} would be {chars:,} characters, more than the {limit:,} EMR takes ({page}): "
+                         "shorten the platform's prefixes")
 
 
 def pca_option(k: int | None = None, variance: float | None = None) -> dict[str, str]:
@@ -111,14 +111,7 @@ def build_execution_input(
             "purge": "--purge" if purge else "--no-purge",
         },
     }
-    try:
-        check_emr_strings(execution_input)
-    except EmrStringsTooLong as error:
-        # The dataset's fault only if the shortest dataset name would fit: else the platform's prefixes'.
-        images_uri, store_uri = images_uris(bucket, layout, layout.images + "d/")
-        shortest = {**execution_input, "images_uri": images_uri, "feature_store": {**execution_input["feature_store"], "uri": store_uri}}
-        error.images_prefix_at_fault = fits_emr(shortest)
-        raise
+    check_emr_strings(execution_input)
     size = input_bytes(execution_input)
     if size > MAX_INPUT_BYTES:
         raise ValueError(f"the run's input would be {size:,} bytes, more than the {MAX_INPUT_BYTES:,} that leave room for the "
@@ -169,10 +162,3 @@ def check_emr_strings(execution_input: dict) -> None:
         if where != BOOTSTRAP_ACTION and total > MAX_HADOOP_JAR_STEP_CHARS:
             raise EmrStringsTooLong(where, "arguments together", total, MAX_HADOOP_JAR_STEP_CHARS, "API_AddJobFlowSteps.html")
 
-
-def fits_emr(execution_input: dict) -> bool:
-    try:
-        check_emr_strings(execution_input)
-    except EmrStringsTooLong:
-        return False
-    return True

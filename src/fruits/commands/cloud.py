@@ -191,7 +191,7 @@ def stage(args) -> int:
 
 def start(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, require_staged
-    from fruits.cloud.execution_input import EmrStringsTooLong, build_execution_input
+    from fruits.cloud.execution_input import build_execution_input
     from fruits.cloud.executions import console_link, execution_name, start_run
     from fruits.cloud.results import refuse_complete_run
     from fruits.cloud.spot_role import require_spot_role
@@ -207,11 +207,6 @@ def start(args) -> int:
             weights_key=plan.weights_key, layout=layout, images_prefix=layout.images_prefix(args.dataset),
             k=args.k, variance=args.variance, wheelhouse_prefix=plan.wheelhouse_prefix,
             full_recompute=args.full_recompute, purge=args.purge)
-    except EmrStringsTooLong as error:
-        if not error.images_prefix_at_fault:
-            raise FruitsError(f"{error}: shorten the platform's prefixes") from None
-        print(f"fruits start: error: argument --dataset: {error}: use a shorter dataset name", file=sys.stderr)
-        return 2
     except ValueError as error:
         raise FruitsError(str(error)) from None
     if args.dry_run:
