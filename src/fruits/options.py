@@ -77,6 +77,22 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+# Each refresh of `fruits watch` reads the execution, its history and the cluster: Step Functions
+# and EMR throttle these per account and region (token buckets, shared with the state machine's own
+# calls and the console: Step Functions' service-quotas.html, "Quotas related to API action
+# throttling"; EMR's emr-service-limits-what-are.html), and a run's states last minutes.
+MIN_REFRESH_SECONDS = 1.0
+
+
+def refresh_seconds(text: str) -> float:
+    """--interval of `fruits watch`: positive_seconds, and at least MIN_REFRESH_SECONDS."""
+    value = positive_seconds(text)
+    if value < MIN_REFRESH_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_REFRESH_SECONDS:g} second (each refresh makes several AWS "
+                                         f"calls, which AWS throttles per account), got {text[:40]!r}")
+    return value
+
+
 def path_argument(text: str) -> str:
     """A file or folder option (or an s3:// URI): `~` expanded here, as a shell would have, so the
     folder checked is the folder written; an empty value (an unset "$VAR") is refused, not taken

@@ -63,7 +63,7 @@ def test_a_good_run_is_watched_to_success_and_listed(fruits, staged):
         started = fruits("start", "--weights", str(staged), "--run-id", "run-cli-good")
         assert started.returncode == 0, started.stderr
         assert "console.aws.amazon.com/states/home?region=eu-west-3" in started.stdout
-        watched = fruits("watch", "run-cli-good", "--interval", "0.5")
+        watched = fruits("watch", "run-cli-good", "--interval", "1")
     assert watched.returncode == 0, watched.stderr
     last = watched.stdout.split("Run run-cli-good:")[-1]
     assert last.startswith(" SUCCEEDED")
@@ -77,7 +77,7 @@ def test_a_good_run_is_watched_to_success_and_listed(fruits, staged):
 def test_a_failed_run_exits_non_zero_with_the_cause(fruits, staged):
     with EmrStepDriver({"Reduce dimensions": ["FAILED", "FAILED"]}) as driver:
         assert fruits("start", "--weights", str(staged), "--run-id", "run-cli-bad").returncode == 0
-        watched = fruits("watch", "run-cli-bad", "--interval", "0.5")
+        watched = fruits("watch", "run-cli-bad", "--interval", "1")
     assert watched.returncode == 1
     assert "run run-cli-bad FAILED" in watched.stderr and "Fruits.PipelineFailed" in watched.stderr
     assert "step 'Reduce dimensions' FAILED" in watched.stderr  # the cause is read, not EMR's JSON
@@ -135,7 +135,7 @@ def test_the_default_cluster_is_terraforms():
 def test_status_prices_the_cluster_the_platform_runs(fruits, platform_file, staged, tmp_path):
     with EmrStepDriver():
         assert fruits("start", "--weights", str(staged), "--run-id", "run-priced").returncode == 0
-        assert fruits("watch", "run-priced", "--interval", "0.5").returncode == 0
+        assert fruits("watch", "run-priced", "--interval", "1").returncode == 0
     bigger = edited_platform(platform_file, tmp_path, emr_instances=BIGGER)
     shown = fruits("status", "run-priced", platform=bigger)
     assert shown.returncode == 0, shown.stderr

@@ -27,7 +27,7 @@ from fruits.commands.store_report import store_counts
 from fruits.errors import FruitsError
 from fruits.layout import MANIFEST, dataset_name, new_run_id, validate_run_id
 from fruits.cloud.prices import MAX_INSTANCE_COUNT
-from fruits.options import (add_pca_arguments, bounded_int, path_argument, positive_int, positive_seconds, require_writable_folder,
+from fruits.options import (add_pca_arguments, bounded_int, path_argument, positive_int, refresh_seconds, require_writable_folder,
                             whole_number)
 from fruits.settings import KERAS_IMAGENET
 
@@ -79,7 +79,8 @@ def register(subparsers) -> None:
     for name, handler, text in (("status", status, "show a run's state once"), ("watch", watch, "show a run's state until it ends")):
         parser = subparsers.add_parser(name, parents=[common], help=text)
         parser.add_argument("run_id", metavar="RUN", type=validate_run_id)  # checked before it goes into an execution ARN
-        parser.add_argument("--interval", type=positive_seconds, default=10.0, help="seconds between refreshes (watch)")
+        parser.add_argument("--interval", type=refresh_seconds, default=10.0, help="seconds between refreshes (watch), "
+                            "at least 1: each refresh makes several AWS calls, which AWS throttles per account (default 10)")
         parser.set_defaults(handler=handler)
 
     parser = subparsers.add_parser("stop", parents=[common], help="stop a run and terminate its cluster")
