@@ -1,6 +1,7 @@
 """Refuses, before `fruits stage` uploads anything, a weights file the clusters' Keras could not
 load as MobileNetV2 (alpha 1.0, no top): not HDF5 (nor a .keras archive holding one), or without
-the network's arrays. Reads only the file's index with h5py (no TensorFlow: about 0.1 s).
+the network's arrays. Reads only the file's index with h5py (no TensorFlow: about 0.1 s), so
+`fruits stage` calls it before it hashes the file.
 
 Usage: `require_mobilenet_v2_weights(Path("weights.h5"))` -> None, or FruitsError naming what is wrong.
 """
@@ -30,6 +31,8 @@ EXPECTED = "MobileNetV2 1.0 no-top weights (Keras's .weights.h5, e.g. ../shared/
 def require_mobilenet_v2_weights(path: Path) -> None:
     import h5py
 
+    if not path.is_file():
+        raise FruitsError(f"weights file not found: {path}")
     suffix = keras_suffix(path.name)
     if suffix is None:
         raise FruitsError(f"--weights {path}: Keras loads weights only from a name ending in {', '.join(KERAS_WEIGHTS_SUFFIXES)}; expected {EXPECTED}")

@@ -179,8 +179,9 @@ def stage(args) -> int:
     platform = platform_of(args)
     (s3,) = clients(platform, "s3")
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(platform.layout, weights_path(args.weights, "stage"), Path(scratch))
-        require_mobilenet_v2_weights(plan.files[plan.weights_name])  # before the wheelhouse and any upload
+        weights = weights_path(args.weights, "stage")
+        require_mobilenet_v2_weights(weights)  # before hashing it (a wrong file may be GBs), the wheelhouse and any upload
+        plan = plan_artifacts(platform.layout, weights, Path(scratch))
         wheelhouse = local_wheelhouse(plan.files[REQUIREMENTS_LOCK], args.wheelhouse, show=not args.quiet)
         summary = stage_artifacts(s3, platform, plan, wheelhouse, show=not args.quiet)
     print(f"Staged {len(plan.files)} files -> {summary['uri']} ({summary['uploaded']} uploaded, {summary['skipped']} unchanged)")
