@@ -23,6 +23,7 @@ from pathlib import Path
 
 from fruits.commands.store_report import store_counts
 from fruits.errors import FruitsError
+from fruits.jvm_lost_quietly import lose_the_jvm_plainly
 from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import (
     MAX_ARROW_BATCH, add_inference_arguments, add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master)
@@ -187,27 +188,6 @@ def interrupt_plainly() -> None:
     py4j closes the interrupted call's connection (the next call opens another) and logs it: not shown."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.getLogger().addFilter(lambda record: record.getMessage() != "KeyboardInterrupt while sending command.")
-
-
-def lose_the_jvm_plainly() -> None:
-    """A JVM killed for memory: py4j logs each call it cuts off with the socket's traceback, and
-    PySpark's accumulator server (which the JVM sends the tasks' counters to) prints an EOFError's
-    traceback when the JVM's connection closes: both say no more than the run's own error line
-    (JVM_LOST in fruits.spark_failures), so neither is shown."""
-    from pyspark.accumulators import AccumulatorServer
-
-    logging.getLogger().addFilter(lambda record: record.getMessage() != "Exception while sending command.")
-    AccumulatorServer.handle_error = quiet_when_the_jvm_is_gone(AccumulatorServer.handle_error)
-
-
-def quiet_when_the_jvm_is_gone(handle_error):
-    """socketserver's handle_error (it prints the traceback), silent for a connection that ended
-    mid-message: the JVM's, cut when the JVM died. Any other error is still printed."""
-    def handle(server, request, client_address):
-        if not isinstance(sys.exc_info()[1], (EOFError, ConnectionError)):
-            handle_error(server, request, client_address)
-    handle.quiet_when_the_jvm_is_gone = True
-    return handle if not getattr(handle_error, "quiet_when_the_jvm_is_gone", False) else handle_error
 
 
 def format_summary(manifest: dict, summary: dict, output: str, seconds: float) -> str:

@@ -14,6 +14,7 @@ from typing import Callable
 from py4j.protocol import Py4JError
 
 from fruits.errors import FruitsError
+from fruits.jvm_lost_quietly import lose_the_jvm_plainly
 from fruits.spark_failures import JVM_LOST, SPARK_FAILURES, task_failure
 
 
@@ -24,6 +25,7 @@ def run_job(name: str, build_session: Callable, run: Callable, describe: Callabl
     except FruitsError as error:  # e.g. a bad setting that stops Spark from starting
         print(f"{name}: error: {error}", file=sys.stderr)
         return 1
+    lose_the_jvm_plainly()  # a JVM killed for memory: the error line below, without PySpark's tracebacks before it
     try:
         result = run(spark)
     except FruitsError as error:
