@@ -5,7 +5,8 @@ pair, no inbound port: JupyterHub (9443 on the primary node) is reached through 
 
 Usage:
     settings = cluster_settings(platform)                 # the pipeline's EMR outputs
-    request = build_run_job_flow(platform, settings, uris, idle_minutes=30)   # pure
+    password, password_hash = new_jupyter_password()    # shown once to the user; only the hash goes to AWS
+    request = build_run_job_flow(platform, settings, uris, idle_minutes=30, password_hash=password_hash)   # pure
     cluster_id = start_demo(emr, request)                 # refuses while a demo cluster lives
     views = [read_demo(emr, c) for c in live_demo_clusters(emr)];  stop_demos(emr, clusters)
 What every cluster of the platform is started with (Python, tags, the bootstrap) is in
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -30,7 +33,9 @@ INSTANCE_TYPE = "m5.xlarge"
 DEMO_TAG = "fruits:demo"
 IDLE_TAG = "fruits:idle-minutes"
 JUPYTERHUB_PORT = 9443
-JUPYTER_USER = "jovyan"  # EMR's default JupyterHub user (password `jupyter`)
+JUPYTER_USER = "jovyan"  # EMR's default JupyterHub user, an administrator, whose default password every cluster
+# shares (docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-jupyterhub-user-impersonation.html uses it): replaced by a step
+PASSWORD_STEP = "Set the JupyterHub password"
 NOTEBOOK_NAME = "fruits_pipeline.ipynb"
 NOTEBOOK = f"notebooks/{NOTEBOOK_NAME}"  # in the checkout
 # As the state machine's "Create EMR cluster" asks for them (tests/cloud/test_demo_cluster.py
@@ -116,9 +121,37 @@ def bootstrap_action(uris: dict) -> dict:
         "Path": uris["bootstrap_uri"], "Args": [uris["requirements_uri"], uris["wheelhouse_uri"]]}}
 
 
+def new_jupyter_password() -> tuple[str, str]:
+    """A random password for one demo cluster's JupyterHub user, and its SHA-512 crypt hash, the
+    only form of it that leaves this machine (in the step below)."""
+    import warnings
+
+    with warnings.catch_warnings():  # deprecated since 3.11, removed in 3.13: pyproject pins Python 3.11
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    password = secrets.token_urlsafe(18)  # 144 random bits
+    return password, crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+
+
+def password_step(password_hash: str) -> dict:
+    """The step that gives JupyterHub's user the password of `password_hash` (a crypt hash: no
+    quote, no space), before anyone opens the notebook. JupyterHub runs in the primary node's
+    Docker container `jupyterhub`, whose users are its OS's (PAM): docs.aws.amazon.com/emr/latest/
+    ReleaseGuide/emr-jupyterhub-administer.html. If it fails the cluster terminates
+    (API_StepConfig.html, ActionOnFailure): no demo is left with the default password."""
+    if not re.fullmatch(r"\$6\$[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86}", password_hash):
+        raise ValueError("not a SHA-512 crypt hash")
+    script = ("for attempt in $(seq 60); do sudo docker exec jupyterhub true && break; sleep 5; done; "
+              f"echo '{JUPYTER_USER}:{password_hash}' | sudo docker exec -i jupyterhub chpasswd -e")
+    return {"Name": PASSWORD_STEP, "ActionOnFailure": "TERMINATE_CLUSTER",
+            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["bash", "-c", script]}}
+
+
 def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_minutes: int = MAX_IDLE_MINUTES,
-                       core_nodes: int = 0) -> dict:
-    """The RunJobFlow request: Spark, JupyterHub and Livy, one on-demand primary (+ core_nodes)."""
+                       core_nodes: int = 0, password_hash: str | None = None) -> dict:
+    """The RunJobFlow request: Spark, JupyterHub and Livy, one on-demand primary (+ core_nodes), and
+    the step that sets JupyterHub's password (`password_hash`: new_jupyter_password's; default: a
+    password nobody is shown, as for --dry-run)."""
     groups = [{"Name": "Primary", "InstanceRole": "MASTER", "InstanceType": INSTANCE_TYPE, "InstanceCount": 1, "Market": "ON_DEMAND"}]
     if core_nodes:
         groups.append({"Name": "Core", "InstanceRole": "CORE", "InstanceType": INSTANCE_TYPE, "InstanceCount": core_nodes, "Market": "ON_DEMAND"})
@@ -145,6 +178,8 @@ def build_run_job_flow(platform, settings: ClusterSettings, uris: dict, idle_min
              "Properties": {"s3.persistence.enabled": "true", "s3.persistence.bucket": platform.bucket}},
         ],
         "BootstrapActions": [bootstrap_action(uris)],
+        # Steps run once the applications are up (API_RunJobFlow.html, Steps)
+        "Steps": [password_step(password_hash or new_jupyter_password()[1])],
         "Instances": {"InstanceGroups": groups, "Ec2SubnetId": settings.subnet_id,
                       "KeepJobFlowAliveWhenNoSteps": True, "TerminationProtected": False},
         "Tags": [PIPELINE_CLUSTER["managed_policy_tag"], {"Key": DEMO_TAG, "Value": "true"}, {"Key": IDLE_TAG, "Value": str(idle_minutes)}],

@@ -48,8 +48,8 @@ def register(subparsers) -> None:
 def demo_start(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, require_staged
     from fruits.cloud.demo_cluster import (
-        build_run_job_flow, cluster_settings, demo_notebook, idle_timeout_seconds, put_notebook, require_session_manager,
-        start_demo)
+        JUPYTER_USER, build_run_job_flow, cluster_settings, demo_notebook, idle_timeout_seconds, new_jupyter_password, put_notebook,
+        require_session_manager, start_demo)
     from fruits.cloud.execution_input import build_execution_input
 
     idle_timeout_seconds(args.idle_minutes)  # refused before anything is read or called
@@ -61,7 +61,8 @@ def demo_start(args) -> int:
     uris = build_execution_input(bucket=platform.bucket, run_id="notebook", artifacts_prefix=plan.prefix, weights_key=plan.weights_key,
                                  layout=layout, images_prefix=layout.images_prefix(args.dataset),
                                  wheelhouse_prefix=plan.wheelhouse_prefix)
-    request = build_run_job_flow(platform, settings, uris, args.idle_minutes, args.core_nodes)
+    password, password_hash = new_jupyter_password()  # this cluster's own: never EMR's default
+    request = build_run_job_flow(platform, settings, uris, args.idle_minutes, args.core_nodes, password_hash)
     notebook = demo_notebook(uris)  # read before a cluster starts
     if args.dry_run:
         print(json.dumps(request, indent=2))
@@ -71,6 +72,7 @@ def demo_start(args) -> int:
     cluster_id = start_demo(emr, request)
     print(f"Started demo cluster {cluster_id}: terminates itself after {args.idle_minutes} idle minutes; "
           f"`fruits demo-stop` stops it now.", flush=True)  # before anything else can fail
+    print(f"  JupyterHub user {JUPYTER_USER}, password {password} (this cluster's own, shown only now: keep it)", flush=True)
     print(f"  {put_notebook(s3, platform, notebook, args.replace_notebook)}")
     return show_demos(args, platform, emr, wait=args.wait)
 
@@ -116,8 +118,8 @@ def render(region: str, view) -> str:
     if view.primary_instance_id:
         lines += ["  Open the notebook (needs the Session Manager plugin of the AWS CLI):",
                   f"    {session_command(region, view.primary_instance_id)}",
-                  f"    then https://localhost:{JUPYTERHUB_PORT} (self-signed certificate), user {JUPYTER_USER}, "
-                  f"password jupyter: {JUPYTER_USER}/{NOTEBOOK_NAME}, PySpark kernel"]
+                  f"    then https://localhost:{JUPYTERHUB_PORT} (self-signed certificate), user {JUPYTER_USER} with the password "
+                  f"`fruits demo-start` printed: {JUPYTER_USER}/{NOTEBOOK_NAME}, PySpark kernel"]
     else:
         lines.append("  Not ready yet (about 10 minutes): `fruits demo-status` prints how to open it once it is WAITING.")
     return "\n".join(lines)
