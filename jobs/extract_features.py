@@ -19,6 +19,7 @@ def main(argv=None) -> int:
         lambda spark: run_extract(spark, args),
         lambda summary: f"{summary['featurized']} images featurized, {summary['rejected']} rejected",
         memory_hint=MEMORY_HINT,
+        output=args.output, run_id=args.run_id,
     )
 
 

@@ -17,6 +17,7 @@ def main(argv=None) -> int:
         lambda: build_session(f"fruits-reduce-{args.run_id}"),
         lambda spark: run_reduce(spark, args),
         lambda manifest: f"k={manifest['k']}, variance {manifest['variance_reached']:.3f}, accuracy {manifest['accuracy']}",
+        output=args.output, run_id=args.run_id,
     )
 
 

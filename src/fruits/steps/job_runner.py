@@ -5,21 +5,58 @@ A FruitsError becomes one line on stderr and exit status 1 (so EMR marks the ste
 that line in its stderr log); so does a Spark job whose tasks failed (a Python worker killed for
 memory, an exception in a task: fruits.spark_failures), after Spark's own log of the failed task.
 `describe(result)` is printed on success.
+
+With `output` (the run folder) local, the job holds it as `fruits run-local` does
+(fruits.steps.run_folder.holding_run_folder, before Spark starts): a run-local in the parent
+folder never takes its staging for a killed run's, and a second job or run of that folder is
+refused in one line. On EMR the output is on S3, and the state machine runs one step at a time.
 """
 from __future__ import annotations
 
+import re
 import sys
-from typing import Callable
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Callable, ContextManager
 
 from py4j.protocol import Py4JError
 
 from fruits.errors import FruitsError
 from fruits.jvm_lost_quietly import lose_the_jvm_plainly
+from fruits.options import require_writable_folder
+from fruits.settings import is_remote
 from fruits.spark_failures import JVM_LOST, SPARK_FAILURES, task_failure
 
 
-def run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str], memory_hint: str = "") -> int:
-    """The job's exit status; `memory_hint` ends the line of a failure that memory likely caused."""
+def run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str], memory_hint: str = "",
+            output: str | None = None, run_id: str = "local") -> int:
+    """The job's exit status; `memory_hint` ends the line of a failure that memory likely caused;
+    `output`: the run folder, held while the job runs when it is local."""
+    try:
+        with holding_local_run_folder(output, run_id):
+            return _run_job(name, build_session, run, describe, memory_hint)
+    except FruitsError as error:  # the folder cannot be written, or another process holds it
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def holding_local_run_folder(output: str | None, run_id: str) -> ContextManager:
+    if output is None or is_remote(output):
+        return nullcontext()
+    return _holding(output, run_id)
+
+
+@contextmanager
+def _holding(output: str, run_id: str):
+    from fruits.steps.run_folder import holding_run_folder
+
+    require_writable_folder(output, "--output")  # before the lock makes the folder: one line, not an OSError
+    # replace=True: a job may run again on a complete run (the reduce step alone, with another k), as it always could
+    with holding_run_folder(Path(re.sub(r"^file:(//)?", "", output)).absolute(), run_id, replace=True):
+        yield
+
+
+def _run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str], memory_hint: str) -> int:
     try:
         spark = build_session()
     except FruitsError as error:  # e.g. a bad setting that stops Spark from starting
