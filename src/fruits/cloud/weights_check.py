@@ -25,6 +25,11 @@ MOBILENET_V2_NO_TOP_SHAPES = Counter({
     (1, 1, 960, 160): 2, (1, 1, 960, 320): 1, (3, 3, 3, 32): 1, (3, 3, 32, 1): 1, (3, 3, 96, 1): 1, (3, 3, 144, 1): 2,
     (3, 3, 192, 1): 3, (3, 3, 384, 1): 4, (3, 3, 576, 1): 3, (3, 3, 960, 1): 3, (16,): 4, (24,): 8, (32,): 20, (64,): 16,
     (96,): 20, (144,): 16, (160,): 12, (192,): 24, (320,): 4, (384,): 32, (576,): 24, (960,): 24, (1280,): 4})
+# The largest model.weights.h5 a .keras archive may hold: it is unpacked into memory, and a 2 MB
+# archive of 2 GiB of zeros took 4.1 GiB (the size an archive declares bounds nothing: a member
+# that lies about it is inflated whole before its CRC fails). MobileNetV2's no-top weights are
+# 9 MB, with the classifier 14 MB.
+MAX_ARCHIVE_WEIGHTS_BYTES = 256 * 1024 * 1024
 EXPECTED = "MobileNetV2 1.0 no-top weights (Keras's .weights.h5, e.g. ../shared/models/mobilenet_v2_1.0_224_imagenet_no_top.weights.h5)"
 
 
@@ -49,9 +54,16 @@ def require_mobilenet_v2_weights(path: Path) -> None:
 
 
 def _archive_member(path: Path) -> io.BytesIO:
+    unpacked = io.BytesIO()
     try:
-        with zipfile.ZipFile(path) as archive:
-            return io.BytesIO(archive.read(KERAS_ARCHIVE_WEIGHTS))
+        with zipfile.ZipFile(path) as archive, archive.open(KERAS_ARCHIVE_WEIGHTS) as member:
+            while chunk := member.read(1 << 20):  # by chunks: one read() inflates the whole member, whatever its size says
+                unpacked.write(chunk)
+                if unpacked.tell() > MAX_ARCHIVE_WEIGHTS_BYTES:
+                    raise FruitsError(f"--weights {path}: its {KERAS_ARCHIVE_WEIGHTS} unpacks to more than "
+                                      f"{MAX_ARCHIVE_WEIGHTS_BYTES // 2**20} MiB, more than any MobileNetV2's weights take; expected {EXPECTED}")
+        unpacked.seek(0)
+        return unpacked
     except (zipfile.BadZipFile, KeyError) as error:
         raise FruitsError(f"--weights {path} is not a .keras archive with {KERAS_ARCHIVE_WEIGHTS} ({error}); expected {EXPECTED}") from None
 
