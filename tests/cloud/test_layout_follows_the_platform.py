@@ -75,7 +75,7 @@ def test_every_command_follows_the_platforms_prefixes(fruits, moto, moved, stage
     with EmrStepDriver() as driver:
         started = fruits("start", "--dataset", DATASET, "--weights", str(staged_weights), "--run-id", RUN, platform=moved)
         assert started.returncode == 0, started.stderr
-        assert fruits("watch", RUN, "--interval", "0.5", platform=moved).returncode == 0
+        assert fruits("watch", RUN, "--interval", "1", platform=moved).returncode == 0
     steps = {step.name: list(step.args) for step in driver.clusters()[-1].steps}
     assert f"s3://{BUCKET}/outputs/{RUN}/" in steps["Extract features"] and f"s3://{BUCKET}/outputs/{RUN}/" in steps["Reduce dimensions"]
     assert f"s3://{BUCKET}/photos/{DATASET}/" in steps["Extract features"]

@@ -55,7 +55,7 @@ def recorded(moto, platform_file, staged_weights, tmp_path_factory, rendered):
     assert (staged := fruits("stage", "--weights", str(staged_weights), "--quiet")).returncode == 0, staged.stderr
     with EmrStepDriver():
         assert (started := fruits("start", "--weights", str(staged_weights), "--run-id", RUN, "--dataset", "operator")).returncode == 0, started.stderr
-        assert (watched := fruits("watch", RUN, "--interval", "0.5")).returncode == 0, watched.stderr
+        assert (watched := fruits("watch", RUN, "--interval", "1")).returncode == 0, watched.stderr
     s3 = moto.client("s3")
     for name, body in (("manifest.json", json.dumps({"featurized": 6, "rejected": 0, "k": 1})), ("pca/matrix.csv", "path,label,pc_1\n")):
         s3.put_object(Bucket=BUCKET, Key=f"results/{RUN}/{name}", Body=body.encode())

@@ -161,7 +161,7 @@ def test_start_refuses_the_id_of_a_complete_run_unless_told_to_replace_it(fruits
     machine = json.loads(platform_file.read_text())["state_machine_arn"]["value"]
     with EmrStepDriver():
         assert fruits("start", "--weights", str(staged), "--run-id", "run-done").returncode == 0
-        assert fruits("watch", "run-done", "--interval", "0.5").returncode == 0
+        assert fruits("watch", "run-done", "--interval", "1").returncode == 0
     put(s3, "results/run-done/manifest.json", json.dumps(MANIFEST).encode())
     refused = fruits("start", "--weights", str(staged), "--run-id", "run-done")
     assert refused.returncode == 1
@@ -172,7 +172,7 @@ def test_start_refuses_the_id_of_a_complete_run_unless_told_to_replace_it(fruits
         started = fruits("start", "--weights", str(staged), "--run-id", "run-done", "--replace")
         assert started.returncode == 0, started.stderr
         assert "Started run-done (start 2 of this run id: execution run-done__2)" in started.stdout
-        watched = fruits("watch", "run-done", "--interval", "0.5")
+        watched = fruits("watch", "run-done", "--interval", "1")
     assert watched.returncode == 0, watched.stderr
     assert "Run run-done: SUCCEEDED (start 2 of this run id)" in watched.stdout
     assert [name for name in execution_names(sfn, machine) if name.startswith("run-done")] == ["run-done", "run-done__2"]

@@ -122,7 +122,7 @@ def test_a_cluster_whose_start_timed_out_is_terminated_by_the_run_and_watch_says
     platform = edited_platform(platform_file, tmp_path, state_machine_arn=machine["stateMachineArn"])
     with EmrStepDriver(cluster_outcome="STARTING"):  # EMR is slow to start it
         assert fruits("start", "--weights", str(staged), "--run-id", "run-slow-start", platform=platform).returncode == 0
-        watched = fruits("watch", "run-slow-start", "--interval", "0.5", platform=platform)
+        watched = fruits("watch", "run-slow-start", "--interval", "1", platform=platform)
         assert watched.returncode == 1
         assert re.search(r"Fruits.PipelineFailed: Fruits.ClusterStartTimedOut: the cluster j-\w+ was not ready within the start timeout", watched.stderr)
         assert "the run has ended but its cluster" not in watched.stdout
