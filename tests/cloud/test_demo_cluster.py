@@ -21,7 +21,7 @@ from fruits.cloud.execution_input import build_execution_input
 from fruits.cloud.platform import Platform
 from fruits.cloud.wheelhouse import checkout_wheelhouse_prefix
 from fruits.layout import DEFAULT_LAYOUT, DEFAULT_PREFIXES
-from tests.cloud.conftest import BUCKET, edited_platform
+from tests.cloud.conftest import BUCKET, edited_platform, weights_variant
 from tests.support.render_definition import TEST_SETTINGS, render_test_definition
 
 LIVE = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
@@ -211,8 +211,7 @@ def test_a_region_outside_the_eu_is_refused_before_any_call(demo, demo_platform,
 
 
 def test_code_that_is_not_staged_starts_nothing(demo, moto, tmp_path):
-    weights = tmp_path / "never-staged.h5"
-    weights.write_bytes(b"never staged")
+    weights = weights_variant(tmp_path / "never-staged.h5", variant=7)  # MobileNetV2's, but other bytes: never staged
     unstaged = demo("demo-start", "--weights", str(weights))
     assert unstaged.returncode == 1 and "run `fruits stage` first" in unstaged.stderr
     assert live_demo_clusters(moto.client("emr")) == []
