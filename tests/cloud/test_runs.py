@@ -10,7 +10,7 @@ import pytest
 from fruits.cloud import prices
 from fruits.layout import DEFAULT_LAYOUT
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
-from tests.cloud.conftest import BUCKET, NO_PLATFORM, edited_platform
+from tests.cloud.conftest import BUCKET, NO_PLATFORM, edited_platform, weights_variant
 from tests.conftest import PROJECT_ROOT
 
 # Not the defaults (m5.xlarge, 1 + 2): what a platform applied with its own var.emr runs.
@@ -38,8 +38,7 @@ def test_dry_run_prints_the_input_and_calls_nothing(fruits, staged_weights):
 
 
 def test_start_refuses_code_that_is_not_staged(fruits, tmp_path):
-    weights = tmp_path / "never-staged.h5"
-    weights.write_bytes(b"never staged")
+    weights = weights_variant(tmp_path / "never-staged.weights.h5", variant=7)  # MobileNetV2's, one value changed
     result = fruits("start", "--weights", str(weights))
     assert result.returncode == 1 and "run `fruits stage` first" in result.stderr
 

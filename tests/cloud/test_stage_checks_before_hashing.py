@@ -1,7 +1,8 @@
-"""`fruits stage` and `fruits demo-start` check that the weights are MobileNetV2's before they hash
-them: they hashed the whole file first (SHA-256, for the artifacts' prefix), so a wrong file of
-some GB cost seconds of reading before the one-line refusal (demo-start's: not staged). The real CLI in its own process; what it read is the kernel's
-count of its read bytes (/proc/self/io `rchar`), printed as it exits. No AWS is reached."""
+"""`fruits stage`, `fruits demo-start` and `fruits start` check that the weights are MobileNetV2's
+before they hash them: they hashed the whole file first (SHA-256, for the artifacts' prefix), so a
+wrong file of some GB cost seconds of reading before the one-line refusal (demo-start's and
+start's: not staged). The real CLI in its own process; what it read is the kernel's count of its
+read bytes (/proc/self/io `rchar`), printed as it exits. No AWS is reached."""
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ PLATFORM = {"region": "eu-west-3", "bucket_name": "b", "kms_key_arn": "k", "stat
             "emr_security_configuration_name": "c", "subnet_id": "subnet-1", "emr_log_uri": "s3://b/logs/"}
 
 
-@pytest.mark.parametrize("command", ["stage", "demo-start"])
+@pytest.mark.parametrize("command", ["stage", "demo-start", "start"])
 def test_a_wrong_weights_file_is_refused_without_being_read(command, tmp_path):
     wrong = tmp_path / "weights.h5"
     wrong.write_text("<html>403 Forbidden</html>")  # what a failed download saves, here padded to 256 MiB

@@ -198,11 +198,14 @@ def start(args) -> int:
     from fruits.cloud.results import refuse_complete_run
     from fruits.cloud.spot_role import require_spot_role
     from fruits.cloud.transfer import require_images
+    from fruits.cloud.weights_check import require_mobilenet_v2_weights
 
     platform = platform_of(args)
     layout = platform.layout
+    weights = weights_path(args.weights, "start")
+    require_mobilenet_v2_weights(weights)  # before hashing it: a wrong file may be GBs (and could not have been staged)
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(layout, weights_path(args.weights, "start"), Path(scratch))
+        plan = plan_artifacts(layout, weights, Path(scratch))
     try:
         execution_input = build_execution_input(
             bucket=platform.bucket, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,

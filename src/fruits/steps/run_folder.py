@@ -27,7 +27,8 @@ held. In the cloud, `fruits start` refuses a run id while its execution runs.
 A run killed before its own cleanup (SIGKILL, a second Ctrl-C, a dead JVM) leaves hidden staging
 files, never read; the next run of that id removes them, and any run-local in the same --output
 removes those of the folders no process holds (`remove_abandoned_staging`): a folder held by
-the lock is never touched. (A job started by hand with spark-submit takes no lock.)
+the lock is never touched. A job started by hand with spark-submit into a local folder holds it
+the same way (fruits.steps.job_runner).
 
 Usage: `check_run_folder(Path(output), run_id, replace=args.replace)` before a local run starts,
 then `with holding_run_folder(Path(output), run_id, replace=args.replace): ...` around its steps;
