@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fruits.cloud.stop_run import RUN_TAG
+from fruits.cloud.clusters import RUN_TAG
 from fruits.rehearsal.emr_step_driver import EmrStepDriver
 from tests.cloud.conftest import BUCKET, edited_platform, run_cli
 from tests.support.render_definition import FAST_TIMEOUTS, STEP_FUNCTIONS_ROLE, render_test_definition
@@ -156,3 +156,32 @@ def test_stop_leaves_alone_a_cluster_of_the_same_run_id_that_another_platform_st
         assert stopped.stdout.splitlines()[1] == f"Terminating {ours}: `fruits status run-shared` shows when it has ended."
         assert foreign in run_clusters(moto, "run-shared") and ours not in run_clusters(moto, "run-shared")
     emr.terminate_job_flows(JobFlowIds=[foreign])
+
+
+def test_a_cluster_the_execution_never_recorded_is_shown_then_terminated(fruits, moto, slow_platform, staged):
+    """RunJobFlow may start a cluster whose id never reaches the execution (its answer lost after
+    EMR accepted the request): the run's teardown cannot end it, and it runs on until its idle
+    timeout. `fruits status` of the ended run finds it by the run's tag and says how to end it;
+    another platform's cluster with the same tag is not shown. The emulator cannot lose an answer:
+    the cluster is started here by hand, beside an execution that failed before making one (its
+    input is empty: the RunJobFlow request cannot be formed)."""
+    emr, platform = moto.client("emr"), json.loads(slow_platform.read_text())
+    arn = moto.client("stepfunctions").start_execution(stateMachineArn=platform["state_machine_arn"]["value"], name="run-lost",
+                                                       input="{}")["executionArn"]
+    assert execution_status(moto, slow_platform, "run-lost", "FAILED") == "FAILED"
+    assert "ClusterId" not in json.dumps(moto.client("stepfunctions").get_execution_history(executionArn=arn)["events"], default=str)
+    instances = {"InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}], "KeepJobFlowAliveWhenNoSteps": True}
+    tags = [{"Key": RUN_TAG, "Value": "run-lost"}]
+    lost = emr.run_job_flow(Name="fruits-run-lost", Instances=instances, Tags=tags,
+                            ServiceRole=platform["emr_service_role_name"]["value"])["JobFlowId"]
+    others = emr.run_job_flow(Name="fruits-run-lost", Instances=instances, Tags=tags, ServiceRole="another-platform-emr-service")["JobFlowId"]
+
+    shown = fruits("status", "run-lost", platform=slow_platform)
+    assert shown.returncode == 1 and "FAILED" in shown.stdout
+    assert f"the run has ended but 1 more cluster(s) tagged with it are live, and cost: {lost}: `fruits stop run-lost` terminates them" \
+        in shown.stdout, shown.stdout
+    assert others not in shown.stdout
+
+    assert fruits("stop", "run-lost", platform=slow_platform).returncode == 0
+    assert "more cluster(s) tagged with it" not in fruits("status", "run-lost", platform=slow_platform).stdout
+    emr.terminate_job_flows(JobFlowIds=[others])

@@ -1,7 +1,7 @@
 """EMR clusters found by a tag: what `fruits stop` (a run's clusters) and the demo commands (the
 demo cluster) both look for.
 
-Usage: `clusters = tagged_clusters(emr, "fruits:run-id", run_id, service_role=ROLE)` -> described
+Usage: `clusters = tagged_clusters(emr, RUN_TAG, run_id, service_role=ROLE)` -> described
 clusters in LIVE_STATES (or `states`; `created_after` narrows the listing) that run with the
 platform's service role, in listing order.
 """
@@ -16,6 +16,7 @@ from fruits.cloud.aws import aws_errors
 LIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 ENDED_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
 SERVICE_ROLE_OUTPUT = "emr_service_role_name"  # the platform output naming the role its clusters run with
+RUN_TAG = "fruits:run-id"  # stepfunctions/pipeline.asl.json tags each cluster with it (a test keeps them equal)
 
 
 def tagged_clusters(emr, key: str, value: str, states=LIVE_STATES, created_after: datetime | None = None,
@@ -37,3 +38,11 @@ def tagged_clusters(emr, key: str, value: str, states=LIVE_STATES, created_after
 def runs_with(cluster: dict, service_role: str | None) -> bool:
     """The described cluster runs with `service_role` (a name; EMR may answer a name or an ARN); any, when None."""
     return service_role is None or cluster.get("ServiceRole", "").rpartition("/")[2] == service_role
+
+
+def run_clusters(emr, run_id: str, service_role: str | None = None) -> list[str]:
+    """The ids of the live clusters tagged with `run_id`, oldest first; with `service_role`, only
+    those that run with it: another platform in the account (another name_prefix) may have a run
+    of the same id, and its cluster is not this platform's to end."""
+    found = tagged_clusters(emr, RUN_TAG, run_id, service_role=service_role)
+    return [cluster["Id"] for cluster in sorted(found, key=lambda c: c["Status"]["Timeline"]["CreationDateTime"])]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from fruits.cloud.aws import HINTS, aws_errors
+from fruits.cloud.clusters import SERVICE_ROLE_OUTPUT, run_clusters
 from fruits.cloud.prices import platform_hourly_cost
 from fruits.errors import FruitsError
 from fruits.layout import START_SEPARATOR
@@ -138,6 +139,10 @@ class RunView:
     cluster_hours: float = 0.0
     hourly_usd: float | None = None   # None: the cluster cannot be priced, for the reason in price_note
     price_note: str = ""
+    # Live clusters tagged with the run once its execution has ended, other than `cluster_id`: one
+    # whose id the execution never recorded (RunJobFlow answered after its task had given up) runs
+    # on, and costs, until someone terminates it.
+    left_running: list[str] = field(default_factory=list)
 
     @property
     def cost_so_far(self) -> float | None:
@@ -203,6 +208,9 @@ def read_run(sfn, emr, platform, run_id: str) -> RunView:
                 state.status, state.ended = ("done" if view.status == "SUCCEEDED" else "failed"), view.ended
     if cluster_id:
         read_cluster(emr, view)
+    if view.status != "RUNNING":
+        service_role = platform.outputs.get(SERVICE_ROLE_OUTPUT)
+        view.left_running = [cluster for cluster in run_clusters(emr, run_id, service_role) if cluster != cluster_id]
     return view
 
 

@@ -12,20 +12,11 @@ stopped (None if none ran) and the ids of the clusters whose termination was ask
 from __future__ import annotations
 
 from fruits.cloud.aws import HINTS, aws_errors
-from fruits.cloud.clusters import SERVICE_ROLE_OUTPUT, tagged_clusters
+from fruits.cloud.clusters import SERVICE_ROLE_OUTPUT, run_clusters
 from fruits.cloud.executions import ACTIVE, starts_of
 from fruits.errors import FruitsError
 
-RUN_TAG = "fruits:run-id"  # stepfunctions/pipeline.asl.json tags each cluster with it (a test keeps them equal)
 STOPPED_ERROR = "Fruits.StoppedByUser"
-
-
-def run_clusters(emr, run_id: str, service_role: str | None = None) -> list[str]:
-    """The ids of the live clusters tagged with `run_id`, oldest first; with `service_role`, only
-    those that run with it: another platform in the account (another name_prefix) may have a run
-    of the same id, and its cluster is not this platform's to end."""
-    found = tagged_clusters(emr, RUN_TAG, run_id, service_role=service_role)
-    return [cluster["Id"] for cluster in sorted(found, key=lambda c: c["Status"]["Timeline"]["CreationDateTime"])]
 
 
 def stop_run(sfn, emr, platform, run_id: str) -> tuple[str | None, list[str]]:

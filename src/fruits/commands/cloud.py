@@ -257,6 +257,9 @@ def render(view) -> str:
     if view.status != "RUNNING" and view.cluster_state in LIVE_STATES:  # e.g. an execution stopped in the console
         lines.append(f"  the run has ended but its cluster {view.cluster_id} is {view.cluster_state}, and costs: "
                      f"`fruits stop {view.run_id}` terminates it")
+    if view.left_running:  # the run's, though its execution never recorded them
+        lines.append(f"  the run has ended but {len(view.left_running)} more cluster(s) tagged with it are live, and cost: "
+                     f"{', '.join(view.left_running)}: `fruits stop {view.run_id}` terminates them")
     return "\n".join(lines)
 
 
