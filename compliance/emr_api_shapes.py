@@ -329,13 +329,13 @@ import json, sys, tempfile
 from pathlib import Path
 from fruits.cli import main
 from fruits.cloud.demo_cluster import OUTPUTS
+from fruits.settings import DEFAULT_WEIGHTS  # demo-start checks they are MobileNetV2's; --dry-run reads nothing else of them
 outputs = json.loads(sys.argv[1])
 outputs.update({name: "placeholder-" + name.replace("_", "-") for name in OUTPUTS.values() if name not in outputs})
 with tempfile.TemporaryDirectory(prefix="emr-api-shapes-") as scratch:
-    platform, weights = Path(scratch, "platform.json"), Path(scratch, "weights.h5")
+    platform = Path(scratch, "platform.json")
     platform.write_text(json.dumps({name: {"value": value} for name, value in outputs.items()}))
-    weights.write_bytes(b"placeholder weights: --dry-run only hashes them")
-    sys.exit(main(["demo-start", "--dry-run", "--core-nodes", "1", "--platform", str(platform), "--weights", str(weights)]))
+    sys.exit(main(["demo-start", "--dry-run", "--core-nodes", "1", "--platform", str(platform), "--weights", str(DEFAULT_WEIGHTS)]))
 """
 RENDER = """
 import tempfile
