@@ -15,8 +15,9 @@ import pytest
 from fruits.cloud.images_upload import upload_images
 from fruits.cloud.platform import load_platform
 from fruits.errors import FruitsError
+from fruits.layout import DEFAULT_PREFIXES
 from fruits.settings import DEFAULT_IMAGES as SAMPLE_IMAGES
-from tests.cloud.conftest import BUCKET
+from tests.cloud.conftest import BUCKET, edited_platform
 from tests.pipeline.images import awkward_input, copy_subset, without_root_privileges
 
 
@@ -60,17 +61,20 @@ def test_a_file_the_user_cannot_read_is_not_sent_and_the_upload_goes_on(moto, pl
 
 def test_an_image_whose_key_would_pass_s3s_1024_bytes_stops_the_upload_before_anything_is_sent(moto, platform_file, tmp_path):
     """S3 refuses a key over 1,024 bytes of UTF-8 (docs.aws.amazon.com/AmazonS3/latest/userguide/
-    object-keys.html); moto stores it. This key is 835 characters but 1,055 bytes ('é' is 2 bytes)."""
+    object-keys.html); moto stores it. This key is 827 characters but 1,047 bytes ('é' is 2 bytes).
+    --dataset is at most 255 bytes (fruits.layout) and a file name on most file systems too, so only
+    a platform's long images prefix (here 401 bytes) makes such a key."""
     folder = copy_subset(SAMPLE_IMAGES, tmp_path / "photos", per_class=1, classes=1)
     label = folder / ("é" * 120)
     label.mkdir()
     shutil.copy(next(folder.glob("*/*.jpg")), label / ("é" * 100 + ".jpg"))
-    dataset = "/".join(["x" * 200] * 3)
+    dataset, images = "x" * 200, "i" * 400 + "/"
+    platform = edited_platform(platform_file, tmp_path, prefixes={**DEFAULT_PREFIXES, "images": images})
 
-    with pytest.raises(FruitsError, match=r"^1 images would get S3 keys longer than S3's 1024 bytes \(the longest: 1055 bytes, "
+    with pytest.raises(FruitsError, match=r"^1 images would get S3 keys longer than S3's 1024 bytes \(the longest: 1047 bytes, "
                                           r".*nothing sent$"):
-        upload_images(moto.client("s3"), load_platform(str(platform_file)), folder, dataset, show=False)
-    assert keys_under(moto.client("s3"), f"images/{dataset}/") == []
+        upload_images(moto.client("s3"), load_platform(str(platform)), folder, dataset, show=False)
+    assert keys_under(moto.client("s3"), f"{images}{dataset}/") == []
 
 
 def test_a_photo_rewritten_while_it_is_uploaded_is_stored_as_it_was_hashed(moto, platform_file, tmp_path):
