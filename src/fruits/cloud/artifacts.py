@@ -25,6 +25,7 @@ from fruits.cloud.aws import aws_errors
 from fruits.cloud.job_package import job_package_files
 from fruits.cloud.transfer import object_exists, upload_files
 from fruits.cloud.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
+from fruits.cloud.weights_check import require_mobilenet_v2_weights
 from fruits.cloud.wheelhouse import Wheelhouse, stage_wheelhouse, wheelhouse_prefix
 from fruits.errors import FruitsError
 from fruits.layout import (
@@ -63,12 +64,12 @@ def package_zip(target: Path) -> Path:
 
 
 def plan_artifacts(layout: BucketLayout, weights: Path, staging: Path) -> ArtifactPlan:
-    """What `stage` uploads, and the content hash that names its prefix in `layout` (no AWS call)."""
+    """What `stage` uploads, and the content hash that names its prefix in `layout` (no AWS call);
+    a FruitsError, before any hashing, for weights that are not MobileNetV2's (fruits.cloud.weights_check)."""
     sources = {name: checkout_file(name, "`fruits stage`") for name in (EXTRACT_JOB, REDUCE_JOB, BOOTSTRAP_SCRIPT, REQUIREMENTS_LOCK)}
     staging.mkdir(parents=True, exist_ok=True)
     files = {PACKAGE_FILE: package_zip(staging / PACKAGE_FILE), **sources}
-    if not weights.is_file():
-        raise FruitsError(f"weights file not found: {weights}")
+    require_mobilenet_v2_weights(weights)  # before hashing it: a wrong file may be GBs (and could not have been staged)
     weights_name = f"{WEIGHTS_FOLDER}{weights.name}"
     files[weights_name] = weights
     sha256 = {name: sha256_of_file(path) for name, path in sorted(files.items())}

@@ -1,7 +1,7 @@
 """Refuses, before `fruits stage` uploads anything, a weights file the clusters' Keras could not
 load as MobileNetV2 (alpha 1.0, no top): not HDF5 (nor a .keras archive holding one), or without
 the network's arrays. Reads only the file's index with h5py (no TensorFlow: about 0.1 s), so
-`fruits stage` calls it before it hashes the file.
+fruits.cloud.artifacts.plan_artifacts (stage, start, demo-start) calls it before it hashes the file.
 
 Usage: `require_mobilenet_v2_weights(Path("weights.h5"))` -> None, or FruitsError naming what is wrong.
 """

@@ -172,16 +172,13 @@ def weights_path(value, command: str) -> Path:
 
 def stage(args) -> int:
     from fruits.cloud.artifacts import plan_artifacts, stage_artifacts
-    from fruits.cloud.weights_check import require_mobilenet_v2_weights
     from fruits.cloud.wheelhouse import local_wheelhouse
     from fruits.layout import REQUIREMENTS_LOCK
 
     platform = platform_of(args)
     (s3,) = clients(platform, "s3")
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        weights = weights_path(args.weights, "stage")
-        require_mobilenet_v2_weights(weights)  # before hashing it (a wrong file may be GBs), the wheelhouse and any upload
-        plan = plan_artifacts(platform.layout, weights, Path(scratch))
+        plan = plan_artifacts(platform.layout, weights_path(args.weights, "stage"), Path(scratch))  # checks the weights first
         wheelhouse = local_wheelhouse(plan.files[REQUIREMENTS_LOCK], args.wheelhouse, show=not args.quiet)
         summary = stage_artifacts(s3, platform, plan, wheelhouse, show=not args.quiet)
     print(f"Staged {len(plan.files)} files -> {summary['uri']} ({summary['uploaded']} uploaded, {summary['skipped']} unchanged)")
@@ -198,14 +195,11 @@ def start(args) -> int:
     from fruits.cloud.results import refuse_complete_run
     from fruits.cloud.spot_role import require_spot_role
     from fruits.cloud.transfer import require_images
-    from fruits.cloud.weights_check import require_mobilenet_v2_weights
 
     platform = platform_of(args)
     layout = platform.layout
-    weights = weights_path(args.weights, "start")
-    require_mobilenet_v2_weights(weights)  # before hashing it: a wrong file may be GBs (and could not have been staged)
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(layout, weights, Path(scratch))
+        plan = plan_artifacts(layout, weights_path(args.weights, "start"), Path(scratch))
     try:
         execution_input = build_execution_input(
             bucket=platform.bucket, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,

@@ -51,16 +51,13 @@ def demo_start(args) -> int:
         JUPYTER_USER, build_run_job_flow, cluster_settings, demo_notebook, idle_timeout_seconds, new_jupyter_password, put_notebook,
         require_session_manager, start_demo)
     from fruits.cloud.execution_input import build_execution_input
-    from fruits.cloud.weights_check import require_mobilenet_v2_weights
 
     idle_timeout_seconds(args.idle_minutes)  # refused before anything is read or called
     platform = platform_of(args)
     settings, layout = cluster_settings(platform), platform.layout
     require_session_manager(platform)
-    weights = weights_path(args.weights, "demo-start")
-    require_mobilenet_v2_weights(weights)  # before hashing it: a wrong file may be GBs (and could not have been staged)
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
-        plan = plan_artifacts(layout, weights, Path(scratch))
+        plan = plan_artifacts(layout, weights_path(args.weights, "demo-start"), Path(scratch))
     uris = build_execution_input(bucket=platform.bucket, run_id="notebook", artifacts_prefix=plan.prefix, weights_key=plan.weights_key,
                                  layout=layout, images_prefix=layout.images_prefix(args.dataset),
                                  wheelhouse_prefix=plan.wheelhouse_prefix)
