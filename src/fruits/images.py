@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from fruits.errors import FruitsError
 from fruits.input_files import DEFAULT_MAX_FILE_BYTES, Listing, classify_listed, is_utf8, list_local_folder, readable
 from fruits.literal_paths import literal_path
-from fruits.settings import is_remote
+from fruits.settings import is_remote, local_path
 from fruits.storage import storage_errors
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "REJECTED_COLUMNS", "RejectedFile", "list_input", "listing_rejections",
@@ -56,7 +56,7 @@ def list_input(spark: SparkSession, location: str, max_file_bytes: int = DEFAULT
     """Every entry under `location`, with paths as the URIs Spark reads (file:/... for a folder)."""
     if is_remote(location):
         return _list_remote(spark, location, max_file_bytes)
-    listing = list_local_folder(Path(_local_path(location)), max_file_bytes)
+    listing = list_local_folder(Path(local_path(location)), max_file_bytes)
     if not is_utf8(listing.root):
         raise FruitsError(f"the images folder's path is not valid UTF-8, which Spark cannot take: "
                           f"{readable(listing.root)}; rename it")
@@ -124,7 +124,7 @@ def _unread_reason(path: str, listed_size: int) -> str:
     changed meanwhile, and read_images leaves such a file unread (a bucket's object is replaced whole)."""
     if path.startswith("file:"):
         try:
-            size = os.stat(_local_path(path)).st_size
+            size = os.stat(local_path(path)).st_size
         except OSError:
             return UNREAD
         if size > listed_size:
@@ -132,12 +132,6 @@ def _unread_reason(path: str, listed_size: int) -> str:
         if size == 0:
             return "empty file: emptied after the listing"
     return UNREAD
-
-
-def _local_path(location: str) -> str:
-    if location.startswith("file://"):
-        return location.removeprefix("file://")
-    return location.removeprefix("file:")
 
 
 def _list_remote(spark: SparkSession, location: str, max_file_bytes: int) -> Listing:
@@ -165,7 +159,7 @@ def _load_local_files(spark: SparkSession, reader, paths: list[str]) -> DataFram
             if error.getErrorClass() != "PATH_NOT_FOUND":
                 raise
         # A file went away between our listing and Spark's check: read the others (unread_files counts it).
-        present = [path for path in paths if os.path.exists(_local_path(path))]
+        present = [path for path in paths if os.path.exists(local_path(path))]
         if not present:
             raise FruitsError("every image went away while the run was listing them: nothing read")
         return reader.load([literal_path(path) for path in present])

@@ -26,6 +26,11 @@ def is_remote(location: str) -> bool:
     return location.startswith(REMOTE_SCHEMES) and not location.startswith("file:")
 
 
+def local_path(location: str) -> str:
+    """A local location as a path: "file:///data/x" and "file:/data/x" -> "/data/x"; a path as it is."""
+    return location.removeprefix("file://") if location.startswith("file://") else location.removeprefix("file:")
+
+
 def resolve_images(argument: str | None = None) -> str:
     """The images location: `argument`, then $FRUITS_IMAGES, then the shared sample."""
     location = argument or os.environ.get(IMAGES_ENV) or str(DEFAULT_IMAGES)

@@ -13,7 +13,6 @@ refused in one line. On EMR the output is on S3, and the state machine runs one 
 """
 from __future__ import annotations
 
-import re
 import sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -24,7 +23,7 @@ from py4j.protocol import Py4JError
 from fruits.errors import FruitsError
 from fruits.jvm_lost_quietly import lose_the_jvm_plainly
 from fruits.options import require_writable_folder
-from fruits.settings import is_remote
+from fruits.settings import is_remote, local_path
 from fruits.spark_failures import JVM_LOST, SPARK_FAILURES, task_failure
 
 
@@ -52,7 +51,7 @@ def _holding(output: str, run_id: str):
 
     require_writable_folder(output, "--output")  # before the lock makes the folder: one line, not an OSError
     # replace=True: a job may run again on a complete run (the reduce step alone, with another k), as it always could
-    with holding_run_folder(Path(re.sub(r"^file:(//)?", "", output)).absolute(), run_id, replace=True):
+    with holding_run_folder(Path(local_path(output)).absolute(), run_id, replace=True):
         yield
 
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import fcntl
 import os
 import posixpath
-import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,10 +139,10 @@ def refuse_overlap(folder: str, what: str, other: str, other_what: str, why: str
 def comparable_location(location: str) -> str:
     """`location` in one spelling per place: a local path resolved (links followed), a URI with
     its S3 schemes as one, its repeated '/', '.' and '..' removed (Hadoop's Path does the same)."""
-    from fruits.settings import is_remote
+    from fruits.settings import is_remote, local_path
 
     if not is_remote(location):
-        return os.path.realpath(re.sub(r"^file:(//)?", "", location))
+        return os.path.realpath(local_path(location))
     scheme, _, rest = location.partition("://")
     scheme = "s3" if scheme.lower() in ("s3", "s3a", "s3n") else scheme.lower()
     bucket, _, key = rest.partition("/")
