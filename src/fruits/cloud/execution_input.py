@@ -94,7 +94,7 @@ def build_execution_input(
     artifacts = f"s3://{bucket}/{artifacts_prefix.rstrip('/')}/"
     execution_input = {
         "run_id": run_id,
-        "images_uri": images_uris(bucket, layout, images_prefix)[0],
+        "images_uri": f"s3://{bucket}/{images_prefix.rstrip('/')}/",
         "output_uri": f"s3://{bucket}/{layout.run_prefix(run_id)}",  # the run id becomes its folder and execution name
         "artifacts_uri": artifacts,
         "package_uri": artifacts + PACKAGE_FILE,
@@ -106,7 +106,7 @@ def build_execution_input(
         "weights_uri": f"s3://{bucket}/{weights_key}",
         "pca": pca_option(k=k, variance=None) if k is not None else pca_option(variance=variance),
         "feature_store": {
-            "uri": images_uris(bucket, layout, images_prefix)[1],
+            "uri": f"s3://{bucket}/{layout.feature_store_prefix(images_prefix.rstrip('/') + '/')}",
             "recompute": "--full-recompute" if full_recompute else "--no-full-recompute",
             "purge": "--purge" if purge else "--no-purge",
         },
@@ -118,12 +118,6 @@ def build_execution_input(
                          "cluster id and an error within Step Functions' 256 KiB state quota (a state over it ends the "
                          "execution before it terminates the cluster): shorten the platform's prefixes or the dataset name")
     return execution_input
-
-
-def images_uris(bucket: str, layout: BucketLayout, images_prefix: str) -> tuple[str, str]:
-    """The images' URI and their feature store's."""
-    images_prefix = images_prefix.rstrip("/") + "/"
-    return f"s3://{bucket}/{images_prefix}", f"s3://{bucket}/{layout.feature_store_prefix(images_prefix)}"
 
 
 def input_bytes(execution_input: dict) -> int:
@@ -161,4 +155,3 @@ def check_emr_strings(execution_input: dict) -> None:
         total = sum(map(emr_chars, strings))
         if where != BOOTSTRAP_ACTION and total > MAX_HADOOP_JAR_STEP_CHARS:
             raise EmrStringsTooLong(where, "arguments together", total, MAX_HADOOP_JAR_STEP_CHARS, "API_AddJobFlowSteps.html")
-
