@@ -49,8 +49,7 @@ def refuse_complete_run(s3, platform, run_id: str) -> None:
 
 def fetch_results(s3, platform, run_id: str, target: Path) -> list[Path]:
     prefix = platform.layout.run_prefix(run_id)
-    if target.parent.is_dir():
-        recover_abandoned_fetches(target)  # first: a fetch that fails below still leaves the last one in place
+    recover_abandoned_fetches(target)  # first: a fetch that fails below still leaves the last one in place
     names = sorted(key[len(prefix):] for key in existing_sizes(s3, platform.bucket, prefix) if is_wanted(key[len(prefix):]))
     if MANIFEST not in names:
         raise FruitsError(f"run {run_id} has no results yet (no s3://{platform.bucket}/{prefix}{MANIFEST}): "
