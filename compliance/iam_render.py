@@ -2,6 +2,7 @@
 
     .venv/bin/python compliance/iam_render.py [TERRAFORM_DIR] > rendered.json
     from iam_render import render; platform = render(terraform_command, Path("terraform"))
+    render(variables={"name_prefix": ..., "data_user_arns": [...]})  # other values of the root's variables
 
 A scratch copy of the root keeps its variables, locals and the calls of the modules that hold
 `aws_iam_policy_document`s (iam, storage), so the key policy names the roles the root names.
@@ -102,9 +103,11 @@ def prepare(command: list[str], folder: Path, copy: Path) -> list[str]:
     return dropped
 
 
-def test_file(copy: Path) -> tuple[str, dict]:
-    """A mock-provider test with a marker per document and a token per role, bucket and key."""
-    lines, tokens = [f'variables {{\n  name_prefix    = "{NAME_PREFIX}"\n  region         = "{REGION}"\n  data_user_arns = ["{DATA_USER}"]\n}}'], {}
+def test_file(copy: Path, variables: dict | None = None) -> tuple[str, dict]:
+    """A mock-provider test with a marker per document and a token per role, bucket and key; the
+    root's variables are the defaults below, or `variables` where given."""
+    given = {"name_prefix": NAME_PREFIX, "region": REGION, "data_user_arns": [DATA_USER], **(variables or {})}
+    lines, tokens = ["variables {\n" + "".join(f"  {k} = {json.dumps(v)}\n" for k, v in given.items()) + "}"], {}
     for module in sorted((copy / "modules").iterdir()):
         text = "".join(p.read_text() for p in module.glob("*.tf"))
         call = re.search(rf'module "([\w-]+)" \{{\s*source\s*=\s*"\./modules/{module.name}"', (copy / "main.tf").read_text()).group(1)
@@ -148,12 +151,12 @@ def resources_of(module: dict) -> list[dict]:
     return module.get("resources", []) + [r for child in module.get("child_modules", []) for r in resources_of(child)]
 
 
-def render(command: list[str] = TERRAFORM, folder: Path = PROJECT / "terraform") -> dict:
+def render(command: list[str] = TERRAFORM, folder: Path = PROJECT / "terraform", variables: dict | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="iam-render-") as scratch:
         copy = Path(scratch)
         dropped = prepare(command, folder.resolve(), copy)
         (copy / "render").mkdir()
-        text, tokens = test_file(copy)
+        text, tokens = test_file(copy, variables)
         (copy / "render" / "render.tftest.hcl").write_text(text)
         output = terraform(command, copy, "test", "-json", "-verbose", "-test-directory=render")
     state = next(line["test_state"] for line in map(json.loads, output.splitlines()) if line.get("type") == "test_state")

@@ -31,6 +31,13 @@ variable "data_user_arns" {
   description = "IAM roles or users who upload images, start runs and read results: the only people, besides the pipeline's roles, who may use the data key. Attach the operator_policy_arn output to their roles too."
   type        = list(string)
   default     = []
+  # The key policy names each of them twice, and KMS takes a key policy of at most 32,768 bytes
+  # (docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html): with this cap it
+  # stays under about 28 KB (tests/compliance/test_policy_sizes.py), else apply fails at the key.
+  validation {
+    condition     = length(var.data_user_arns) <= 100 && length(join("", var.data_user_arns)) <= 10000
+    error_message = "data_user_arns: at most 100 ARNs and 10,000 characters in all (the key policy lists each twice, and KMS refuses a key policy over 32 KB): grant a role that people assume instead of listing each of them."
+  }
 }
 
 variable "subnet_id" {
