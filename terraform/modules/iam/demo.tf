@@ -16,9 +16,16 @@ data "aws_iam_policy_document" "nodes_interactive" {
     actions   = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
     resources = ["*"] # ssmmessages has no resource-level permissions
   }
+  # emr-jupyterhub-s3.html asks only for "permissions to the bucket". A large notebook is saved in
+  # parts: creating, uploading and completing them is s3:PutObject, aborting a failed save is
+  # s3:AbortMultipartUpload (docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html,
+  # "Multipart upload and permissions"; list_amazons3.html); kms:Decrypt, which the parts need
+  # with SSE-KMS, is UseTheBucketKey's. The uploader keeps its upload id and its parts' ETags, so
+  # no s3:ListMultipartUploadParts or s3:ListBucketMultipartUploads: stale uploads go by the
+  # lifecycle rule (compliance/access_matrix.yaml, tests/compliance/test_notebook_grants.py).
   statement {
     sid       = "SaveNotebooks"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${local.bucket}/${var.prefixes.notebooks}*"]
   }
 }

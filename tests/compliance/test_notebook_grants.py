@@ -1,0 +1,70 @@
+"""The demo cluster's notebook grants (compliance/access_matrix.yaml, the rows after "A large
+notebook is saved in parts"): JupyterHub's S3 persistence aborts a failed save of a notebook
+uploaded in parts, under jupyter/ and nowhere else, and never lists uploads or parts
+(mpuoverview.html names the action of each call). Each wrong grant, planted in a copy of the
+rendered demo node policy, fails a row."""
+from __future__ import annotations
+
+import copy
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
+import access_matrix  # noqa: E402
+from iam_render import render  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def platform():
+    return render()
+
+
+def demo_statement(platform: dict, sid: str) -> dict:
+    role = next(role for name, role in platform["roles"].items() if name.endswith("-emr-demo-nodes"))
+    return next(s for policy in role["policies"] for s in policy["Statement"] if s.get("Sid") == sid)
+
+
+def failing_demo_rows(platform: dict) -> set[tuple[str, str]]:
+    return {(r["action"], r["why"]) for r in access_matrix.matrix(platform)
+            if r["got"] != r["expect"] and r["who"] == "emr-demo-nodes"}
+
+
+def actions(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_the_rendered_grants_hold_the_rows(platform):
+    assert failing_demo_rows(platform) == set()
+
+
+def test_not_aborting_a_notebook_upload_fails_a_row(platform):
+    changed = copy.deepcopy(platform)
+    statement = demo_statement(changed, "SaveNotebooks")
+    statement["Action"] = [a for a in actions(statement) if a != "s3:AbortMultipartUpload"]
+    assert failing_demo_rows(changed) == {("s3:AbortMultipartUpload", "a failed save of a large notebook is aborted")}
+
+
+def test_aborting_anywhere_in_the_bucket_fails_a_row(platform):
+    changed = copy.deepcopy(platform)
+    statement = demo_statement(changed, "SaveNotebooks")
+    statement["Resource"] = [r.replace("/jupyter/*", "/*") for r in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])]
+    failing = failing_demo_rows(changed)
+    assert {("s3:AbortMultipartUpload", "no notebook upload to abort beside the photos"),
+            ("s3:AbortMultipartUpload", "nor beside the job code")} <= failing
+
+
+def test_listing_an_uploads_parts_fails_a_row(platform):
+    changed = copy.deepcopy(platform)
+    statement = demo_statement(changed, "SaveNotebooks")
+    statement["Action"] = actions(statement) + ["s3:ListMultipartUploadParts"]
+    assert failing_demo_rows(changed) == {("s3:ListMultipartUploadParts", "the notebook's uploader completes with the parts it sent")}
+
+
+def test_listing_the_buckets_uploads_fails_a_row(platform):
+    changed = copy.deepcopy(platform)
+    statement = demo_statement(changed, "ListTheBucket")
+    statement["Action"] = actions(statement) + ["s3:ListBucketMultipartUploads"]
+    assert failing_demo_rows(changed) == {("s3:ListBucketMultipartUploads", "stale notebook uploads go by the lifecycle rule")}
