@@ -77,11 +77,11 @@ def run_local(args: argparse.Namespace) -> int:
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
     run_id = args.run_id or new_run_id()
     output = join_uri(os.path.abspath(args.output), run_id)
-    require_writable_folder(output, "--output")
-    check_run_folder(Path(output), run_id, replace=args.replace)
-    if not is_remote(images):
+    if not is_remote(images):  # first: the write check below makes and removes a folder in --output
         refuse_overlap(images, "--images", output, "the run folder", "the run would list its own outputs as photos, "
                        "and a later run the earlier ones'; choose an --output outside the images")
+    require_writable_folder(output, "--output")
+    check_run_folder(Path(output), run_id, replace=args.replace)
     store = args.feature_store or default_feature_store(os.path.abspath(args.output), images)
     if not is_remote(images) and not is_remote(store):
         refuse_overlap(images, "--images", store, "the feature store", "the run would list the store's files as photos; "

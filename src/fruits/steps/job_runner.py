@@ -47,11 +47,13 @@ def holding_local_run_folder(output: str | None, run_id: str) -> ContextManager:
 
 @contextmanager
 def _holding(output: str, run_id: str):
-    from fruits.steps.run_folder import holding_run_folder
+    from fruits.steps.run_folder import check_run_folder, holding_run_folder
 
-    require_writable_folder(output, "--output")  # before the lock makes the folder: one line, not an OSError
+    folder = Path(local_path(output)).absolute()
     # replace=True: a job may run again on a complete run (the reduce step alone, with another k), as it always could
-    with holding_run_folder(Path(local_path(output)).absolute(), run_id, replace=True):
+    check_run_folder(folder, run_id, replace=True)  # first: not even a write check in the images or a label folder
+    require_writable_folder(output, "--output")  # before the lock makes the folder: one line, not an OSError
+    with holding_run_folder(folder, run_id, replace=True):
         yield
 
 

@@ -71,7 +71,9 @@ LOCK = ".lock"
 @contextmanager
 def holding_run_folder(folder: Path, run_id: str, replace: bool = False) -> Iterator[None]:
     """The run folder for this process alone while the block runs; a clear error if another holds it.
-    A run that wrote nothing leaves nothing: the folders it made for the lock go again."""
+    A run that wrote nothing leaves nothing: the folders it made for the lock go again, and a
+    folder that is not a run's (the images, a label folder) is refused before the lock is made in it."""
+    check_run_folder(folder, run_id, replace)
     made = [path for path in (folder, *folder.parents) if not path.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK, "a") as handle:
