@@ -67,3 +67,31 @@ def test_holding_a_folder_that_is_not_a_run_s_makes_no_lock_in_it(photos):
     with pytest.raises(FruitsError, match="is not a run folder"), holding_run_folder(photos / "apple", "apple", replace=True):
         pass
     assert every_entry(photos) == before
+
+
+TERMINATED_RUN = """
+import os, signal, sys, time
+from fruits.commands import local
+
+def run_steps(*args):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)  # the signal's handler runs here
+
+local.run_steps = run_steps
+from fruits.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_ends_run_local_as_ctrl_c_does(photos, tmp_path):
+    """SIGTERM's default action ended run-local's driver at once: exit -15 with no line of ours
+    (only the JVM's traces of the tasks it cut off) and its staging left to the next run (measured
+    with `kill PID` while it featurized). Now it runs Ctrl-C's path: the run stops, its staging is
+    removed (fruits.commands.local.run_steps, as the Ctrl-C tests show), 'fruits: interrupted', 130.
+    Here the run's steps are replaced by the signal, so no Spark starts."""
+    (tmp_path / "w.h5").write_bytes(b"weights, as far as the checks before Spark can tell")
+    result = subprocess.run([sys.executable, "-c", TERMINATED_RUN, "run-local", "--images", str(photos), "--weights",
+                             str(tmp_path / "w.h5"), "--output", str(tmp_path / "out"), "--run-id", "r"],
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.strip().splitlines()[-1:]) == (130, ["fruits: interrupted"]), result.stderr
+    assert not (tmp_path / "out").exists()  # the run wrote nothing: its lock's folders went again

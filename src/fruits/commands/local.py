@@ -4,7 +4,7 @@ Spark master, with a progress display and a short summary at the end. No cloud i
 Usage: `fruits run-local` (the shared sample and weights), or
 `fruits run-local --images FOLDER --weights FILE.h5 --output DIR --k 50 --master spark://...`.
 The id of a complete run is refused before any work unless `--replace` is given. Settings and
-paths are checked before Spark starts; Ctrl-C ends the run (status 130) and removes its staging folders,
+paths are checked before Spark starts; Ctrl-C or SIGTERM ends the run (status 130) and removes its staging folders,
 as does a failure; those of killed runs are removed by the next run in the same --output.
 Features are kept between runs in a feature store beside the runs, one per images folder name
 (OUTPUT/feature-store/NAME/, or `--feature-store DIR`): a run featurizes only the images it lacks
@@ -28,6 +28,7 @@ from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import (
     MAX_ARROW_BATCH, add_inference_arguments, add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master)
 from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, resolve_images, resolve_weights
+from fruits.terminated import terminated_as_interrupted
 
 DEFAULT_OUTPUT = "output"
 
@@ -91,7 +92,9 @@ def run_local(args: argparse.Namespace) -> int:
         refuse_overlap(store, "--feature-store", output, "the run folder", "each run replaces its folder's outputs, "
                        "which would erase the store (or the store's upkeep the run); choose a store outside OUTPUT/RUN")
     started = time.monotonic()
-    with holding_run_folder(Path(output), run_id, replace=args.replace):  # before Spark starts: a second run is refused at once
+    # SIGTERM as Ctrl-C: its default action ended the driver at once, with no line of ours but the JVM's
+    # stack traces of the tasks it cut off, and left the run's staging to the next run.
+    with terminated_as_interrupted(), holding_run_folder(Path(output), run_id, replace=args.replace):  # before Spark starts: a second run is refused at once
         remove_abandoned_staging(Path(output).parent, keep=Path(output))  # killed runs' (run_steps removes this run's own)
         manifest, summary = run_steps(args, run_id, images, weights, output, store)
     print(format_summary(manifest, summary, output, time.monotonic() - started))
@@ -126,10 +129,8 @@ def run_steps(args: argparse.Namespace, run_id: str, images: str, weights: str, 
             manifest = run_reduce(spark, ReduceArgs(
                 output=output, run_id=run_id, k=args.k, variance=args.variance, standardize=args.standardize),
                 progress=progress)
-    except KeyboardInterrupt:
-        spark.sparkContext.cancelAllJobs()  # the tasks and their Python workers stop
-        spark.stop()  # then nothing writes into the staging folders any more
-        storage.remove_staging(output)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the tasks and their Python workers stop, then the staging goes
+        stop_after_failure(spark, storage, output)  # unless the JVM got the signal too: the next run removes it then
         raise
     except SPARK_FAILURES as error:
         # Read now: it asks the JVM, which stops below. The memory hint names step 1's options.

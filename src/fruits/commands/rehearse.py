@@ -6,12 +6,11 @@ Needs the dev set-up (`make rehearse` does it): moto, the offline Terraform and 
 """
 from __future__ import annotations
 
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 from fruits.errors import FruitsError
 from fruits.options import add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master
+from fruits.terminated import terminated_as_interrupted
 
 # Terraform's default (terraform/modules/state-machine-definition). Its pipeline_timeout_seconds validation
 # allows 78 at most with the rehearsal's timeouts (steps of 7,200 s, checks every 2 s for 120 s): 79 or
@@ -53,22 +52,9 @@ def rehearse(args) -> int:
     if weights == KERAS_IMAGENET or "://" in weights or "://" in images:
         raise FruitsError("the rehearsal uploads local files: pass a local images folder and a local weights .h5")
     require_writable_folder(args.work_dir, "--work-dir")
+    # Each step's spark-submit runs in a session of its own (fruits.rehearsal.local_steps), which no signal to this
+    # process reaches: SIGTERM's default action left it running; the cleanup Ctrl-C runs stops it.
     with terminated_as_interrupted():
         return run_rehearsal(Rehearsal(images=Path(images), weights=Path(weights), work_dir=Path(args.work_dir),
                                        per_class=args.per_class, k=args.k, variance=args.variance, scenario=args.scenario,
                                        retry_interval_seconds=args.retry_interval, master=args.master))
-
-
-@contextmanager
-def terminated_as_interrupted():
-    """SIGTERM (`timeout`, `kill`, a cancelled CI job) ends the rehearsal as Ctrl-C does, through its
-    cleanup: each step's spark-submit runs in a session of its own (fruits.rehearsal.local_steps),
-    which no signal to this process reaches, and SIGTERM's default action left it running."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
