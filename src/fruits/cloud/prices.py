@@ -58,6 +58,9 @@ BOOTSTRAP_NODE_FACTOR = 3.0
 BOOTSTRAP_MINUTES = BOOTSTRAP_MEASURED_SECONDS * BOOTSTRAP_NODE_FACTOR / 60
 CLUSTER_START_MINUTES = EMR_PROVISIONING_MINUTES + BOOTSTRAP_MINUTES
 FIXED_STEP_MINUTES = 3.0  # not measured here: steps' start-up and the PCA step
+# docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html (and tutorial-continue-new.html):
+# a Standard workflow's execution lasts at most one year. A longer estimate is a run that cannot end.
+MAX_EXECUTION_MINUTES = 365 * 24 * 60
 
 
 def platform_cluster(outputs: dict) -> tuple | None:

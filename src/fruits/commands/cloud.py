@@ -374,7 +374,7 @@ def cost_cluster(args) -> tuple[tuple, str]:
 
 
 def cost(args) -> int:
-    from fruits.cloud.prices import BOOTSTRAP_MINUTES, EMR_PROVISIONING_MINUTES, PRICES_DATE, estimate_run
+    from fruits.cloud.prices import BOOTSTRAP_MINUTES, EMR_PROVISIONING_MINUTES, MAX_EXECUTION_MINUTES, PRICES_DATE, estimate_run
 
     if args.new_images is not None and not 0 <= args.new_images <= args.images:
         args.wrong_argument(f"--new-images {args.new_images} is more than --images {args.images}" if args.new_images > 0
@@ -385,6 +385,10 @@ def cost(args) -> int:
         count, cluster = args.core_nodes, ((primary, 1), (core, args.core_nodes))
         source += f", {count} core nodes"
     estimate = estimate_run(args.images, cluster, new_images=args.new_images)
+    if estimate["minutes"] > MAX_EXECUTION_MINUTES:
+        args.wrong_argument(f"{args.images:,} images on 1 {primary} + {count} {core} would take about "
+                            f"{estimate['minutes'] / MAX_EXECUTION_MINUTES:,.0f} years, more than the year a Step Functions "
+                            "execution may last: such a run cannot end; give more --core-nodes or split the images into datasets")
     images = (f"{args.images} images" if args.new_images is None else
               f"{args.images} images, {args.new_images} of them new (the others' features from the feature store)")
     print(f"{images} on 1 {primary} + {count} {core} ({source}): about {estimate['minutes']:.0f} min, "
