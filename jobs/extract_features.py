@@ -7,7 +7,7 @@ import sys
 
 from fruits.session import build_session
 from fruits.spark_failures import MEMORY_HINT
-from fruits.steps.extract_step import parse_args, run_extract
+from fruits.steps.extract_step import parse_args, refuse_overlapping_locations, run_extract
 from fruits.steps.job_runner import run_job
 
 
@@ -20,6 +20,7 @@ def main(argv=None) -> int:
         lambda summary: f"{summary['featurized']} images featurized, {summary['rejected']} rejected",
         memory_hint=MEMORY_HINT,
         output=args.output, run_id=args.run_id,
+        check=lambda: refuse_overlapping_locations(args),  # before the run folder and its .lock are made among the photos
     )
 
 

@@ -37,9 +37,8 @@ def test_a_job_pointed_at_the_images_leaves_no_lock_among_them(photos, tmp_path,
     result = subprocess.run([sys.executable, str(PROJECT_ROOT / "jobs" / job), *images, "--output", str(photos / output),
                              "--run-id", "r"], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYSPARK_PYTHON": sys.executable})
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith(f"{job.removesuffix('.py')}: error: {photos / output if output != '.' else photos}")
-    assert "is not a run folder" in result.stderr
+    refusal = f"--images {photos} and --output" if job == "extract_features.py" else f"{photos / output if output != '.' else photos} is not a run folder"
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith(f"{job.removesuffix('.py')}: error: {refusal}")
     assert every_entry(photos) == before
 
 
@@ -95,3 +94,16 @@ def test_sigterm_ends_run_local_as_ctrl_c_does(photos, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stderr.strip().splitlines()[-1:]) == (130, ["fruits: interrupted"]), result.stderr
     assert not (tmp_path / "out").exists()  # the run wrote nothing: its lock's folders went again
+
+
+def test_the_extract_job_refuses_a_new_run_folder_among_the_photos_before_making_it(photos, tmp_path):
+    """Into a new folder below the images, the job made it and its .lock, started Spark (15 s here),
+    and only then refused the overlap and removed them: meanwhile a listing of the images saw them."""
+    before = every_entry(photos)
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "jobs" / "extract_features.py"), "--images", str(photos),
+                             "--weights", str(tmp_path / "w.h5"), "--output", str(photos / "run"), "--run-id", "run"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "PYSPARK_PYTHON": sys.executable})
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"extract_features: error: --images {photos} and --output {photos / 'run'} overlap: the step replaces its outputs "
+        "whole, which would erase the photos under them, and would list its own files as photos: nothing written"]
+    assert every_entry(photos) == before

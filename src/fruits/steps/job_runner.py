@@ -28,10 +28,12 @@ from fruits.spark_failures import JVM_LOST, SPARK_FAILURES, task_failure
 
 
 def run_job(name: str, build_session: Callable, run: Callable, describe: Callable[[dict], str], memory_hint: str = "",
-            output: str | None = None, run_id: str = "local") -> int:
+            output: str | None = None, run_id: str = "local", check: Callable[[], None] = lambda: None) -> int:
     """The job's exit status; `memory_hint` ends the line of a failure that memory likely caused;
-    `output`: the run folder, held while the job runs when it is local."""
+    `output`: the run folder, held while the job runs when it is local; `check`: refusals that need
+    no Spark, made before the folder is held (held, it is made, with its .lock)."""
     try:
+        check()
         with holding_local_run_folder(output, run_id):
             return _run_job(name, build_session, run, describe, memory_hint)
     except FruitsError as error:  # the folder cannot be written, or another process holds it
