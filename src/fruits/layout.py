@@ -169,6 +169,13 @@ def validate_run_id(text: str) -> str:
 MAX_DATASET_BYTES = 255
 
 
+# A dataset's feature store is feature-store/DATASET/, and holds KEYID/ folders (16 hex digits,
+# fruits.feature_store_records.ID_LENGTH) and weights/ (fruits.weights_fingerprints.FOLDER): a
+# dataset "a/weights" or "a/<16 hex digits>" would put its store inside dataset a's, whose vacuum
+# removes what it does not know there as a killed append's files.
+STORE_FOLDER = re.compile(r"weights|[0-9a-f]{16}")
+
+
 def dataset_name(text: str) -> str:
     """`text` if it names a folder under the images prefix (e.g. `fruits-360`, `2026/apples`)."""
     from fruits.input_files import is_utf8, shown
@@ -180,6 +187,13 @@ def dataset_name(text: str) -> str:
         # S3 keys are UTF-8; the pipeline refuses ':' in a path (Hadoop reads it as a URI scheme), as for images.
         raise InvalidName(f"dataset must be valid UTF-8 without ':' or control characters (it is part of every image's "
                           f"S3 key and of the path Spark reads), got '{shown(text)}'")
+    parts = text.split("/")
+    inner = next((place for place in range(1, len(parts)) if STORE_FOLDER.fullmatch(parts[place])), None)
+    if inner is not None:
+        parent = "/".join(parts[:inner])
+        raise InvalidName(f"dataset {text!r} would keep its features inside the feature store of dataset {parent!r} "
+                          f"(feature-store/{parent}/{parts[inner]}/ holds that store's own files): a folder below the first "
+                          f"may not be named 'weights' or 16 hex digits")
     if len(text.encode()) > MAX_DATASET_BYTES:
         raise InvalidName(f"dataset must be at most {MAX_DATASET_BYTES} bytes of UTF-8 (with a label and a file name of up to 255 "
                           f"bytes each, an image's S3 key must fit in 1,024 bytes), got {len(text.encode()):,} bytes")

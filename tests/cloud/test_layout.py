@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from fruits.cloud.platform import load_platform
-from fruits.layout import DEFAULT_LAYOUT, DEFAULT_PREFIXES, EMR_LOGS_FOLDER, BucketLayout, dataset_name
+from fruits.layout import DEFAULT_LAYOUT, DEFAULT_PREFIXES, EMR_LOGS_FOLDER, BucketLayout, dataset_name, STORE_FOLDER
 from tests.conftest import PROJECT_ROOT
 
 MOVED = {"images": "photos/", "artifacts": "code/", "results": "outputs/", "logs": "journal/", "tmp": "scratch/",
@@ -138,3 +138,25 @@ def test_the_layout_imports_only_the_standard_library():
     assert loaded <= set(sys.stdlib_module_names), loaded - set(sys.stdlib_module_names)
     importer = "import sys, fruits.layout; print(sorted(m for m in sys.modules if m.startswith('fruits')))"
     assert eval(subprocess.run([sys.executable, "-c", importer], capture_output=True, text=True).stdout) == ["fruits", "fruits.layout"]
+
+
+@pytest.mark.parametrize("name, parent", [("a/weights", "a"), ("a/0123456789abcdef/batches", "a"),
+                                          ("2026/apples/ffffffffffffffff", "2026/apples")])
+def test_a_dataset_inside_another_dataset_s_feature_store_is_refused(name, parent):
+    """feature-store/a/ holds dataset a's KEYID/ and weights/ folders: a dataset named a/KEYID/batches
+    kept its store among a's batches, and a's vacuum removed it whole as a killed append's files
+    (reproduced with two real stores on Spark)."""
+    with pytest.raises(ValueError, match=f"inside the feature store of dataset '{parent}'"):
+        dataset_name(name)
+
+
+@pytest.mark.parametrize("name", ["weights", "0123456789abcdef", "a/weights2", "a/0123456789ABCDEF", "a/0123456789abcde"])
+def test_names_that_cannot_meet_a_store_s_folders_stay_datasets(name):
+    assert dataset_name(name) == name
+
+
+def test_the_refused_folder_names_are_the_store_s_own():
+    from fruits.feature_store_records import ID_LENGTH, feature_key
+    from fruits.weights_fingerprints import FOLDER
+
+    assert STORE_FOLDER.fullmatch(FOLDER) and STORE_FOLDER.fullmatch(feature_key("0" * 64).id) and ID_LENGTH == 16
