@@ -1,7 +1,7 @@
 """The `fruits` command. Each command group lives in `fruits.commands.<group>` and exposes
 `register(subparsers)`; this module only builds the parser, dispatches and reports errors:
 a FruitsError is one `fruits: error: ...` line (one more per item of its `details`, if it has
-any) and exit status 1; wrong arguments are argparse's, status 2; Ctrl-C is `fruits: interrupted`, 130.
+any) and exit status 1; wrong arguments are argparse's, status 2; Ctrl-C or SIGTERM is `fruits: interrupted`, 130.
 
 Usage: `fruits --help`, `fruits COMMAND --help` (also `python -m fruits ...`).
 """
@@ -13,6 +13,7 @@ import sys
 
 from fruits import __version__
 from fruits.errors import FruitsError
+from fruits.terminated import terminated_as_interrupted
 
 COMMAND_GROUPS = ("fruits.commands.local", "fruits.commands.cloud", "fruits.commands.rehearse", "fruits.commands.demo")
 
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     refuse_empty_values(parser, args)
     try:
-        return int(args.handler(args) or 0)
+        # SIGTERM (`kill`, `timeout`, a closing session) as Ctrl-C: its default action ended a command at
+        # once, past its cleanup (a fetch's hidden staging, run-local's and the rehearsal's processes).
+        with terminated_as_interrupted():
+            return int(args.handler(args) or 0)
     except FruitsError as error:
         for line in [*getattr(error, "details", ()), str(error)]:  # details: e.g. each file that failed, then the summary
             print(f"fruits: error: {one_line(line)}", file=sys.stderr)

@@ -108,7 +108,7 @@ def test_sigterm_ends_a_rehearsal_through_the_cleanup_ctrl_c_runs():
     them (measured end to end: /tmp repro, exit 130, nothing left). The handler is restored after."""
     import signal
 
-    from fruits.commands.rehearse import terminated_as_interrupted
+    from fruits.terminated import terminated_as_interrupted
 
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt), terminated_as_interrupted():

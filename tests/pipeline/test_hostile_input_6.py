@@ -107,3 +107,31 @@ def test_the_extract_job_refuses_a_new_run_folder_among_the_photos_before_making
         f"extract_features: error: --images {photos} and --output {photos / 'run'} overlap: the step replaces its outputs "
         "whole, which would erase the photos under them, and would list its own files as photos: nothing written"]
     assert every_entry(photos) == before
+
+
+TERMINATED_FETCH = """
+import os, signal, sys, time
+from pathlib import Path
+from fruits.commands import cloud
+
+def results(args):  # a command with a cleanup, as fetch_results removes its hidden staging in a finally
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the signal's handler runs here
+    finally:
+        Path(sys.argv[-1]).write_text("cleaned up")
+
+cloud.results = results
+from fruits.cli import main
+sys.exit(main(["results", "run-1"]))
+"""
+
+
+def test_sigterm_runs_every_command_s_cleanup(tmp_path):
+    """fruits.cli takes SIGTERM as Ctrl-C for every command: its default action ended `fruits results`
+    past the finally that removes the fetch's hidden staging (left for the next fetch to find). Here
+    the command is replaced by one that signals itself inside a try/finally."""
+    marker = tmp_path / "marker"
+    result = subprocess.run([sys.executable, "-c", TERMINATED_FETCH, str(marker)], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.strip().splitlines()[-1:]) == (130, ["fruits: interrupted"]), result.stderr
+    assert marker.read_text() == "cleaned up"

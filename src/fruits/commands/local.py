@@ -28,7 +28,6 @@ from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import (
     MAX_ARROW_BATCH, add_inference_arguments, add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master)
 from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, resolve_images, resolve_weights
-from fruits.terminated import terminated_as_interrupted
 
 DEFAULT_OUTPUT = "output"
 
@@ -92,9 +91,7 @@ def run_local(args: argparse.Namespace) -> int:
         refuse_overlap(store, "--feature-store", output, "the run folder", "each run replaces its folder's outputs, "
                        "which would erase the store (or the store's upkeep the run); choose a store outside OUTPUT/RUN")
     started = time.monotonic()
-    # SIGTERM as Ctrl-C: its default action ended the driver at once, with no line of ours but the JVM's
-    # stack traces of the tasks it cut off, and left the run's staging to the next run.
-    with terminated_as_interrupted(), holding_run_folder(Path(output), run_id, replace=args.replace):  # before Spark starts: a second run is refused at once
+    with holding_run_folder(Path(output), run_id, replace=args.replace):  # before Spark starts: a second run is refused at once
         remove_abandoned_staging(Path(output).parent, keep=Path(output))  # killed runs' (run_steps removes this run's own)
         manifest, summary = run_steps(args, run_id, images, weights, output, store)
     print(format_summary(manifest, summary, output, time.monotonic() - started))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from fruits.errors import FruitsError
 from fruits.options import add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master
-from fruits.terminated import terminated_as_interrupted
 
 # Terraform's default (terraform/modules/state-machine-definition). Its pipeline_timeout_seconds validation
 # allows 78 at most with the rehearsal's timeouts (steps of 7,200 s, checks every 2 s for 120 s): 79 or
@@ -53,8 +52,7 @@ def rehearse(args) -> int:
         raise FruitsError("the rehearsal uploads local files: pass a local images folder and a local weights .h5")
     require_writable_folder(args.work_dir, "--work-dir")
     # Each step's spark-submit runs in a session of its own (fruits.rehearsal.local_steps), which no signal to this
-    # process reaches: SIGTERM's default action left it running; the cleanup Ctrl-C runs stops it.
-    with terminated_as_interrupted():
-        return run_rehearsal(Rehearsal(images=Path(images), weights=Path(weights), work_dir=Path(args.work_dir),
-                                       per_class=args.per_class, k=args.k, variance=args.variance, scenario=args.scenario,
-                                       retry_interval_seconds=args.retry_interval, master=args.master))
+    # process reaches: SIGTERM (taken as Ctrl-C by fruits.cli) runs the cleanup that stops it.
+    return run_rehearsal(Rehearsal(images=Path(images), weights=Path(weights), work_dir=Path(args.work_dir),
+                                   per_class=args.per_class, k=args.k, variance=args.variance, scenario=args.scenario,
+                                   retry_interval_seconds=args.retry_interval, master=args.master))
