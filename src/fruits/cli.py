@@ -1,7 +1,7 @@
 """The `fruits` command. Each command group lives in `fruits.commands.<group>` and exposes
 `register(subparsers)`; this module only builds the parser, dispatches and reports errors:
 a FruitsError is one `fruits: error: ...` line (one more per item of its `details`, if it has
-any) and exit status 1; wrong arguments are argparse's, status 2; Ctrl-C or SIGTERM is `fruits: interrupted`, 130.
+any) and exit status 1; wrong arguments are argparse's, status 2; Ctrl-C, SIGTERM or SIGHUP is `fruits: interrupted`, 130.
 
 Usage: `fruits --help`, `fruits COMMAND --help` (also `python -m fruits ...`).
 """
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     refuse_empty_values(parser, args)
     try:
-        # SIGTERM (`kill`, `timeout`, a closing session) as Ctrl-C: its default action ended a command at
+        # SIGTERM (`kill`, `timeout`) and SIGHUP (a closed session) as Ctrl-C: their default action ended a command at
         # once, past its cleanup (a fetch's hidden staging, run-local's and the rehearsal's processes).
         with terminated_as_interrupted():
             return int(args.handler(args) or 0)

@@ -68,34 +68,6 @@ def test_holding_a_folder_that_is_not_a_run_s_makes_no_lock_in_it(photos):
     assert every_entry(photos) == before
 
 
-TERMINATED_RUN = """
-import os, signal, sys, time
-from fruits.commands import local
-
-def run_steps(*args):
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(30)  # the signal's handler runs here
-
-local.run_steps = run_steps
-from fruits.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def test_sigterm_ends_run_local_as_ctrl_c_does(photos, tmp_path):
-    """SIGTERM's default action ended run-local's driver at once: exit -15 with no line of ours
-    (only the JVM's traces of the tasks it cut off) and its staging left to the next run (measured
-    with `kill PID` while it featurized). Now it runs Ctrl-C's path: the run stops, its staging is
-    removed (fruits.commands.local.run_steps, as the Ctrl-C tests show), 'fruits: interrupted', 130.
-    Here the run's steps are replaced by the signal, so no Spark starts."""
-    (tmp_path / "w.h5").write_bytes(b"weights, as far as the checks before Spark can tell")
-    result = subprocess.run([sys.executable, "-c", TERMINATED_RUN, "run-local", "--images", str(photos), "--weights",
-                             str(tmp_path / "w.h5"), "--output", str(tmp_path / "out"), "--run-id", "r"],
-                            capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stderr.strip().splitlines()[-1:]) == (130, ["fruits: interrupted"]), result.stderr
-    assert not (tmp_path / "out").exists()  # the run wrote nothing: its lock's folders went again
-
-
 def test_the_extract_job_refuses_a_new_run_folder_among_the_photos_before_making_it(photos, tmp_path):
     """Into a new folder below the images, the job made it and its .lock, started Spark (15 s here),
     and only then refused the overlap and removed them: meanwhile a listing of the images saw them."""
@@ -108,30 +80,3 @@ def test_the_extract_job_refuses_a_new_run_folder_among_the_photos_before_making
         "whole, which would erase the photos under them, and would list its own files as photos: nothing written"]
     assert every_entry(photos) == before
 
-
-TERMINATED_FETCH = """
-import os, signal, sys, time
-from pathlib import Path
-from fruits.commands import cloud
-
-def results(args):  # a command with a cleanup, as fetch_results removes its hidden staging in a finally
-    try:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(30)  # the signal's handler runs here
-    finally:
-        Path(sys.argv[-1]).write_text("cleaned up")
-
-cloud.results = results
-from fruits.cli import main
-sys.exit(main(["results", "run-1"]))
-"""
-
-
-def test_sigterm_runs_every_command_s_cleanup(tmp_path):
-    """fruits.cli takes SIGTERM as Ctrl-C for every command: its default action ended `fruits results`
-    past the finally that removes the fetch's hidden staging (left for the next fetch to find). Here
-    the command is replaced by one that signals itself inside a try/finally."""
-    marker = tmp_path / "marker"
-    result = subprocess.run([sys.executable, "-c", TERMINATED_FETCH, str(marker)], capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stderr.strip().splitlines()[-1:]) == (130, ["fruits: interrupted"]), result.stderr
-    assert marker.read_text() == "cleaned up"
