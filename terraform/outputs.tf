@@ -111,3 +111,11 @@ output "emr_instances" {
     core_use_spot         = var.emr.core_use_spot
   }
 }
+
+output "pipeline_timeouts" {
+  description = "How long the state machine lets each EMR step and the whole run last before it stops them and tears the cluster down: `fruits cost` says when an estimate would not fit."
+  value = {
+    step_seconds     = var.emr.step_timeout_seconds
+    pipeline_seconds = var.emr.pipeline_timeout_seconds
+  }
+}

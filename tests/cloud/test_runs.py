@@ -110,8 +110,10 @@ def test_results_fetches_the_summary_and_the_matrix(fruits, moto, tmp_path):
     assert missing.returncode == 1 and "has no results yet" in missing.stderr
 
 
-def test_cost_scales_with_the_images(fruits, platform_file):
-    small, large = fruits("cost", "--images", "10000"), fruits("cost", "--images", "1000000")
+def test_cost_scales_with_the_images(fruits, platform_file, tmp_path):
+    # Terraform's default timeouts: the emulated platform's steps time out after seconds, which `cost` refuses to fit in
+    roomy = edited_platform(platform_file, tmp_path, pipeline_timeouts=None)
+    small, large = fruits("cost", "--images", "10000", platform=roomy), fruits("cost", "--images", "1000000", platform=roomy)
     cluster = prices.platform_cluster({name: entry["value"] for name, entry in json.loads(platform_file.read_text()).items()})
     expected = [prices.estimate_run(images, cluster) for images in (10000, 1000000)]
     for result, estimate in zip((small, large), expected):
@@ -147,12 +149,13 @@ def test_status_prices_the_cluster_the_platform_runs(fruits, platform_file, stag
 
 
 def test_cost_prices_the_platforms_cluster_and_terraforms_before_any_apply(fruits, platform_file, tmp_path):
-    bigger = fruits("cost", "--images", "10000", platform=edited_platform(platform_file, tmp_path, emr_instances=BIGGER))
+    bigger_platform = edited_platform(platform_file, tmp_path, emr_instances=BIGGER, pipeline_timeouts=None)  # Terraform's timeouts
+    bigger = fruits("cost", "--images", "10000", platform=bigger_platform)
     assert bigger.returncode == 0, bigger.stderr
     expected = prices.estimate_run(10000, BIGGER_CLUSTER)
     assert f"10000 images on 1 m5.2xlarge + 5 c5.xlarge (the platform's cluster): about {expected['minutes']:.0f} min" in bigger.stdout
     assert f"{expected['usd']:.2f} USD at {expected['hourly_usd']:.3f} USD/h" in bigger.stdout
-    more = fruits("cost", "--images", "10000", "--core-nodes", "9", platform=edited_platform(platform_file, tmp_path, emr_instances=BIGGER))
+    more = fruits("cost", "--images", "10000", "--core-nodes", "9", platform=bigger_platform)
     assert "on 1 m5.2xlarge + 9 c5.xlarge (the platform's cluster, 9 core nodes)" in more.stdout
 
     no_platform = fruits("cost", "--images", "10000", platform=tmp_path / "never-applied.json")

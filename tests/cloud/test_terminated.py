@@ -56,9 +56,12 @@ def test_a_command_started_with_nohup_outlives_its_session(tmp_path):
     assert (tmp_path / "marker").read_text() == "went on cleaned up"
 
 
-def test_main_runs_in_a_thread_that_cannot_set_signal_handlers(capsys):
+def test_main_runs_in_a_thread_that_cannot_set_signal_handlers(capsys, monkeypatch, tmp_path):
     """Only the main thread may set a signal handler: main() called from another one must still run."""
     from fruits.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no output/platform.json: Terraform's default cluster
+    monkeypatch.delenv("FRUITS_PLATFORM", raising=False)
 
     before = signal.getsignal(signal.SIGTERM)
     outcome = {}

@@ -63,6 +63,37 @@ FIXED_STEP_MINUTES = 3.0  # not measured here: steps' start-up and the PCA step
 MAX_EXECUTION_MINUTES = 365 * 24 * 60
 
 
+# The state machine's timeouts (Terraform's var.emr defaults, a test keeps them equal; the platform's
+# own from its `pipeline_timeouts` output): an extract step or a run estimated longer would be
+# stopped, and the cluster torn down, before its end.
+TIMEOUTS_OUTPUT = "pipeline_timeouts"
+DEFAULT_TIMEOUTS = {"step_seconds": 7200, "pipeline_seconds": 50400}
+
+
+def platform_timeouts(outputs: dict) -> dict | None:
+    """The step and pipeline timeouts (seconds) from the platform's outputs, or None if it has none."""
+    timeouts = outputs.get(TIMEOUTS_OUTPUT)
+    if timeouts is None:
+        return None
+    if not (isinstance(timeouts, dict) and all(isinstance(timeouts.get(name), (int, float)) and not isinstance(timeouts.get(name), bool)
+                                               and 0 < timeouts[name] < float("inf") for name in DEFAULT_TIMEOUTS)):
+        raise FruitsError(f"the output {TIMEOUTS_OUTPUT} is not the pipeline's step_seconds and pipeline_seconds "
+                          f"({str(timeouts)[:200]}): is it the Fruits! platform's terraform output?")
+    return {name: timeouts[name] for name in DEFAULT_TIMEOUTS}
+
+
+def timeout_overrun(estimate: dict, timeouts: dict) -> str | None:
+    """What of `estimate` (estimate_run's) would outlast the state machine's `timeouts`, or None."""
+    step_minutes = FIXED_STEP_MINUTES + estimate["processing_minutes"]  # the extract step, counted with every step's fixed part
+    if step_minutes * 60 > timeouts["step_seconds"]:
+        return (f"the extract step would take about {step_minutes:,.0f} min, more than the {timeouts['step_seconds']:,.0f} s "
+                f"each step may last (var.emr.step_timeout_seconds)")
+    if estimate["minutes"] * 60 > timeouts["pipeline_seconds"]:
+        return (f"the run would take about {estimate['minutes']:,.0f} min, more than the {timeouts['pipeline_seconds']:,.0f} s "
+                f"an execution may last (var.emr.pipeline_timeout_seconds)")
+    return None
+
+
 def platform_cluster(outputs: dict) -> tuple | None:
     """The pipeline's cluster from the platform's `emr_instances` output, or None if it has none."""
     instances = outputs.get(INSTANCES_OUTPUT)

@@ -373,8 +373,19 @@ def cost_cluster(args) -> tuple[tuple, str]:
     return cluster, "the platform's cluster"
 
 
+def cost_timeouts(args) -> dict:
+    """The state machine's step and pipeline timeouts: the platform's, or Terraform's defaults as cost_cluster."""
+    from fruits.cloud.platform import DEFAULT_PLATFORM_FILE, PLATFORM_ENV
+    from fruits.cloud.prices import DEFAULT_TIMEOUTS, platform_timeouts
+
+    if not (args.platform or args.terraform_dir or os.environ.get(PLATFORM_ENV) or Path(DEFAULT_PLATFORM_FILE).exists()):
+        return DEFAULT_TIMEOUTS
+    return platform_timeouts(platform_of(args).outputs) or DEFAULT_TIMEOUTS
+
+
 def cost(args) -> int:
-    from fruits.cloud.prices import BOOTSTRAP_MINUTES, EMR_PROVISIONING_MINUTES, MAX_EXECUTION_MINUTES, PRICES_DATE, estimate_run
+    from fruits.cloud.prices import (BOOTSTRAP_MINUTES, EMR_PROVISIONING_MINUTES, MAX_EXECUTION_MINUTES, PRICES_DATE, estimate_run,
+                                     timeout_overrun)
 
     if args.new_images is not None and not 0 <= args.new_images <= args.images:
         args.wrong_argument(f"--new-images {args.new_images} is more than --images {args.images}" if args.new_images > 0
@@ -387,7 +398,7 @@ def cost(args) -> int:
     estimate = estimate_run(args.images, cluster, new_images=args.new_images)
     if estimate["minutes"] > MAX_EXECUTION_MINUTES:
         args.wrong_argument(f"{args.images:,} images on 1 {primary} + {count} {core} would take about "
-                            f"{estimate['minutes'] / MAX_EXECUTION_MINUTES:,.0f} years, more than the year a Step Functions "
+                            f"{estimate['minutes'] / MAX_EXECUTION_MINUTES:,.1f} years, more than the year a Step Functions "
                             "execution may last: such a run cannot end; give more --core-nodes or split the images into datasets")
     images = (f"{args.images} images" if args.new_images is None else
               f"{args.images} images, {args.new_images} of them new (the others' features from the feature store)")
@@ -396,4 +407,8 @@ def cost(args) -> int:
           f"{BOOTSTRAP_MINUTES:.1f} min our bootstrap, measured) and {estimate['processing_minutes']:.1f} of processing; "
           f"{estimate['usd']:.2f} USD at "
           f"{estimate['hourly_usd']:.3f} USD/h on-demand (prices of {PRICES_DATE}, eu-west-3; Spot core nodes cost less)")
+    overrun = timeout_overrun(estimate, cost_timeouts(args))
+    if overrun:
+        raise FruitsError(f"such a run would not end: {overrun}, so the state machine would stop it and tear the cluster "
+                          "down; give more --core-nodes, split the images into datasets, or raise that timeout in Terraform")
     return 0

@@ -96,16 +96,18 @@ def create_platform(moto, folder: Path, timeouts: dict | None = None, layout: Bu
         folder / "terraform", emr_service_role=f"{NAME_PREFIX}-emr-service",
         emr_instance_profile=f"{NAME_PREFIX}-emr-nodes", security_configuration=security_configuration, log_uri=log_uri,
         subnet_id=subnet, log_encryption_key_arn=key, instances=EMR_INSTANCES, timeouts=timeouts or {})
-    name = f"{NAME_PREFIX}-pipeline"
+    name, rendered = f"{NAME_PREFIX}-pipeline", json.loads(definition)
     state_machine = moto.client("stepfunctions").create_state_machine(
         name=name, definition=definition, roleArn=roles[f"{NAME_PREFIX}-step-functions"])["stateMachineArn"]
     outputs = {"region": moto.region, "bucket_name": bucket, "prefixes": layout.as_dict(), "kms_key_arn": key,
                "state_machine_arn": state_machine, "state_machine_name": name, "subnet_id": subnet,
-               "emr_release_label": json.loads(definition)["States"]["Create EMR cluster"]["Parameters"]["ReleaseLabel"],
+               "emr_release_label": rendered["States"]["Create EMR cluster"]["Parameters"]["ReleaseLabel"],
                "emr_service_role_name": f"{NAME_PREFIX}-emr-service",
                "emr_instance_profile_name": f"{NAME_PREFIX}-emr-nodes",
                "emr_demo_instance_profile_name": f"{NAME_PREFIX}-emr-demo-nodes",
                "emr_security_configuration_name": security_configuration, "emr_log_uri": log_uri, "emr_instances": EMR_INSTANCES,
+               "pipeline_timeouts": {"step_seconds": rendered["States"]["Extract features"]["TimeoutSeconds"],
+                                     "pipeline_seconds": rendered["TimeoutSeconds"]},
                "session_manager_reachable": True}
     path = folder / "platform.json"
     path.write_text(json.dumps({name: {"value": value, "sensitive": False} for name, value in outputs.items()}, indent=2))
