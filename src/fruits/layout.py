@@ -191,9 +191,9 @@ def dataset_name(text: str) -> str:
     inner = next((place for place in range(1, len(parts)) if STORE_FOLDER.fullmatch(parts[place])), None)
     if inner is not None:
         parent = "/".join(parts[:inner])
-        raise InvalidName(f"dataset {text!r} would keep its features inside the feature store of dataset {parent!r} "
-                          f"(feature-store/{parent}/{parts[inner]}/ holds that store's own files): a folder below the first "
-                          f"may not be named 'weights' or 16 hex digits")
+        raise InvalidName(f"dataset {text!r} could keep its features inside the feature store of dataset {parent!r} "
+                          f"(feature-store/{parent}/ names its own folders 'weights' and 16 digits 0-9 or a-f, as {parts[inner]!r}): "
+                          f"a folder below the first may not be named so; rename that folder")
     if len(text.encode()) > MAX_DATASET_BYTES:
         raise InvalidName(f"dataset must be at most {MAX_DATASET_BYTES} bytes of UTF-8 (with a label and a file name of up to 255 "
                           f"bytes each, an image's S3 key must fit in 1,024 bytes), got {len(text.encode()):,} bytes")

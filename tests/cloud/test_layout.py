@@ -146,7 +146,7 @@ def test_a_dataset_inside_another_dataset_s_feature_store_is_refused(name, paren
     """feature-store/a/ holds dataset a's KEYID/ and weights/ folders: a dataset named a/KEYID/batches
     kept its store among a's batches, and a's vacuum removed it whole as a killed append's files
     (reproduced with two real stores on Spark)."""
-    with pytest.raises(ValueError, match=f"inside the feature store of dataset '{parent}'"):
+    with pytest.raises(ValueError, match=f"could keep its features inside the feature store of dataset '{parent}'"):
         dataset_name(name)
 
 

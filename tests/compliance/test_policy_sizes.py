@@ -5,6 +5,7 @@ policy grows with a list (data_user_arns, named twice): the root caps it, and it
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import sys
 
@@ -47,7 +48,9 @@ def test_a_document_over_its_quota_is_reported(largest):
 
 
 def test_white_space_does_not_count_for_iam():
-    assert iam_characters({"Sid": "A"}) == iam_characters({"Sid":  "A"}) == len('{"Sid":"A"}')
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"]}]}
+    compact, indented = json.dumps(document, separators=(",", ":")), json.dumps(document, indent=4)
+    assert iam_characters(document) == len(compact) < len(indented)
 
 
 def test_they_fail_without_the_cap(tmp_path):

@@ -17,8 +17,8 @@ data "aws_iam_policy_document" "nodes_interactive" {
     resources = ["*"] # ssmmessages has no resource-level permissions
   }
   # emr-jupyterhub-s3.html asks only for "permissions to the bucket". A large notebook is saved in
-  # parts: creating, uploading and completing them is s3:PutObject, aborting a failed save is
-  # s3:AbortMultipartUpload (docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html,
+  # parts: creating, uploading and completing them is s3:PutObject, aborting a save the uploader
+  # discards is s3:AbortMultipartUpload (docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html,
   # "Multipart upload and permissions"; list_amazons3.html); kms:Decrypt, which the parts need
   # with SSE-KMS, is UseTheBucketKey's. The uploader keeps its upload id and its parts' ETags, so
   # no s3:ListMultipartUploadParts or s3:ListBucketMultipartUploads: stale uploads go by the
