@@ -15,7 +15,6 @@ from tests.conftest import PROJECT_ROOT
 sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
 import access_matrix  # noqa: E402
 from access_matrix import condition_holds, decide  # noqa: E402
-from iam_render import render  # noqa: E402
 
 IAM_GUIDE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
 USER = {"arn": "arn:aws:iam::123456789012:user/carlossalazar", "account": "123456789012"}
@@ -118,11 +117,6 @@ def test_an_operator_it_does_not_know_raises_rather_than_guesses():
         condition_holds("DateLessThan", "aws:CurrentTime", "2030-01-01T00:00:00Z", {"aws:CurrentTime": "2026-11-29T00:00:00Z"})
     with pytest.raises(ValueError):
         condition_holds("StringEquals", "s3:prefix", "home/${aws:username}/", {"s3:prefix": "home/x/"})
-
-
-@pytest.fixture(scope="module")
-def platform():
-    return render()
 
 
 def failing(platform):

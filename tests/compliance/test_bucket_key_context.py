@@ -16,14 +16,8 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
-from iam_render import render  # noqa: E402
 
 CONTEXT_KEY = "kms:encryptioncontext:aws:s3:arn"  # condition keys are case-insensitive
-
-
-@pytest.fixture(scope="module")
-def platform():
-    return render()
 
 
 def statements(platform: dict):

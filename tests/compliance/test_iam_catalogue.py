@@ -15,12 +15,6 @@ from tests.conftest import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
 from iam_catalogue import catalogue_results, check, document_problems, failures  # noqa: E402
-from iam_render import render  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def platform():
-    return render()
 
 
 def node_policy(platform):

@@ -14,12 +14,6 @@ from tests.conftest import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
 import access_matrix  # noqa: E402
-from iam_render import render  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def platform():
-    return render()
 
 
 def demo_statement(platform: dict, sid: str) -> dict:

@@ -13,13 +13,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.support.render_definition import render_test_definition
 
 sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
-from iam_render import render  # noqa: E402
 from state_machine_calls import denied_tasks, rules_granted, task_permissions  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def platform():
-    return render()
 
 
 @pytest.fixture(scope="module")
