@@ -359,28 +359,36 @@ def fetched_manifest(path: Path) -> dict:
     return manifest
 
 
-def cost_cluster(args) -> tuple[tuple, str]:
-    """The cluster to price and where it comes from: the platform's (its emr_instances output), or
-    Terraform's defaults when there is no platform file yet (none named, none at the default path)."""
+def cost_platform_outputs(args) -> dict | None:
+    """The platform's outputs, or None when there is no platform file yet (none named, none at the
+    default path): `cost` then prices Terraform's defaults."""
     from fruits.cloud.platform import DEFAULT_PLATFORM_FILE, PLATFORM_ENV
-    from fruits.cloud.prices import DEFAULT_CLUSTER, INSTANCES_OUTPUT, platform_cluster
 
     if not (args.platform or args.terraform_dir or os.environ.get(PLATFORM_ENV) or Path(DEFAULT_PLATFORM_FILE).exists()):
+        return None
+    return platform_of(args).outputs
+
+
+def cost_cluster(outputs: dict | None) -> tuple[tuple, str]:
+    """The cluster to price and where it comes from: the platform's (its emr_instances output), or
+    Terraform's defaults (`outputs` None: no platform file)."""
+    from fruits.cloud.prices import DEFAULT_CLUSTER, INSTANCES_OUTPUT, platform_cluster
+
+    if outputs is None:
         return DEFAULT_CLUSTER, "Terraform's default cluster: no platform file"
-    cluster = platform_cluster(platform_of(args).outputs)
+    cluster = platform_cluster(outputs)
     if cluster is None:
         return DEFAULT_CLUSTER, f"Terraform's default cluster: the platform outputs lack {INSTANCES_OUTPUT}"
     return cluster, "the platform's cluster"
 
 
-def cost_timeouts(args) -> dict:
-    """The state machine's step and pipeline timeouts: the platform's, or Terraform's defaults as cost_cluster."""
-    from fruits.cloud.platform import DEFAULT_PLATFORM_FILE, PLATFORM_ENV
+def cost_timeouts(outputs: dict | None) -> dict:
+    """The state machine's step and pipeline timeouts: the platform's, or Terraform's defaults."""
     from fruits.cloud.prices import DEFAULT_TIMEOUTS, platform_timeouts
 
-    if not (args.platform or args.terraform_dir or os.environ.get(PLATFORM_ENV) or Path(DEFAULT_PLATFORM_FILE).exists()):
+    if outputs is None:
         return DEFAULT_TIMEOUTS
-    return platform_timeouts(platform_of(args).outputs) or DEFAULT_TIMEOUTS
+    return platform_timeouts(outputs) or DEFAULT_TIMEOUTS
 
 
 def cost(args) -> int:
@@ -390,7 +398,8 @@ def cost(args) -> int:
     if args.new_images is not None and not 0 <= args.new_images <= args.images:
         args.wrong_argument(f"--new-images {args.new_images} is more than --images {args.images}" if args.new_images > 0
                             else f"--new-images must be at least 0, got {args.new_images}")
-    cluster, source = cost_cluster(args)
+    outputs = cost_platform_outputs(args)  # read once, for the cluster and the timeouts
+    cluster, source = cost_cluster(outputs)
     (primary, _), (core, count) = cluster
     if args.core_nodes:
         count, cluster = args.core_nodes, ((primary, 1), (core, args.core_nodes))
@@ -407,7 +416,7 @@ def cost(args) -> int:
           f"{BOOTSTRAP_MINUTES:.1f} min our bootstrap, measured) and {estimate['processing_minutes']:.1f} of processing; "
           f"{estimate['usd']:.2f} USD at "
           f"{estimate['hourly_usd']:.3f} USD/h on-demand (prices of {PRICES_DATE}, eu-west-3; Spot core nodes cost less)")
-    overrun = timeout_overrun(estimate, cost_timeouts(args))
+    overrun = timeout_overrun(estimate, cost_timeouts(outputs))
     if overrun:
         raise FruitsError(f"such a run would not end: {overrun}, so the state machine would stop it and tear the cluster "
                           "down; give more --core-nodes, split the images into datasets, or raise that timeout in Terraform")
