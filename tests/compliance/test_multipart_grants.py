@@ -6,28 +6,16 @@ policy, fails a row."""
 from __future__ import annotations
 
 import copy
-import sys
 
-import pytest
-
-from tests.conftest import PROJECT_ROOT
-
-sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
-import access_matrix  # noqa: E402
+from tests.compliance.conftest import as_list, failing_rows, role_statement
 
 
 def node_statement(platform: dict, sid: str) -> dict:
-    role = next(role for name, role in platform["roles"].items() if name.endswith("-emr-nodes"))
-    return next(s for policy in role["policies"] for s in policy["Statement"] if s.get("Sid") == sid)
+    return role_statement(platform, "-emr-nodes", sid)
 
 
 def failing_multipart_rows(platform: dict) -> set[tuple[str, str]]:
-    return {(r["action"], r["why"]) for r in access_matrix.matrix(platform)
-            if r["got"] != r["expect"] and r["who"] == "emr-nodes" and "Multipart" in r["action"]}
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
+    return {(action, why) for action, why in failing_rows(platform, "emr-nodes") if "Multipart" in action}
 
 
 def test_the_rendered_grants_hold_the_rows(platform):

@@ -6,28 +6,16 @@ rendered demo node policy, fails a row."""
 from __future__ import annotations
 
 import copy
-import sys
 
-import pytest
-
-from tests.conftest import PROJECT_ROOT
-
-sys.path.insert(0, str(PROJECT_ROOT / "compliance"))
-import access_matrix  # noqa: E402
+from tests.compliance.conftest import as_list, failing_rows, role_statement
 
 
 def demo_statement(platform: dict, sid: str) -> dict:
-    role = next(role for name, role in platform["roles"].items() if name.endswith("-emr-demo-nodes"))
-    return next(s for policy in role["policies"] for s in policy["Statement"] if s.get("Sid") == sid)
+    return role_statement(platform, "-emr-demo-nodes", sid)
 
 
 def failing_demo_rows(platform: dict) -> set[tuple[str, str]]:
-    return {(r["action"], r["why"]) for r in access_matrix.matrix(platform)
-            if r["got"] != r["expect"] and r["who"] == "emr-demo-nodes"}
-
-
-def actions(statement: dict) -> list[str]:
-    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    return failing_rows(platform, "emr-demo-nodes")
 
 
 def test_the_rendered_grants_hold_the_rows(platform):
@@ -37,7 +25,7 @@ def test_the_rendered_grants_hold_the_rows(platform):
 def test_not_aborting_a_notebook_upload_fails_a_row(platform):
     changed = copy.deepcopy(platform)
     statement = demo_statement(changed, "SaveNotebooks")
-    statement["Action"] = [a for a in actions(statement) if a != "s3:AbortMultipartUpload"]
+    statement["Action"] = [a for a in as_list(statement["Action"]) if a != "s3:AbortMultipartUpload"]
     assert failing_demo_rows(changed) == {("s3:AbortMultipartUpload", "a discarded save of a large notebook is aborted")}
 
 
@@ -53,12 +41,12 @@ def test_aborting_anywhere_in_the_bucket_fails_a_row(platform):
 def test_listing_an_uploads_parts_fails_a_row(platform):
     changed = copy.deepcopy(platform)
     statement = demo_statement(changed, "SaveNotebooks")
-    statement["Action"] = actions(statement) + ["s3:ListMultipartUploadParts"]
+    statement["Action"] = as_list(statement["Action"]) + ["s3:ListMultipartUploadParts"]
     assert failing_demo_rows(changed) == {("s3:ListMultipartUploadParts", "the notebook's uploader completes with the parts it sent")}
 
 
 def test_listing_the_buckets_uploads_fails_a_row(platform):
     changed = copy.deepcopy(platform)
     statement = demo_statement(changed, "ListTheBucket")
-    statement["Action"] = actions(statement) + ["s3:ListBucketMultipartUploads"]
+    statement["Action"] = as_list(statement["Action"]) + ["s3:ListBucketMultipartUploads"]
     assert failing_demo_rows(changed) == {("s3:ListBucketMultipartUploads", "stale notebook uploads go by the lifecycle rule")}
