@@ -15,7 +15,7 @@ import errno
 import os
 import secrets
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
@@ -110,15 +110,23 @@ class Storage:
         self.write_bytes(uri, text.encode("utf-8"))
 
     def write_bytes(self, uri: str, data: bytes) -> None:
-        """Writes `data` to a staging file, then moves it into place."""
+        """Writes `data` to a staging file, then moves it into place. A write that fails (a full
+        device) removes its staging file and checksum at once, and the file at `uri` keeps its old
+        bytes. (Written with Hadoop's checksum, which local reads check; a local stream whose last
+        flush failed keeps its file open, so that space returns only when the JVM ends.)"""
         staged = self.staging_uri(uri)
         with storage_errors(uri):
             fs, path = self._fs_path(staged)
-            stream = fs.create(path, True)
             try:
-                stream.write(bytearray(data))
-            finally:
-                stream.close()
+                stream = fs.create(path, True)
+                try:
+                    stream.write(bytearray(data))
+                finally:
+                    stream.close()
+            except BaseException:
+                with suppress(Exception):  # a JVM that is gone (Ctrl-C) must not hide the first error
+                    fs.delete(path, False)
+                raise
         self.replace(staged, uri)
 
     def list_files(self, folder_uri: str, name_prefix: str = "") -> list[str]:
