@@ -7,14 +7,25 @@
 # be imported at the locked version. EMR's own Spark is never installed or replaced: a lock that
 # pins pyspark is refused. Safe to run twice (pip leaves satisfied pins alone).
 #
-# Usage: install-python-deps.sh LOCK WHEELHOUSE   (each an s3:// URI or a local path)
+# Usage: install-python-deps.sh LOCK WHEELHOUSE REGION   (LOCK and WHEELHOUSE each an s3:// URI or a
+# local path; REGION the bucket's, e.g. eu-west-3)
 # Settings (for tests): FRUITS_PYTHON (default /usr/bin/python3.11), FRUITS_DNF (default dnf),
 # FRUITS_NO_SUDO=1.
 set -euo pipefail
 
-usage="usage: install-python-deps.sh LOCK WHEELHOUSE (s3:// URIs or local paths of cluster.lock and of its wheelhouse)"
+usage="usage: install-python-deps.sh LOCK WHEELHOUSE REGION (s3:// URIs or local paths of cluster.lock and of its wheelhouse, and the bucket's region)"
 lock_source="${1:?$usage}"
 wheelhouse_source="${2:?$usage}"
+# The AWS CLI is given the bucket's region: it reads one from --region, its environment or its
+# config file (docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html), and AWS documents
+# none of these as set on EMR's nodes. Without one `aws s3` first asks us-east-1, which the private subnet cannot reach: its S3
+# gateway endpoint serves its own region only
+# (docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html).
+region="${3:?$usage}"
+if ! [[ "$region" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]]; then
+  echo "bootstrap: '$region' is not an AWS region name (e.g. eu-west-3)" >&2
+  exit 1
+fi
 python="${FRUITS_PYTHON:-/usr/bin/python3.11}"
 dnf="${FRUITS_DNF:-dnf}"
 sudo=""
@@ -42,7 +53,7 @@ workdir="$(mktemp -d)"
 trap 'rm -rf "$workdir"' EXIT
 lock="$workdir/cluster.lock"
 case "$lock_source" in
-  s3://*) aws s3 cp --only-show-errors "$lock_source" "$lock" ;;
+  s3://*) aws s3 cp --region "$region" --only-show-errors "$lock_source" "$lock" ;;
   *) cp "$lock_source" "$lock" ;;
 esac
 
@@ -56,7 +67,7 @@ if ! "$python" -m pip --version >/dev/null 2>&1; then
 fi
 wheelhouse="$workdir/wheelhouse"
 case "$wheelhouse_source" in
-  s3://*) aws s3 cp --recursive --only-show-errors "${wheelhouse_source%/}/" "$wheelhouse" ;;
+  s3://*) aws s3 cp --region "$region" --recursive --only-show-errors "${wheelhouse_source%/}/" "$wheelhouse" ;;
   *) wheelhouse="$wheelhouse_source" ;;
 esac
 if ! [ -f "$wheelhouse/SHA256SUMS" ]; then

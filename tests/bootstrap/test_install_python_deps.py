@@ -6,6 +6,7 @@ pin and a missing import fail the bootstrap with one clear line. Small cases use
 made inline (tests/bootstrap/wheels.py)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -19,6 +20,7 @@ from tests.conftest import PROJECT_ROOT
 SCRIPT = PROJECT_ROOT / "bootstrap" / "install-python-deps.sh"
 LOCK = PROJECT_ROOT / "requirements" / "cluster.lock"
 PROBE = "fruits_probe-1.0-py3-none-any.whl"
+REGION = "eu-west-3"
 
 
 def venv(folder):
@@ -29,7 +31,7 @@ def venv(folder):
 def bootstrap(python, lock, wheelhouse, **settings) -> subprocess.CompletedProcess:
     """The script as EMR runs it, except that pip can reach no index and no local mirror."""
     environment = no_index_environment(FRUITS_PYTHON=str(python), FRUITS_NO_SUDO="1", TF_CPP_MIN_LOG_LEVEL="2", **settings)
-    return subprocess.run(["bash", str(SCRIPT), str(lock), str(wheelhouse)], capture_output=True, text=True, env=environment)
+    return subprocess.run(["bash", str(SCRIPT), str(lock), str(wheelhouse), REGION], capture_output=True, text=True, env=environment)
 
 
 def imports(python, module: str) -> subprocess.CompletedProcess:
@@ -119,7 +121,46 @@ def test_a_wheelhouse_built_for_another_lock_is_refused(tmp_path, probe):
 def test_without_a_wheelhouse_the_script_says_how_to_call_it(tmp_path, probe):
     environment = no_index_environment(FRUITS_PYTHON=str(venv(tmp_path / "node")), FRUITS_NO_SUDO="1")
     result = subprocess.run(["bash", str(SCRIPT), str(probe.lock)], capture_output=True, text=True, env=environment)
-    assert result.returncode == 1 and "usage: install-python-deps.sh LOCK WHEELHOUSE" in result.stderr
+    assert result.returncode == 1 and "usage: install-python-deps.sh LOCK WHEELHOUSE REGION" in result.stderr
+
+
+def fake_aws(folder, bucket_folder):
+    """An `aws` that records its arguments and serves `aws s3 cp [--recursive] s3://bucket/KEY DEST`
+    from `bucket_folder`. (Not the AWS CLI: the test is of the arguments the script gives it.)"""
+    folder.mkdir(parents=True, exist_ok=True)
+    log, script = folder / "aws.log", folder / "aws"
+    script.write_text(f'''#!/bin/bash
+echo "$@" >> "{log}"
+source="${{@: -2:1}}" destination="${{@: -1}}"
+cp -r "{bucket_folder}/${{source#s3://bucket/}}" "$destination"
+''')
+    script.chmod(0o755)
+    return log
+
+
+def test_objects_are_fetched_from_the_buckets_region(tmp_path, probe):
+    # Without --region the CLI on a node with no region configured asks us-east-1 first, which the
+    # clusters' private subnet cannot reach (bootstrap/install-python-deps.sh names the pages).
+    log = fake_aws(tmp_path / "bin", probe.folder.parent)
+    environment = no_index_environment(FRUITS_PYTHON=str(venv(tmp_path / "node")), FRUITS_NO_SUDO="1",
+                                       PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    result = subprocess.run(["bash", str(SCRIPT), f"s3://bucket/{probe.lock.name}", f"s3://bucket/{probe.folder.name}/", REGION],
+                            capture_output=True, text=True, env=environment)
+    assert "bootstrap: installing 2 pinned packages" in result.stdout, result.stderr  # it got the lock and the wheelhouse
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and all(call.startswith(f"s3 cp --region {REGION} ") for call in calls), calls
+
+
+@pytest.mark.parametrize("region", ["", "eu-west-3; rm -rf /", "EU-WEST-3"])
+def test_a_missing_or_malformed_region_is_refused_before_any_download(tmp_path, probe, region):
+    log = fake_aws(tmp_path / "bin", probe.folder.parent)
+    environment = no_index_environment(FRUITS_PYTHON=str(venv(tmp_path / "node")), FRUITS_NO_SUDO="1",
+                                       PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    result = subprocess.run(["bash", str(SCRIPT), f"s3://bucket/{probe.lock.name}", f"s3://bucket/{probe.folder.name}/", region],
+                            capture_output=True, text=True, env=environment)
+    assert result.returncode == 1 and not log.exists()
+    expected = "usage: install-python-deps.sh LOCK WHEELHOUSE REGION" if not region else f"bootstrap: '{region}' is not an AWS region name"
+    assert expected in result.stderr
 
 
 def test_a_lock_that_pins_pyspark_is_refused(tmp_path):

@@ -96,8 +96,9 @@ def test_dry_run_prints_the_request_and_calls_nothing(demo):
     assert request["Instances"]["InstanceGroups"] == [{"Name": "Primary", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
                                                        "InstanceCount": 1, "Market": "ON_DEMAND"}]
     assert "Ec2KeyName" not in request["Instances"]
-    (bootstrap,) = request["BootstrapActions"]  # the lock, then its wheelhouse: the nodes install with no index
-    lock, wheelhouse = bootstrap["ScriptBootstrapAction"]["Args"]
+    (bootstrap,) = request["BootstrapActions"]  # the lock, its wheelhouse (the nodes install with no index), the bucket's region
+    lock, wheelhouse, region = bootstrap["ScriptBootstrapAction"]["Args"]
+    assert region == "eu-west-3"  # the platform file's
     assert lock.startswith(f"s3://{BUCKET}/artifacts/") and lock.endswith("/requirements/cluster.lock")
     assert wheelhouse == f"s3://{BUCKET}/{checkout_wheelhouse_prefix(DEFAULT_LAYOUT)}"
 
@@ -254,7 +255,7 @@ def test_the_demo_cluster_starts_as_the_pipelines_does(tmp_path):
     what makes it the demo: its name, JupyterHub and Livy, its own instance profile, its idle
     timeout, its notebook settings, its tags and its one small instance group."""
     create = json.loads(render_test_definition(tmp_path))["States"]["Create EMR cluster"]["Parameters"]
-    uris = build_execution_input(bucket=BUCKET, run_id="notebook", artifacts_prefix="artifacts/0123456789ab/", weights_key="artifacts/0123456789ab/weights/w.h5")
+    uris = build_execution_input(bucket=BUCKET, region="eu-west-3", run_id="notebook", artifacts_prefix="artifacts/0123456789ab/", weights_key="artifacts/0123456789ab/weights/w.h5")
     pipeline = resolved(create, uris)
     platform = Platform(region="eu-west-3", bucket=BUCKET, kms_key_arn=TEST_SETTINGS["log_encryption_key_arn"],
                         state_machine_arn="arn:aws:states:eu-west-3:123456789012:stateMachine:fruits-pipeline", prefixes=DEFAULT_PREFIXES)

@@ -64,14 +64,14 @@ def test_run_local_refuses_a_bad_run_id_before_writing_anything(tmp_path, capsys
 
 def test_the_execution_input_builder_refuses_a_bad_run_id():
     with pytest.raises(ValueError, match="run id must be"):
-        build_execution_input(bucket="b", run_id="../images", artifacts_prefix="artifacts/x/", weights_key="artifacts/x/weights/w.h5")
+        build_execution_input(bucket="b", region="eu-west-3", run_id="../images", artifacts_prefix="artifacts/x/", weights_key="artifacts/x/weights/w.h5")
 
 
 @pytest.mark.parametrize("weights_key", [None, ""])
 def test_the_execution_input_builder_refuses_a_run_without_staged_weights(weights_key):
     """The nodes have no internet: an input without a weights key would have sent Keras's imagenet download."""
     with pytest.raises(ValueError, match="needs the staged weights file's key"):
-        build_execution_input(bucket="b", run_id="run-1", artifacts_prefix="artifacts/x/", weights_key=weights_key)
+        build_execution_input(bucket="b", region="eu-west-3", run_id="run-1", artifacts_prefix="artifacts/x/", weights_key=weights_key)
 
 
 def test_run_local_does_not_import_the_cloud_package():

@@ -26,7 +26,7 @@ def state_machine(moto, tmp_path_factory) -> str:
 
 
 def run(moto, state_machine, name: str, seconds: float = 90, **store_choices) -> dict:
-    execution_input = build_execution_input(bucket="fruits-test-bucket", run_id=name, artifacts_prefix="artifacts/abc123/",
+    execution_input = build_execution_input(bucket="fruits-test-bucket", region="eu-west-3", run_id=name, artifacts_prefix="artifacts/abc123/",
                                             weights_key="artifacts/abc123/weights/mobilenet.h5", **store_choices)
     sfn = moto.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=state_machine, name=name, input=json.dumps(execution_input))["executionArn"]

@@ -39,7 +39,7 @@ def demo_request(core_nodes: int = 0) -> dict:
                                instance_profile=TEST_SETTINGS["emr_instance_profile"],
                                security_configuration=TEST_SETTINGS["security_configuration"],
                                subnet_id=TEST_SETTINGS["subnet_id"], log_uri=TEST_SETTINGS["log_uri"])
-    uris = build_execution_input(bucket=BUCKET, run_id="notebook", artifacts_prefix="artifacts/0123456789ab/",
+    uris = build_execution_input(bucket=BUCKET, region="eu-west-3", run_id="notebook", artifacts_prefix="artifacts/0123456789ab/",
                                  weights_key="artifacts/0123456789ab/weights.h5")
     return build_run_job_flow(platform, settings, uris, idle_minutes=10, core_nodes=core_nodes)
 

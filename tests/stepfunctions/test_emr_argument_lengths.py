@@ -31,7 +31,7 @@ RUN_ID = "r" * MAX_RUN_ID_LENGTH  # the longest `fruits start` accepts
 
 
 def execution_input(dataset: str, weights: str = "w.h5") -> dict:
-    return build_execution_input(bucket=BUCKET, run_id=RUN_ID, artifacts_prefix=ARTIFACTS, weights_key=f"{ARTIFACTS}weights/{weights}",
+    return build_execution_input(bucket=BUCKET, region="eu-west-3", run_id=RUN_ID, artifacts_prefix=ARTIFACTS, weights_key=f"{ARTIFACTS}weights/{weights}",
                                  images_prefix=f"images/{dataset}/")
 
 
@@ -78,7 +78,7 @@ def test_characters_are_counted_as_emr_counts_them():
 def test_a_bootstrap_argument_over_its_limit_is_refused():
     with pytest.raises(EmrStringsTooLong, match=r"bootstrap action's longest argument would be 10,3\d\d characters, more than "
                                                 r"the 10,280 EMR takes \(API_ScriptBootstrapActionConfig.html\)") as refused:
-        build_execution_input(bucket=BUCKET, run_id="r", artifacts_prefix=ARTIFACTS, weights_key=ARTIFACTS + "weights/w.h5",
+        build_execution_input(bucket=BUCKET, region="eu-west-3", run_id="r", artifacts_prefix=ARTIFACTS, weights_key=ARTIFACTS + "weights/w.h5",
                               wheelhouse_prefix="w" * 10_280 + "/")
     assert refused.value.where == BOOTSTRAP_ACTION
 

@@ -191,7 +191,7 @@ def test_a_second_error_slot_before_the_termination_breaks_the_quota(definition)
 
 
 def test_the_input_fruits_start_sends_today_is_far_below_its_cap():
-    usual = build_execution_input(bucket="fruits-123456789012-eu-west-3", run_id="r" * 72, artifacts_prefix="artifacts/0123456789ab/",
+    usual = build_execution_input(bucket="fruits-123456789012-eu-west-3", region="eu-west-3", run_id="r" * 72, artifacts_prefix="artifacts/0123456789ab/",
                                   weights_key="artifacts/0123456789ab/weights/w.h5", images_prefix="images/" + "d" * 200 + "/")
     assert input_bytes(usual) < MAX_INPUT_BYTES / 10
 
@@ -202,4 +202,4 @@ def test_an_input_over_its_cap_is_refused_before_anything_is_sent():
     input at 6 bytes each (JSON's \\u00e9)."""
     artifacts = "\u00e9" * 1500 + "/"
     with pytest.raises(ValueError, match=r"the run's input would be [\d,]+ bytes, more than the 49,152 .* shorten the platform's prefixes"):
-        build_execution_input(bucket="b", run_id="run", artifacts_prefix=artifacts, weights_key=artifacts + "weights/w.h5")
+        build_execution_input(bucket="b", region="eu-west-3", run_id="run", artifacts_prefix=artifacts, weights_key=artifacts + "weights/w.h5")

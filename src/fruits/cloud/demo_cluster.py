@@ -118,7 +118,7 @@ def notebook_key(platform) -> str:
 def bootstrap_action(uris: dict) -> dict:
     """The pipeline's bootstrap action, with the execution input's URIs as the state machine passes them."""
     return {"Name": PIPELINE_CLUSTER["bootstrap_name"], "ScriptBootstrapAction": {
-        "Path": uris["bootstrap_uri"], "Args": [uris["requirements_uri"], uris["wheelhouse_uri"]]}}
+        "Path": uris["bootstrap_uri"], "Args": [uris["requirements_uri"], uris["wheelhouse_uri"], uris["region"]]}}
 
 
 def new_jupyter_password() -> tuple[str, str]:

@@ -4,7 +4,7 @@ bucket's layout (fruits.layout) puts it.
 
 Usage (a bad run id, images prefix, k or variance, an input over MAX_INPUT_BYTES, or EMR strings over
 EMR's limits (EmrStringsTooLong, saying which step), raises a ValueError):
-    build_execution_input(bucket="b", run_id=new_run_id(), artifacts_prefix="artifacts/<hash>/",
+    build_execution_input(bucket="b", region="eu-west-3", run_id=new_run_id(), artifacts_prefix="artifacts/<hash>/",
                           weights_key="artifacts/<hash>/weights/x.h5", layout=platform.layout,
                           images_prefix=platform.layout.images_prefix("fruits-360"),
                           full_recompute=False, purge=False)
@@ -66,6 +66,7 @@ def pca_option(k: int | None = None, variance: float | None = None) -> dict[str,
 def build_execution_input(
     *,
     bucket: str,
+    region: str,
     run_id: str,
     artifacts_prefix: str,
     weights_key: str,
@@ -94,6 +95,7 @@ def build_execution_input(
     artifacts = f"s3://{bucket}/{artifacts_prefix.rstrip('/')}/"
     execution_input = {
         "run_id": run_id,
+        "region": region,  # the bucket's: the bootstrap action's AWS CLI needs it (bootstrap/install-python-deps.sh)
         "images_uri": f"s3://{bucket}/{images_prefix.rstrip('/')}/",
         "output_uri": f"s3://{bucket}/{layout.run_prefix(run_id)}",  # the run id becomes its folder and execution name
         "artifacts_uri": artifacts,
@@ -131,7 +133,7 @@ def emr_strings(execution_input: dict) -> dict[str, list[str]]:
     (tests/stepfunctions/test_emr_argument_lengths.py compares them with what the emulator gets)."""
     i, store, pca = execution_input, execution_input["feature_store"], execution_input["pca"]
     return {
-        BOOTSTRAP_ACTION: [i["bootstrap_uri"], i["requirements_uri"], i["wheelhouse_uri"]],
+        BOOTSTRAP_ACTION: [i["bootstrap_uri"], i["requirements_uri"], i["wheelhouse_uri"], i["region"]],
         EXTRACT_STEP: ["command-runner.jar", *SPARK_SUBMIT, i["package_uri"], i["extract_job_uri"], "--images", i["images_uri"],
                        "--output", i["output_uri"], "--weights", i["weights_uri"], "--run-id", i["run_id"],
                        "--feature-store", store["uri"], store["recompute"], store["purge"]],

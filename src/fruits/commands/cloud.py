@@ -202,7 +202,7 @@ def start(args) -> int:
         plan = plan_artifacts(layout, weights_path(args.weights, "start"), Path(scratch))
     try:
         execution_input = build_execution_input(
-            bucket=platform.bucket, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,
+            bucket=platform.bucket, region=platform.region, run_id=args.run_id or new_run_id(), artifacts_prefix=plan.prefix,
             weights_key=plan.weights_key, layout=layout, images_prefix=layout.images_prefix(args.dataset),
             k=args.k, variance=args.variance, wheelhouse_prefix=plan.wheelhouse_prefix,
             full_recompute=args.full_recompute, purge=args.purge)

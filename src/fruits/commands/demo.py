@@ -58,7 +58,7 @@ def demo_start(args) -> int:
     require_session_manager(platform)
     with tempfile.TemporaryDirectory(prefix="fruits-stage-") as scratch:
         plan = plan_artifacts(layout, weights_path(args.weights, "demo-start"), Path(scratch))
-    uris = build_execution_input(bucket=platform.bucket, run_id="notebook", artifacts_prefix=plan.prefix, weights_key=plan.weights_key,
+    uris = build_execution_input(bucket=platform.bucket, region=platform.region, run_id="notebook", artifacts_prefix=plan.prefix, weights_key=plan.weights_key,
                                  layout=layout, images_prefix=layout.images_prefix(args.dataset),
                                  wheelhouse_prefix=plan.wheelhouse_prefix)
     password, password_hash = new_jupyter_password()  # this cluster's own: never EMR's default
