@@ -63,7 +63,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits.content_index import INDEX
-from fruits.feature_store_records import (BATCHES, COMMITS, Commit, FeatureKey, StagedBatch, StoreChanged, checked_store,
+from fruits.feature_store_records import (BATCHES, COMMITS, KEY_FILE, Commit, FeatureKey, StagedBatch, StoreChanged, checked_store,
                                           commit_uri, folder_entries, list_commits, listed_again_if_changed,
                                           uncommitted_batches, visible, write_commit, write_key)
 from fruits.layout import validate_run_id
@@ -170,15 +170,37 @@ def commit_batch(spark: SparkSession, staged: StagedBatch) -> None:
 
 def purge(spark: SparkSession, root: str, key: FeatureKey, keep: DataFrame) -> int:
     """The right to erasure: removes every stored hash not in `keep` (a content_sha256 column),
-    rows and files; returns how many hashes were removed. Also finishes an interrupted purge."""
+    rows and files, from `key`'s store and from every other key's under `root` (features made with
+    other weights or versions: a new lock changes the key, not the photos); their index snapshots,
+    which name the photos' files, go too. Returns how many hashes were removed. Also finishes an
+    interrupted purge."""
     storage = Storage(spark)
-    store = checked_store(storage, root, key)
+    stores = [checked_store(storage, root, key), *other_key_stores(spark, root, key)]
+    kept = keep.select("content_sha256").where(F.col("content_sha256").isNotNull()).distinct().persist()
+    try:
+        removed = set()
+        for store in stores:
+            removed |= _purge_store(spark, storage, store, kept)
+        for store in stores[1:]:  # an index is a cache: that key's next run hashes its files again
+            storage.delete(join_uri(store, INDEX))
+    finally:
+        kept.unpersist()
+    return len(removed)
+
+
+def other_key_stores(spark: SparkSession, root: str, key: FeatureKey) -> list[str]:
+    """The stores of other keys under `root` (each folder holding a key file), by name."""
+    return [join_uri(root, name) for name, _ in sorted(folder_entries(spark, root))
+            if name != key.id and Storage(spark).exists(join_uri(root, name, KEY_FILE))]
+
+
+def _purge_store(spark: SparkSession, storage: Storage, store: str, kept: DataFrame) -> set[str]:
+    """purge in one key's store; returns the hashes it removed."""
     _finish_replacements(storage, store, _all_commits(spark, store))
     commits, rows = _committed_rows(spark, store)
-    kept = keep.select("content_sha256").where(F.col("content_sha256").isNotNull()).distinct()
     erased = rows.select("content_sha256", "batch").join(kept, "content_sha256", "left_anti").persist()
     try:
-        removed = erased.select("content_sha256").distinct().count()
+        removed = {row.content_sha256 for row in erased.select("content_sha256").distinct().collect()}
         affected = {row.batch for row in erased.select("batch").distinct().collect()}
     finally:
         erased.unpersist()

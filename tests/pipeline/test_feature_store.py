@@ -25,6 +25,7 @@ from fruits import decode, feature_store, feature_store_records
 from fruits.errors import FruitsError
 from fruits.feature_store import (append, commit_batch, content_sha256, purge, read, stage_batch, unstored,
                                   vacuum)
+from fruits.content_index import Indexed, write_index
 from fruits.feature_store_records import FeatureKey, feature_key, list_commits
 from fruits.storage import Storage
 
@@ -330,6 +331,22 @@ def test_purge_removes_exactly_the_rows_not_kept_and_their_files(spark, key, tmp
     assert hashes_on_disk(tmp_path) == set(kept)  # no file, committed or not, still holds an erased hash
     assert untouched <= {path.name for path in (store / "batches").iterdir()}
     assert purge(spark, str(tmp_path), key, keep) == 0
+
+
+def test_purge_erases_under_every_key_of_the_root_and_their_indexes(spark, key, tmp_path):
+    # Other weights or a new lock change the key, not the photos: the older key's store holds the
+    # same photos' features, and its index names their files. It used to be left whole.
+    older = dataclasses.replace(key, weights_sha256=hashlib.sha256(b"older weights").hexdigest())
+    append(spark, str(tmp_path), older, frame(spark, synthetic(range(10))), "run-old")
+    photos = {f"file:/photos/kiwi/{n}.jpg": Indexed(100 + n, "stamp", hash_of(n), n) for n in range(10)}
+    write_index(Storage(spark), str(store_folder(tmp_path, older)), photos, "run-old")
+    append(spark, str(tmp_path), key, frame(spark, synthetic(range(8))), "run-new")
+    keep = spark.createDataFrame([(hash_of(n),) for n in range(5)], "content_sha256 string")
+
+    assert purge(spark, str(tmp_path), key, keep) == 5  # 5, 6, 7 under both keys, 8 and 9 under the older one only
+    assert hashes_on_disk(tmp_path) == {hash_of(n) for n in range(5)}  # no Parquet file, features or index, holds another
+    assert not (store_folder(tmp_path, older) / "index").exists()
+    assert collected(read(spark, str(tmp_path), older)).keys() == {hash_of(n) for n in range(5)}  # still a readable store
 
 
 def test_an_interrupted_purge_hides_the_erased_rows_and_the_next_one_removes_them(spark, key, tmp_path, monkeypatch):
