@@ -147,7 +147,8 @@ def refuse_look_alike_labels(listing: Listing, where: str, consequence: str = "n
     """A FruitsError when two labels of the accepted files would read as one: they differ only by
     Unicode normalisation ("Café" typed as é or as e + ´, as macOS and Linux may each write it)
     or by spaces around the name ("Kiwi " and "Kiwi"), or by invisible format characters (a
-    byte-order mark, a zero-width space or joiner: Unicode's category Cf). Each would be a class of
+    byte-order mark, a zero-width space or joiner: Unicode's category Cf; a variation selector), or
+    only in the kind of space (a no-break space, as Option+Space types on a Mac). Each would be a class of
     its own that every table and plot shows twice under one name."""
     pair = look_alike_labels({file.label for file in listing.accepted})
     if pair:
@@ -168,9 +169,18 @@ def look_alike_labels(labels) -> tuple[str, str, str] | None:
     return None
 
 
+# Marks that draw nothing (Unicode's default-ignorable combining marks): the combining grapheme
+# joiner and the variation selectors, which a keyboard or an emoji picker may leave after a name.
+INVISIBLE_MARKS = frozenset([0x034F, *range(0x180B, 0x1810), *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+
+
 def reads_as(name: str) -> str:
-    """How `name` reads on screen: NFC, without invisible format characters (Cf) nor surrounding spaces."""
-    visible = "".join(char for char in unicodedata.normalize("NFC", name) if unicodedata.category(char) != "Cf")
+    """How `name` reads on screen: NFC, without invisible format characters (Cf) or marks
+    (INVISIBLE_MARKS), every space (Zs: a no-break space, a narrow one) as a plain space, and
+    none around the name."""
+    visible = "".join(" " if unicodedata.category(char) == "Zs" else char
+                      for char in unicodedata.normalize("NFC", name)
+                      if unicodedata.category(char) != "Cf" and ord(char) not in INVISIBLE_MARKS)
     return unicodedata.normalize("NFC", visible).strip()
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from fruits.cloud.images_upload import labelled_images
 from fruits.errors import FruitsError
-from fruits.input_files import classify_listed, first_per_label, hold_back_last, list_local_folder, refuse_look_alike_labels
+from fruits.input_files import (classify_listed, first_per_label, hold_back_last, list_local_folder, look_alike_labels,
+                                refuse_look_alike_labels)
 
 from .images import awkward_input, without_root_privileges
 
@@ -196,8 +197,10 @@ def test_objects_that_list_as_one_path_are_all_rejected():
     assert listing.entries_found == 3
 
 
-@pytest.mark.parametrize("second", [unicodedata.normalize("NFD", "Café"), "Café ", "\ufeffCafé", "Caf\u200bé", "Café\u200d"],
-                         ids=["nfd", "trailing-space", "byte-order-mark", "zero-width-space", "zero-width-joiner"])
+@pytest.mark.parametrize("second", [unicodedata.normalize("NFD", "Café"), "Café ", "\ufeffCafé", "Caf\u200bé", "Café\u200d",
+                                    "Café\ufe0f", "Caf\u034fé", "Café\u00a0"],
+                         ids=["nfd", "trailing-space", "byte-order-mark", "zero-width-space", "zero-width-joiner",
+                              "variation-selector", "combining-grapheme-joiner", "trailing-no-break-space"])
 def test_two_folders_that_read_as_one_fruit_are_refused_before_any_work(second, sample_images, tmp_path):
     """They were two classes shown under one name in every table and plot."""
     photo = next((sample_images / sorted(path.name for path in sample_images.iterdir() if path.is_dir())[0]).glob("*.jpg"))
@@ -210,6 +213,13 @@ def test_two_folders_that_read_as_one_fruit_are_refused_before_any_work(second, 
         refuse_look_alike_labels(listing, str(tmp_path))
     with pytest.raises(FruitsError, match="would be two fruits that read the same .*nothing sent"):
         labelled_images(tmp_path)
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u3000"], ids=["no-break", "narrow-no-break", "ideographic"])
+def test_a_name_that_differs_only_in_its_kind_of_space_reads_as_the_same_fruit(space):
+    """'Red Apple' typed with Option+Space (a no-break space) on a Mac: two classes, one name."""
+    assert look_alike_labels({"Red Apple", f"Red{space}Apple", "Kiwi"}) == ("Red Apple", f"Red{space}Apple", "Red Apple")
+    assert look_alike_labels({"Red Apple", "RedApple", "Red  Apple"}) is None  # a missing or doubled space shows
 
 
 def test_names_that_differ_visibly_are_two_fruits():
