@@ -31,12 +31,26 @@ def local_path(location: str) -> str:
     return location.removeprefix("file://") if location.startswith("file://") else location.removeprefix("file:")
 
 
+NAME_MAX = 255  # bytes in one file or folder name on Linux's file systems (ext4, xfs, tmpfs)
+
+
+def refuse_long_names(path: Path, what: str) -> None:
+    """A FruitsError naming the first part of `path` longer than a file system takes: the OS only
+    answers ENAMETOOLONG, which came out as a traceback, or from the JVM once Spark had started."""
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            raise FruitsError(f"{what}: the name {part[:40]!r}... is {size} bytes long, more than the {NAME_MAX} "
+                              "a file system takes: shorten it")
+
+
 def resolve_images(argument: str | None = None) -> str:
     """The images location: `argument`, then $FRUITS_IMAGES, then the shared sample."""
     location = argument or os.environ.get(IMAGES_ENV) or str(DEFAULT_IMAGES)
     if is_remote(location):
         return location
     path = Path(location.removeprefix("file:")).expanduser()
+    refuse_long_names(path, f"--images {location}")
     if not path.is_dir():
         raise FruitsError(
             f"images folder not found: {path}. Pass --images FOLDER (one sub-folder per fruit) "
@@ -54,6 +68,7 @@ def resolve_weights(argument: str | None = None) -> str:
     if location == KERAS_IMAGENET or is_remote(location):
         return location
     path = Path(location).expanduser()
+    refuse_long_names(path, f"--weights {location}")
     if not path.is_file():
         raise FruitsError(
             f"weights file not found: {path}. Pass --weights FILE.h5 (Keras MobileNetV2 1.0/224 "

@@ -16,6 +16,7 @@ import argparse
 import logging
 import os
 import posixpath
+import re
 import signal
 import sys
 import time
@@ -27,7 +28,7 @@ from fruits.jvm_lost_quietly import lose_the_jvm_plainly
 from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import (
     MAX_ARROW_BATCH, add_inference_arguments, add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master)
-from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, resolve_images, resolve_weights
+from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, local_path, resolve_images, resolve_weights
 
 DEFAULT_OUTPUT = "output"
 
@@ -70,19 +71,30 @@ def spark_conf(text: str) -> tuple[str, str]:
     return key, value
 
 
+def local_output(argument: str) -> str:
+    """--output as an absolute local folder: "file:///data/out" -> "/data/out"; another URI (s3://,
+    hdfs://) is refused: it used to become a folder of that name in the current one ("./s3:/b/x").
+    A colon elsewhere is a name ("out:2026")."""
+    if is_remote(argument) or (re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", argument) and not argument.startswith("file:")):
+        raise FruitsError(f"--output {argument}: run-local writes to a local folder (a path or file:///...); "
+                          "to run in the cloud, use `fruits start` (its results go to the bucket)")
+    return os.path.abspath(local_path(argument))
+
+
 def run_local(args: argparse.Namespace) -> int:
     from fruits.steps.run_folder import check_run_folder, holding_run_folder, refuse_overlap, remove_abandoned_staging
     from fruits.storage import join_uri
 
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
     run_id = args.run_id or new_run_id()
-    output = join_uri(os.path.abspath(args.output), run_id)
+    output_folder = local_output(args.output)
+    output = join_uri(output_folder, run_id)
     if not is_remote(images):  # first: the write check below makes and removes a folder in --output
         refuse_overlap(images, "--images", output, "the run folder", "the run would list its own outputs as photos, "
                        "and a later run the earlier ones'; choose an --output outside the images")
     require_writable_folder(output, "--output")
     check_run_folder(Path(output), run_id, replace=args.replace)
-    store = args.feature_store or default_feature_store(os.path.abspath(args.output), images)
+    store = args.feature_store or default_feature_store(output_folder, images)
     if not is_remote(images) and not is_remote(store):
         refuse_overlap(images, "--images", store, "the feature store", "the run would list the store's files as photos; "
                        "choose a --feature-store (or --output) outside the images")
