@@ -63,7 +63,8 @@ def bootstrap_phases(python: Path, wheelhouse: Path) -> dict[str, float]:
                                   FRUITS_PYTHON=str(python), FRUITS_NO_SUDO="1")
     started, marks, cpu = time.monotonic(), {}, children_cpu_seconds()
     with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: stderr can never fill up and block the script
-        with subprocess.Popen(["bash", str(SCRIPT), str(LOCK), str(wheelhouse)], stdout=subprocess.PIPE, stderr=errors,
+        # the region goes to `aws s3 cp` only, which local paths never reach
+        with subprocess.Popen(["bash", str(SCRIPT), str(LOCK), str(wheelhouse), "eu-west-3"], stdout=subprocess.PIPE, stderr=errors,
                               text=True, env=environment) as run:
             for line in run.stdout:
                 for mark in ("pinned packages", "smoke test:", "smoke test passed"):

@@ -210,15 +210,22 @@ def _purge_store(spark: SparkSession, storage: Storage, store: str, kept: DataFr
     return removed
 
 
-def vacuum(spark: SparkSession, root: str, key: FeatureKey, older_than: timedelta, now: datetime | None = None) -> list[str]:
+def vacuum(spark: SparkSession, root: str, key: FeatureKey, older_than: timedelta, now: datetime | None = None,
+           every_key: bool = False) -> list[str]:
     """Removes the batches that have no commit and no file newer than `older_than` (files of killed
     appends and purges), and stale staged commits and index snapshots; returns the batch names
-    removed. The age must exceed the longest append: a batch still being written has no commit either."""
+    removed. The age must exceed the longest append: a batch still being written has no commit either.
+    `every_key` (a purge's): in the other keys' stores under `root` too, whose killed appends may hold
+    an erased photo's features and which no run of the current key would ever clean."""
     storage = Storage(spark)
-    store = checked_store(storage, root, key)
+    cutoff = ((now or datetime.now(timezone.utc)) - older_than).timestamp() * 1000
+    stores = [checked_store(storage, root, key), *(other_key_stores(spark, root, key) if every_key else [])]
+    return [name for store in stores for name in _vacuum_store(spark, storage, store, cutoff)]
+
+
+def _vacuum_store(spark: SparkSession, storage: Storage, store: str, cutoff: float) -> list[str]:
     commits = _all_commits(spark, store)
     _finish_replacements(storage, store, commits)
-    cutoff = ((now or datetime.now(timezone.utc)) - older_than).timestamp() * 1000
     removed = sorted(name for name, modified in uncommitted_batches(spark, store, {commit.batch for commit in commits})
                      if modified < cutoff)
     for name in removed:

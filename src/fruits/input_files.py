@@ -169,18 +169,20 @@ def look_alike_labels(labels) -> tuple[str, str, str] | None:
     return None
 
 
-# Marks that draw nothing (Unicode's default-ignorable combining marks): the combining grapheme
-# joiner and the variation selectors, which a keyboard or an emoji picker may leave after a name.
-INVISIBLE_MARKS = frozenset([0x034F, *range(0x180B, 0x1810), *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+# Characters that draw nothing and are not format characters (Cf): Unicode's other default-ignorable
+# code points. The combining grapheme joiner and the variation selectors (which a keyboard or an
+# emoji picker may leave after a name), the Mongolian ones, the Khmer inherent vowels, the Hangul fillers.
+INVISIBLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x1810), 0x3164, *range(0xFE00, 0xFE10), 0xFFA0,
+                       *range(0xE0100, 0xE01F0)])
 
 
 def reads_as(name: str) -> str:
     """How `name` reads on screen: NFC, without invisible format characters (Cf) or marks
-    (INVISIBLE_MARKS), every space (Zs: a no-break space, a narrow one) as a plain space, and
+    (INVISIBLE), every space (Zs: a no-break space, a narrow one) as a plain space, and
     none around the name."""
     visible = "".join(" " if unicodedata.category(char) == "Zs" else char
                       for char in unicodedata.normalize("NFC", name)
-                      if unicodedata.category(char) != "Cf" and ord(char) not in INVISIBLE_MARKS)
+                      if unicodedata.category(char) != "Cf" and ord(char) not in INVISIBLE)
     return unicodedata.normalize("NFC", visible).strip()
 
 

@@ -7,6 +7,7 @@ Usage: `resolve_images(args.images)`, `resolve_weights(args.weights)`; each retu
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from fruits.errors import FruitsError
@@ -27,8 +28,24 @@ def is_remote(location: str) -> bool:
 
 
 def local_path(location: str) -> str:
-    """A local location as a path: "file:///data/x" and "file:/data/x" -> "/data/x"; a path as it is."""
+    """A local location as a path: "file:///data/x", "file://localhost/data/x" and "file:/data/x" ->
+    "/data/x"; a path as it is."""
+    for prefix in ("file://localhost/", "file:///"):
+        if location.startswith(prefix):
+            return "/" + location.removeprefix(prefix)
     return location.removeprefix("file://") if location.startswith("file://") else location.removeprefix("file:")
+
+
+def local_folder(argument: str, option: str, command: str) -> str:
+    """A folder option that must be local, as an absolute path ("file:///data/out" -> "/data/out").
+    Another URI (s3://, hdfs://, file://HOST/) is refused: it became a folder of that name in the
+    current one ("./s3:/b/x"). A colon elsewhere is part of a name ("out:2026")."""
+    path = local_path(argument)
+    if (is_remote(argument) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", path)
+            or (argument.startswith("file://") and not path.startswith("/"))):
+        raise FruitsError(f"{option} {argument}: {command} writes to a local folder (a path or file:///...), "
+                          "not to a URI")
+    return os.path.abspath(path)
 
 
 NAME_MAX = 255  # bytes in one file or folder name on Linux's file systems (ext4, xfs, tmpfs)

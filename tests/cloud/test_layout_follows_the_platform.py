@@ -97,7 +97,8 @@ def test_every_command_follows_the_platforms_prefixes(fruits, moto, moved, stage
     (bootstrap,) = json.loads(demo.stdout)["BootstrapActions"]
     assert bootstrap["ScriptBootstrapAction"] == {"Path": f"s3://{BUCKET}/{artifacts}bootstrap/install-python-deps.sh",
                                                   "Args": [f"s3://{BUCKET}/{artifacts}requirements/cluster.lock",
-                                                           f"s3://{BUCKET}/{wheelhouse}"]}
+                                                           f"s3://{BUCKET}/{wheelhouse}",
+                                                           json.loads(moved.read_text())["region"]["value"]]}
     try:
         started = fruits("demo-start", "--dataset", DATASET, "--weights", str(staged_weights), platform=moved)
         assert started.returncode == 0, started.stderr

@@ -382,6 +382,21 @@ def test_a_read_that_meets_a_batch_removed_by_a_purge_lists_the_commits_again(sp
     assert not listings  # the stale listing was used, and replaced
 
 
+def test_a_purge_s_vacuum_reaches_the_killed_appends_of_other_keys(spark, key, tmp_path):
+    """A killed append under an older key may hold an erased photo's features, and no run of the
+    current key vacuumed that store: a purge's vacuum (every_key) does, at the same age."""
+    older = dataclasses.replace(key, weights_sha256=hashlib.sha256(b"older weights").hexdigest())
+    append(spark, str(tmp_path), older, frame(spark, synthetic(range(3))), "run-old")
+    killed = stage_batch(spark, str(tmp_path), older, frame(spark, synthetic(range(3, 6))), "run-killed")  # never committed
+    append(spark, str(tmp_path), key, frame(spark, synthetic(range(3))), "run-new")
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+
+    assert vacuum(spark, str(tmp_path), key, older_than=timedelta(hours=1), now=later) == []  # a run without --purge
+    assert vacuum(spark, str(tmp_path), key, older_than=timedelta(hours=1), every_key=True) == []  # still young: may be a run's
+    assert vacuum(spark, str(tmp_path), key, older_than=timedelta(hours=1), now=later, every_key=True) == [killed.batch]
+    assert hashes_on_disk(tmp_path) == {hash_of(n) for n in range(3)}
+
+
 def test_vacuum_removes_only_uncommitted_batches_older_than_the_age(spark, key, tmp_path):
     committed = synthetic(range(10))
     append(spark, str(tmp_path), key, frame(spark, committed), "run-1")

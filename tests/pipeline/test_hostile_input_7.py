@@ -1,4 +1,4 @@
-"""Hostile input, round 7: run-local refuses, in one line and before Spark starts, an --output that
+"""Hostile input, round 7: run-local (and `fruits results --to`) refuses, in one line and before Spark starts, an --output that
 is a URI (it wrote into ./s3:/... or ./file:/... of the current folder) and a path with a name
 longer than a file system takes (a traceback, or a Java one once Spark and the weights had loaded)."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fruits.commands.local import local_output
+from fruits.settings import local_folder
 
 LONG = "x" * 300
 
@@ -34,20 +34,43 @@ def run_local(*arguments: str) -> int:
     return main(["run-local", "--images", "photos", "--weights", "w.h5", "--run-id", "r", *arguments])
 
 
-@pytest.mark.parametrize("output", ["s3://my-bucket/results", "hdfs://namenode/results", "s3a://b/x"])
+@pytest.mark.parametrize("output", ["s3://my-bucket/results", "hdfs://namenode/results", "gs://b/x", "file://server/share/x"])
 def test_an_output_uri_is_refused_not_made_a_local_folder(workplace, output, capsys):
     before = every_entry(workplace)
     assert run_local("--output", output) == 1
     error = capsys.readouterr().err.strip().splitlines()
-    assert len(error) == 1 and f"--output {output}: run-local writes to a local folder" in error[0], error
+    assert len(error) == 1 and f"--output {output}: run-local writes to a local folder (a path or file:///...), not to a URI" in error[0], error
     assert every_entry(workplace) == before
+
+
+def test_results_to_a_uri_is_refused_before_any_aws_call(tmp_path, monkeypatch, capsys):
+    """`fruits results RUN --to s3://b/x` downloaded into ./s3:/b/x/RUN; --to file:///x checked /x
+    and wrote ./file:/x. Refused before the platform file is even read (none here)."""
+    from fruits.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FRUITS_PLATFORM", str(tmp_path / "no-platform.json"))
+    assert main(["results", "run-1", "--to", "s3://b/x"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["fruits: error: --to s3://b/x: fruits results writes to a local folder (a path or file:///...), not to a URI"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rehearsal_into_a_uri_is_refused(tmp_path, monkeypatch, capsys):
+    from fruits.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["rehearse", "--work-dir", "s3://b/rehearsal"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["fruits: error: --work-dir s3://b/rehearsal: fruits rehearse writes to a local folder (a path or file:///...), not to a URI"]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_file_uri_output_is_that_folder_and_a_colon_is_a_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert local_output(f"file://{tmp_path}/out") == f"{tmp_path}/out"
-    assert local_output(f"file:{tmp_path}/out") == f"{tmp_path}/out"
-    assert local_output("out:2026") == f"{tmp_path}/out:2026"
+    for uri in (f"file://{tmp_path}/out", f"file:{tmp_path}/out", f"file://localhost{tmp_path}/out", "out"):
+        assert local_folder(uri, "--output", "run-local") == f"{tmp_path}/out", uri
+    assert local_folder("out:2026", "--output", "run-local") == f"{tmp_path}/out:2026"
 
 
 @pytest.mark.parametrize("option", ["--output", "--feature-store", "--images", "--weights"])

@@ -29,7 +29,7 @@ from fruits.layout import MANIFEST, dataset_name, new_run_id, validate_run_id
 from fruits.cloud.prices import MAX_INSTANCE_COUNT
 from fruits.options import (add_pca_arguments, bounded_int, path_argument, positive_int, refresh_seconds, require_writable_folder,
                             whole_number)
-from fruits.settings import KERAS_IMAGENET
+from fruits.settings import KERAS_IMAGENET, local_folder
 
 DEFAULT_DATASET = "fruits-360"
 
@@ -323,9 +323,9 @@ def runs(args) -> int:
 def results(args) -> int:
     from fruits.cloud.results import fetch_results
 
+    target = Path(local_folder(args.to, "--to", "fruits results")) / args.run_id  # a wrong argument first: no AWS call
     platform = platform_of(args)
     (s3,) = clients(platform, "s3")
-    target = Path(args.to) / args.run_id
     require_writable_folder(str(target), "--to")
     files = fetch_results(s3, platform, args.run_id, target)
     manifest = fetched_manifest(target / MANIFEST)

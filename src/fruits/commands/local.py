@@ -16,7 +16,6 @@ import argparse
 import logging
 import os
 import posixpath
-import re
 import signal
 import sys
 import time
@@ -28,7 +27,7 @@ from fruits.jvm_lost_quietly import lose_the_jvm_plainly
 from fruits.layout import LOCAL_FEATURE_STORE, new_run_id, validate_run_id
 from fruits.options import (
     MAX_ARROW_BATCH, add_inference_arguments, add_pca_arguments, bounded_int, path_argument, positive_int, require_writable_folder, spark_master)
-from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, local_path, resolve_images, resolve_weights
+from fruits.settings import IMAGES_ENV, WEIGHTS_ENV, is_remote, local_folder, resolve_images, resolve_weights
 
 DEFAULT_OUTPUT = "output"
 
@@ -71,23 +70,13 @@ def spark_conf(text: str) -> tuple[str, str]:
     return key, value
 
 
-def local_output(argument: str) -> str:
-    """--output as an absolute local folder: "file:///data/out" -> "/data/out"; another URI (s3://,
-    hdfs://) is refused: it used to become a folder of that name in the current one ("./s3:/b/x").
-    A colon elsewhere is a name ("out:2026")."""
-    if is_remote(argument) or (re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", argument) and not argument.startswith("file:")):
-        raise FruitsError(f"--output {argument}: run-local writes to a local folder (a path or file:///...); "
-                          "to run in the cloud, use `fruits start` (its results go to the bucket)")
-    return os.path.abspath(local_path(argument))
-
-
 def run_local(args: argparse.Namespace) -> int:
     from fruits.steps.run_folder import check_run_folder, holding_run_folder, refuse_overlap, remove_abandoned_staging
     from fruits.storage import join_uri
 
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
     run_id = args.run_id or new_run_id()
-    output_folder = local_output(args.output)
+    output_folder = local_folder(args.output, "--output", "run-local")
     output = join_uri(output_folder, run_id)
     if not is_remote(images):  # first: the write check below makes and removes a folder in --output
         refuse_overlap(images, "--images", output, "the run folder", "the run would list its own outputs as photos, "

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 
 def rehearse(args) -> int:
-    from fruits.settings import KERAS_IMAGENET, resolve_images, resolve_weights
+    from fruits.settings import KERAS_IMAGENET, local_folder, resolve_images, resolve_weights
 
     try:
         from fruits.rehearsal.run import Rehearsal, rehearse as run_rehearsal
@@ -50,9 +50,10 @@ def rehearse(args) -> int:
     images, weights = resolve_images(args.images), resolve_weights(args.weights)
     if weights == KERAS_IMAGENET or "://" in weights or "://" in images:
         raise FruitsError("the rehearsal uploads local files: pass a local images folder and a local weights .h5")
-    require_writable_folder(args.work_dir, "--work-dir")
+    work_dir = local_folder(args.work_dir, "--work-dir", "fruits rehearse")
+    require_writable_folder(work_dir, "--work-dir")
     # Each step's spark-submit runs in a session of its own (fruits.rehearsal.local_steps), which no signal to this
     # process reaches: SIGTERM (taken as Ctrl-C by fruits.cli) runs the cleanup that stops it.
-    return run_rehearsal(Rehearsal(images=Path(images), weights=Path(weights), work_dir=Path(args.work_dir),
+    return run_rehearsal(Rehearsal(images=Path(images), weights=Path(weights), work_dir=Path(work_dir),
                                    per_class=args.per_class, k=args.k, variance=args.variance, scenario=args.scenario,
                                    retry_interval_seconds=args.retry_interval, master=args.master))

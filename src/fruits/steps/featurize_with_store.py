@@ -157,7 +157,7 @@ def featurize_images(spark: SparkSession, listing: Listing, weights: Broadcast, 
         known = {row.path: (row[HASH], row.micros) for row in results.where(F.col("features").isNotNull())
                  .select("path", HASH, F.unix_micros("modification_time").alias("micros")).collect()}
         write_index(storage, store, index_rows(listing, known), batch_name, purge=options.purge)
-        report["vacuumed"] = vacuum(spark, root, key, older_than=VACUUM_AGE)
+        report["vacuumed"] = vacuum(spark, root, key, older_than=VACUUM_AGE, every_key=options.purge)
 
     return Featurized(results.drop("stored"), partitions, report, finish, kept)
 
