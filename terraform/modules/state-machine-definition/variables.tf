@@ -105,6 +105,17 @@ variable "timeouts" {
     error_message = "idle_timeout_seconds must be at least 60, step_retries from 0 to 5, the cluster start and termination timeouts positive, and cluster_check_seconds from 1 to the start timeout, at most 1,000 checks (each check adds about 11 events to the execution's history, whose quota is 25,000)."
   }
   validation {
+    # A TimeoutSeconds, the state machine's or a Task's, "must be a positive, non-zero integer"
+    # (docs.aws.amazon.com/step-functions/latest/dg/state-task.html), at most 99,999,999; a
+    # Retrier's IntervalSeconds a whole number of at least 1 and its MaxAttempts a whole number
+    # (docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html); a Wait state's
+    # Seconds a whole number. templatefile() writes any number, and CreateStateMachine would
+    # refuse the definition at apply, once the bucket, roles and network exist.
+    condition = alltrue([for name in ["cluster_start_timeout_seconds", "cluster_check_seconds", "step_timeout_seconds", "termination_timeout_seconds", "pipeline_timeout_seconds", "retry_interval_seconds"] :
+    var.timeouts[name] >= 1 && var.timeouts[name] <= 99999999 && floor(var.timeouts[name]) == var.timeouts[name]]) && floor(var.timeouts.step_retries) == var.timeouts.step_retries
+    error_message = "Every timeout, the check interval and the retry interval must be whole numbers of seconds from 1 to 99999999, and step_retries a whole number: Step Functions refuses a definition with any other."
+  }
+  validation {
     # RunJobFlow's AutoTerminationPolicy.IdleTimeout is a Long from 60 to 604,800 (seven days):
     # docs.aws.amazon.com/emr/latest/APIReference/API_AutoTerminationPolicy.html. The definition
     # carries any number to AWS, and RunJobFlow would refuse it on the first run.
