@@ -129,15 +129,22 @@ def upload(args) -> int:
         print(f"{summary['deleted']} photos the folder lacks deleted from {summary['uri']}")
     elif summary["missing"]:
         print(f"{summary['missing']} photos the folder lacks kept in {summary['uri']} (--keep-missing)")
-    if summary["ignored"]:
-        suffixes = Counter(path.suffix.lower() or "(no suffix)" for path in summary["ignored"])
-        print(f"{len(summary['ignored'])} other files not sent (the pipeline reads only .jpg, .jpeg and .png): "
-              + ", ".join(f"{suffix} ({count})" for suffix, count in sorted(suffixes.items())), file=sys.stderr)
+    show_ignored(summary["ignored"])
     show_refused(summary["refused"])
     return 0
 
 
 SHOWN_REFUSED = 50
+
+
+def show_ignored(ignored: list[Path]) -> None:
+    """Counts the files `upload` did not send for their suffix, each suffix escaped (a name is anyone's)."""
+    from fruits.input_files import shown
+
+    if ignored:
+        suffixes = Counter(path.suffix.lower() or "(no suffix)" for path in ignored)
+        print(f"{len(ignored)} other files not sent (the pipeline reads only .jpg, .jpeg and .png): "
+              + ", ".join(f"{shown(suffix)} ({count})" for suffix, count in sorted(suffixes.items())), file=sys.stderr)
 
 
 def show_refused(refused: list[tuple[str, str]]) -> None:
@@ -245,9 +252,11 @@ def render(view) -> str:
         started = state.started.astimezone(timezone.utc).strftime("%H:%M:%S") if state.started else "-"
         lines.append(f"  {state.name[:34]:<34} {state.status:<9} {state.attempts or '-':>5}  {started:<8} {format_duration(took):>9}")
     if view.status != "RUNNING" and view.status != "SUCCEEDED":
-        lines.append(f"  failed: {view.error}: {view.cause}")
+        # The cause and EMR's reason hold text others wrote (a StopExecution cause, a job's stderr):
+        # on one line, escaped, they cannot clear the screen or print a line that looks like ours.
+        lines.append(f"  failed: {one_line_value(view.error)}: {one_line_value(view.cause)}")
         if view.cluster_reason:
-            lines.append(f"  cluster {view.cluster_id} {view.cluster_state}: {view.cluster_reason}")
+            lines.append(f"  cluster {view.cluster_id} {view.cluster_state}: {one_line_value(view.cluster_reason)}")
     if view.status != "RUNNING" and view.cluster_state in LIVE_STATES:  # e.g. an execution stopped in the console
         lines.append(f"  the run has ended but its cluster {view.cluster_id} is {view.cluster_state}, and costs: "
                      f"`fruits stop {view.run_id}` terminates it")
