@@ -15,6 +15,7 @@ folder adds to the dataset), "delete" removes them once every upload succeeded.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -102,16 +103,28 @@ def require_short_keys(keys: list[str]) -> None:
                           f"{size} bytes, {longest[:60]!r}...): shorten the dataset, label or file names; nothing sent")
 
 
+# Characters XML 1.0 cannot carry, not even as a character reference: DeleteObjects sends its keys in
+# an XML body, where botocore writes them raw, and the whole batch is refused as malformed (S3 asks
+# for "replacement" of such keys in XML requests: docs.aws.amazon.com/AmazonS3/latest/API/API_ObjectIdentifier.html).
+# A key holding one is deleted alone, with DeleteObject, its key in the URL.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def delete_keys(s3, bucket: str, keys: list[str]) -> int:
     """Deletes `keys` (current versions: the bucket's versioning keeps the old ones); raises naming
     the first key S3 refused."""
-    for start in range(0, len(keys), DELETE_BATCH):
-        batch = keys[start:start + DELETE_BATCH]
+    alone = [key for key in keys if NOT_IN_XML.search(key)]
+    batched = [key for key in keys if not NOT_IN_XML.search(key)]
+    for done, key in enumerate(alone):
+        with aws_errors(f"delete {shown(key)} from s3://{bucket}/ ({done} of {len(keys)} deleted; run the upload again)"):
+            s3.delete_object(Bucket=bucket, Key=key)
+    for start in range(0, len(batched), DELETE_BATCH):
+        batch = batched[start:start + DELETE_BATCH]
         with aws_errors(f"delete {len(batch)} photos from s3://{bucket}/"):
             answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
         if answer.get("Errors"):
             first = answer["Errors"][0]
             raise FruitsError(f"{len(answer['Errors'])} photos could not be deleted from s3://{bucket}/ (the first, "
                               f"{shown(first.get('Key', '?'))}: {first.get('Code')} {first.get('Message', '')}); "
-                              f"{start} were; run the upload again")
+                              f"{len(alone) + start} were; run the upload again")
     return len(keys)
