@@ -43,6 +43,8 @@ def _s3(call: dict, key: str) -> list[tuple[str, str, dict]]:
                 ("kms:GenerateDataKey", key, {})]
     if operation == "DeleteObjects":  # S3_API + API_DeleteObjects.html: s3:DeleteObject on each key
         return [("s3:DeleteObject", f"arn:aws:s3:::{params['Bucket']}/{item['Key']}", {}) for item in params["Delete"]["Objects"]]
+    if operation == "DeleteObject":  # S3_API + API_DeleteObject.html: s3:DeleteObject (a key DeleteObjects' XML cannot carry)
+        return [("s3:DeleteObject", _object(params), {})]
     raise KeyError(f"no permissions known for s3 {operation}: add them to compliance/operator_calls.py with AWS's page")
 
 

@@ -60,8 +60,11 @@ def refuse_empty_values(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def one_line(text: str) -> str:
-    """A message as one line, whatever AWS or Java put in it."""
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+    """A message as one line, whatever AWS or Java put in it, its control characters escaped: an
+    execution's cause (anyone's text) cannot clear the screen or fake a line."""
+    from fruits.input_files import shown
+
+    return shown(" ".join(part.strip() for part in text.splitlines() if part.strip()))
 
 
 if __name__ == "__main__":

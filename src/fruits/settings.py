@@ -41,7 +41,7 @@ def local_folder(argument: str, option: str, command: str) -> str:
     Another URI (s3://, hdfs://, file://HOST/) is refused: it became a folder of that name in the
     current one ("./s3:/b/x"). A colon elsewhere is part of a name ("out:2026")."""
     path = local_path(argument)
-    if (is_remote(argument) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", path)
+    if (is_remote(argument) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", path)
             or (argument.startswith("file://") and not path.startswith("/"))):
         raise FruitsError(f"{option} {argument}: {command} writes to a local folder (a path or file:///...), "
                           "not to a URI")

@@ -1,6 +1,6 @@
 """Text others wrote reaches the console on one line, its control characters escaped: the cause of
 a failed or stopped execution (a StopExecution cause, a job's stderr in a step's failure), EMR's
-reason for ending the cluster, and the suffixes of the files `upload` did not send. Raw, a newline
+reason for ending the cluster (in the table, and in the error line that ends the command), and the suffixes of the files `upload` did not send. Raw, a newline
 and ANSI escapes cleared the screen and printed a fake 'SUCCEEDED' line (round 7's review)."""
 from __future__ import annotations
 
@@ -30,3 +30,11 @@ def test_the_suffixes_of_files_not_sent_are_escaped(capsys):
     assert capsys.readouterr().err.splitlines() == [
         "3 other files not sent (the pipeline reads only .jpg, .jpeg and .png): (no suffix) (1), "
         r".txt (1), .x\n\x1b[2j\x1b[hrun run-1: succeeded (1)"]
+
+
+def test_the_error_line_escapes_what_it_does_not_join():
+    """The run's cause is printed again as `fruits: error: run RUN FAILED: ERROR: CAUSE` (cli.one_line)."""
+    from fruits.cli import one_line
+
+    assert one_line(f"run run-1 FAILED: States.TaskFailed: {FAKE}\n\tat java.lang.Thread.run") == (
+        r"run run-1 FAILED: States.TaskFailed: x \x1b[2J\x1b[HRun run-1: SUCCEEDED at java.lang.Thread.run")

@@ -71,6 +71,7 @@ def test_a_file_uri_output_is_that_folder_and_a_colon_is_a_name(tmp_path, monkey
     for uri in (f"file://{tmp_path}/out", f"file:{tmp_path}/out", f"file://localhost{tmp_path}/out", "out"):
         assert local_folder(uri, "--output", "run-local") == f"{tmp_path}/out", uri
     assert local_folder("out:2026", "--output", "run-local") == f"{tmp_path}/out:2026"
+    assert local_folder("a:/b", "--output", "run-local") == f"{tmp_path}/a:/b"  # b in a folder named a:
 
 
 @pytest.mark.parametrize("option", ["--output", "--feature-store", "--images", "--weights"])

@@ -86,6 +86,7 @@ def demo_status(args) -> int:
 def show_demos(args, platform, emr, wait: bool = False) -> int:
     from fruits.cloud.clusters import SERVICE_ROLE_OUTPUT
     from fruits.cloud.demo_cluster import last_ended_demo, live_demo_clusters, read_demo
+    from fruits.input_files import shown
 
     while True:
         views = [read_demo(emr, cluster) for cluster in live_demo_clusters(emr, platform.outputs.get(SERVICE_ROLE_OUTPUT))]
@@ -99,7 +100,7 @@ def show_demos(args, platform, emr, wait: bool = False) -> int:
         if ended:
             view = read_demo(emr, ended)
             print(f"No demo cluster is running. The last one, {view.cluster_id}: {view.state} "
-                  f"({view.reason or 'no reason given'}) after {format_duration(view.age_seconds)}, ~{view.cost_so_far:.2f} USD.")
+                  f"({shown(view.reason) if view.reason else 'no reason given'}) after {format_duration(view.age_seconds)}, ~{view.cost_so_far:.2f} USD.")
         else:
             print("No demo cluster is running: `fruits demo-start` starts one.")
         return 0

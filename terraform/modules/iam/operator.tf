@@ -32,8 +32,9 @@ data "aws_iam_policy_document" "operator" {
     resources = [for prefix in ["images", "artifacts"] : "${local.bucket}/${var.prefixes[prefix]}*"]
   }
   statement {
-    # `fruits upload --delete-missing`: DeleteObjects needs s3:DeleteObject on each key
-    # (docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html). Images only.
+    # `fruits upload --delete-missing`: DeleteObjects needs s3:DeleteObject on each key, and so does
+    # DeleteObject for a key its XML cannot carry
+    # (docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html, API_DeleteObject.html). Images only.
     sid       = "DeleteImagesTheFolderLacks"
     actions   = ["s3:DeleteObject"]
     resources = ["${local.bucket}/${var.prefixes["images"]}*"]
