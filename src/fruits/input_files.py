@@ -171,9 +171,10 @@ def look_alike_labels(labels) -> tuple[str, str, str] | None:
 
 # Characters that draw nothing and are not format characters (Cf): Unicode's other default-ignorable
 # code points. The combining grapheme joiner and the variation selectors (which a keyboard or an
-# emoji picker may leave after a name), the Mongolian ones, the Khmer inherent vowels, the Hangul fillers.
-INVISIBLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x1810), 0x3164, *range(0xFE00, 0xFE10), 0xFFA0,
-                       *range(0xE0100, 0xE01F0)])
+# emoji picker may leave after a name), the Mongolian ones, the Khmer inherent vowels, the Hangul
+# fillers, and the code points reserved as default-ignorable (unassigned today: drawn as nothing).
+INVISIBLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x1810), 0x2065, 0x3164, *range(0xFE00, 0xFE10),
+                       0xFFA0, *range(0xFFF0, 0xFFF9), *range(0xE0000, 0xE1000)])
 
 
 def reads_as(name: str) -> str:

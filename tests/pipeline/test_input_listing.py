@@ -222,6 +222,11 @@ def test_a_name_that_differs_only_in_its_kind_of_space_reads_as_the_same_fruit(s
     assert look_alike_labels({"Red Apple", "RedApple", "Red  Apple"}) is None  # a missing or doubled space shows
 
 
+@pytest.mark.parametrize("invisible", ["\u2065", "\ufff0", "\U000e0080", "\U000e01f0", "\u17b4", "\uffa0"])
+def test_a_default_ignorable_character_reads_as_nothing(invisible):
+    assert look_alike_labels({"Kiwi", f"Ki{invisible}wi"}) == ("Kiwi", f"Ki{invisible}wi", "Kiwi")
+
+
 def test_names_that_differ_visibly_are_two_fruits():
     listing = classify_listed("/images", [("/images/Apple/1.jpg", 10), ("/images/apple/2.jpg", 10), ("/images/Apple 2/3.jpg", 10)])
     refuse_look_alike_labels(listing, "/images")  # case and inner words tell them apart
