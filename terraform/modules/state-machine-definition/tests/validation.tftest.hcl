@@ -144,25 +144,25 @@ run "accepts_an_idle_timeout_of_seven_days" {
 # state-task.html: TimeoutSeconds "must be a positive, non-zero integer"; a Retrier's IntervalSeconds
 # at least 1. The worst-case rule alone let these through (a zero step timeout only shrinks the sum).
 run "refuses_a_zero_step_timeout" {
-  command         = plan
+  command = plan
   variables { timeouts = { step_timeout_seconds = 0 } }
   expect_failures = [var.timeouts]
 }
 
 run "refuses_a_fractional_pipeline_timeout" {
-  command         = plan
+  command = plan
   variables { timeouts = { pipeline_timeout_seconds = 50400.5 } }
   expect_failures = [var.timeouts]
 }
 
 run "refuses_a_fractional_retry_interval" {
-  command         = plan
+  command = plan
   variables { timeouts = { retry_interval_seconds = 0.5 } }
   expect_failures = [var.timeouts]
 }
 
 run "refuses_fractional_retries" {
-  command         = plan
+  command = plan
   variables { timeouts = { step_retries = 1.5 } }
   expect_failures = [var.timeouts]
 }
