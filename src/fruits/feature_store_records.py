@@ -19,7 +19,8 @@ What changes a feature, and why each field is here:
 - inference_batch_size: TensorFlow's CPU kernels give other bits for another batch shape
   (measured: up to 4e-6 between an image alone and in a batch of 10); the order and content of
   the batch change nothing, so features are exact functions of the key only when every
-  `predict_on_batch` call gets this many images (pad the last chunk).
+  `predict_on_batch` call gets this many images (pad the last chunk), and Keras one more, so that
+  no image is the batch's last: the kernels' last rows gave other bits on some CPUs.
 - inference_engine: Keras's predict_on_batch, or ONNX Runtime (its version) running the graph
   of fruits.onnx_graph (its GRAPH_VERSION): the two differ by up to 4e-5.
 Measured to change nothing: TensorFlow's thread count (1 and 2 give equal bits).
@@ -44,7 +45,7 @@ from fruits.versions import package_versions
 # Describes fruits.model.new_network; change it with that function.
 MODEL = "keras.applications.MobileNetV2(alpha=1.0, include_top=False, pooling='avg', input 0..255 RGB via preprocess_input)"
 DEFAULT_INFERENCE_BATCH_SIZE = InferenceSettings.batch_size
-KERAS_ENGINE = "keras predict_on_batch"
+KERAS_ENGINE = "keras predict_on_batch, one black image after each chunk"  # fruits.model.KERAS_PADDING
 KEY_FILE, BATCHES, COMMITS = "key.json", "batches", "commits"
 LISTING_ATTEMPTS = 3
 ID_LENGTH = 16  # hex digits of the canonical JSON's SHA-256: 64 bits, and key.json is checked on read

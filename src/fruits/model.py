@@ -147,28 +147,38 @@ def build_model(weights: list[np.ndarray] | WeightsFile | OnnxGraph, input_size:
     return network
 
 
+# Black images after every Keras chunk, so that no image of the chunk is ever the batch's last
+# (fruits.model.featurize says why; fruits.feature_store_records.KERAS_ENGINE names it in the key).
+KERAS_PADDING = 1
+
+
 def featurize(model, pixels: np.ndarray, batch_size: int = INFERENCE_BATCH_SIZE) -> np.ndarray:
     """(n, size, size, 3) RGB values 0..255 -> (n, 1280) float32, in chunks of `batch_size`.
-    Every predict_on_batch call gets exactly `batch_size` images (the last chunk is padded with
-    black images, whose outputs are dropped): TensorFlow's CPU kernels give other bits for another
-    batch shape, while the batch's other images change nothing. So an image's features are the
-    same in any call, which lets a run reuse stored features and still equal a full run exactly.
-    `model`: a Keras network, or an OnnxModel (which preprocesses in its graph: no Keras imported)."""
+    Every call gets the same batch shape, the chunk padded with black images whose outputs are
+    dropped: TensorFlow's CPU kernels give other bits for another batch shape. Keras also gets one
+    black image after every chunk (KERAS_PADDING): its matrix kernels treat the last few rows of a
+    batch apart, which on some CPUs gave the last image of a full chunk other bits than the same
+    image elsewhere (measured on an AMD EPYC: 894 of 1,280 values, up to 2.3e-6). So an image's
+    features are the same in any call, which lets a run reuse stored features and still equal a
+    full run exactly. `model`: a Keras network, or an OnnxModel (which preprocesses in its graph:
+    no Keras imported; its kernels were measured free of it, so it gets no extra image)."""
     if len(pixels) == 0:
         return np.zeros((0, FEATURE_SIZE), dtype=np.float32)
+    onnx = isinstance(model, OnnxModel)
+    shape = batch_size if onnx else batch_size + KERAS_PADDING
     chunks = []
     for start in range(0, len(pixels), batch_size):
         chunk = pixels[start : start + batch_size]
-        padding = batch_size - len(chunk)
-        if padding:
-            chunk = np.concatenate([chunk, np.zeros((padding, *chunk.shape[1:]), dtype=chunk.dtype)])
-        if isinstance(model, OnnxModel):
+        real = len(chunk)
+        if real < shape:
+            chunk = np.concatenate([chunk, np.zeros((shape - real, *chunk.shape[1:]), dtype=chunk.dtype)])
+        if onnx:
             outputs = model.predict(chunk)
         else:
             from keras.applications.mobilenet_v2 import preprocess_input
 
             outputs = np.asarray(model.predict_on_batch(preprocess_input(chunk.copy())))
-        chunks.append(outputs[: batch_size - padding])
+        chunks.append(outputs[:real])
     return np.concatenate(chunks).astype(np.float32)
 
 

@@ -1,7 +1,9 @@
 """fruits.model.featurize gives an image the same bits whatever call it comes in: alone, at the
 end of a short last chunk, or inside a full batch. TensorFlow's CPU kernels give other bits for
-another batch shape, so the last chunk is padded to the batch size; without that, a run that
-featurizes only the new images (the feature store) could not equal a full run exactly."""
+another batch shape, so the last chunk is padded to the batch size; and on some CPUs (an AMD EPYC
+here) other bits to the last image of a batch, so Keras gets one black image after every chunk.
+Without that, a run that featurizes only the new images (the feature store) could not equal a
+full run exactly."""
 from __future__ import annotations
 
 import numpy as np
