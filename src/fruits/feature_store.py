@@ -175,7 +175,7 @@ def purge(spark: SparkSession, root: str, key: FeatureKey, keep: DataFrame) -> i
     which name the photos' files, go too. Returns how many hashes were removed. Also finishes an
     interrupted purge."""
     storage = Storage(spark)
-    stores = [checked_store(storage, root, key), *other_key_stores(spark, root, key)]
+    stores = _key_stores(spark, storage, root, key, every_key=True)
     kept = keep.select("content_sha256").where(F.col("content_sha256").isNotNull()).distinct().persist()
     try:
         removed = set()
@@ -188,10 +188,10 @@ def purge(spark: SparkSession, root: str, key: FeatureKey, keep: DataFrame) -> i
     return len(removed)
 
 
-def other_key_stores(spark: SparkSession, root: str, key: FeatureKey) -> list[str]:
-    """The stores of other keys under `root` (each folder holding a key file), by name."""
-    return [join_uri(root, name) for name, _ in sorted(folder_entries(spark, root))
-            if name != key.id and Storage(spark).exists(join_uri(root, name, KEY_FILE))]
+def _key_stores(spark: SparkSession, storage: Storage, root: str, key: FeatureKey, every_key: bool) -> list[str]:
+    """`key`'s store under `root`, then with `every_key` the other keys' (each folder holding a key file), by name."""
+    others = [join_uri(root, name) for name, _ in sorted(folder_entries(spark, root)) if name != key.id] if every_key else []
+    return [checked_store(storage, root, key), *(store for store in others if storage.exists(join_uri(store, KEY_FILE)))]
 
 
 def _purge_store(spark: SparkSession, storage: Storage, store: str, kept: DataFrame) -> set[str]:
@@ -219,7 +219,7 @@ def vacuum(spark: SparkSession, root: str, key: FeatureKey, older_than: timedelt
     an erased photo's features and which no run of the current key would ever clean."""
     storage = Storage(spark)
     cutoff = ((now or datetime.now(timezone.utc)) - older_than).timestamp() * 1000
-    stores = [checked_store(storage, root, key), *(other_key_stores(spark, root, key) if every_key else [])]
+    stores = _key_stores(spark, storage, root, key, every_key)
     return [name for store in stores for name in _vacuum_store(spark, storage, store, cutoff)]
 
 
