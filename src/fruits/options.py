@@ -22,7 +22,7 @@ from fruits.decode import DEFAULT_MAX_PIXELS
 from fruits.errors import FruitsError
 from fruits.input_files import is_utf8, readable
 from fruits.model import FEATURE_SIZE, INFERENCE_BATCH_SIZE
-from fruits.settings import refuse_long_names
+from fruits.settings import local_path, refuse_file_host, refuse_long_names
 
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the listing's default too (fruits.images; a test keeps them equal)
 SPARK_MASTER = re.compile(r"local(\[([1-9][0-9]*|\*)(\s*,\s*[1-9][0-9]*)?\])?|local-cluster\[[1-9][0-9]*,\s*[1-9][0-9]*,\s*[1-9][0-9]*\]"
@@ -161,7 +161,8 @@ def require_writable_folder(location: str, option: str) -> None:
     """Refuses a local folder that cannot be made or written (a file in the way, /proc/x, read-only,
     a link that leads nowhere, a path Spark cannot take) by creating and removing a scratch folder
     in its nearest existing parent: nothing is left."""
-    folder = Path(location.removeprefix("file:")).expanduser().absolute()
+    refuse_file_host(location, option)  # Spark gets `location` as it is
+    folder = Path(local_path(location)).expanduser().absolute()
     if not is_utf8(str(folder)):
         raise FruitsError(f"{option} {readable(location)}: the path is not valid UTF-8, which Spark cannot take; rename it")
     refuse_long_names(folder, f"{option} {location}")

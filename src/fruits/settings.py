@@ -36,6 +36,17 @@ def local_path(location: str) -> str:
     return location.removeprefix("file://") if location.startswith("file://") else location.removeprefix("file:")
 
 
+def refuse_file_host(location: str, option: str, localhost: bool = False) -> None:
+    """A FruitsError for file://HOST/... (a folder on another machine), and for file://localhost/
+    too unless `localhost`: Hadoop's local file system takes no host ("Wrong FS"), and Python read
+    it as the path //HOST/... on this machine."""
+    if location.startswith("file://") and not location.startswith("file:///"):
+        host = location.removeprefix("file://").split("/", 1)[0]
+        if not (localhost and host == "localhost"):
+            raise FruitsError(f"{option} {location}: a file: URI with a host ({host!r}) is not a folder of this machine "
+                              "that Spark can take: give a path or file:///PATH")
+
+
 def local_folder(argument: str, option: str, command: str) -> str:
     """A folder option that must be local, as an absolute path ("file:///data/out" -> "/data/out").
     Another URI (s3://, hdfs://, file://HOST/) is refused: it became a folder of that name in the
@@ -66,7 +77,8 @@ def resolve_images(argument: str | None = None) -> str:
     location = argument or os.environ.get(IMAGES_ENV) or str(DEFAULT_IMAGES)
     if is_remote(location):
         return location
-    path = Path(location.removeprefix("file:")).expanduser()
+    refuse_file_host(location, "--images", localhost=True)  # the path below is what Spark gets
+    path = Path(local_path(location)).expanduser()
     refuse_long_names(path, f"--images {location}")
     if not path.is_dir():
         raise FruitsError(

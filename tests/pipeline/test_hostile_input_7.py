@@ -85,3 +85,31 @@ def test_a_name_too_long_for_the_file_system_is_one_line_before_any_work(workpla
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and f"the name '{'x' * 40}'... is " in error[0] and "more than the 255 a file system takes" in error[0], error
     assert every_entry(workplace) == before
+
+
+def test_a_file_uri_with_a_host_is_refused_where_spark_gets_it_as_given(tmp_path):
+    """Python read file://HOST/x as //HOST/x, a path on this machine ("/HOST/x"): the write check
+    made its scratch folder in / and passed; Hadoop then stops the job with "Wrong FS"."""
+    from fruits.errors import FruitsError
+    from fruits.options import require_writable_folder
+
+    for uri in ("file://server/share/out", f"file://localhost{tmp_path}/out"):
+        with pytest.raises(FruitsError, match="a file: URI with a host .* give a path or file:///PATH"):
+            require_writable_folder(uri, "--output")
+    require_writable_folder(f"file://{tmp_path}/out", "--output")  # file:///... is this machine's
+    assert not (tmp_path / "out").exists()
+
+
+def test_images_at_file_localhost_are_the_local_folder_and_another_host_is_refused(workplace, capsys):
+    from fruits.errors import FruitsError
+    from fruits.settings import resolve_images
+
+    assert resolve_images(f"file://localhost{workplace}/photos") == str((workplace / "photos").resolve())
+    with pytest.raises(FruitsError, match=r"--images file://server/photos: a file: URI with a host \('server'\)"):
+        resolve_images("file://server/photos")
+    before = every_entry(workplace)
+    assert run_local("--images", "file://server/photos", "--output", "out") == 1
+    assert run_local("--feature-store", "file://server/store", "--output", "out") == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and all("a file: URI with a host ('server')" in line for line in errors), errors
+    assert every_entry(workplace) == before
