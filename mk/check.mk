@@ -11,7 +11,7 @@ CHECK_SUITES := tests/architecture tests/pipeline tests/stepfunctions tests/docs
 
 .PHONY: check check-compliance-tests check-suites
 check:
-	@$(MAKE) -s --no-print-directory $(filter-out wheelhouse,$(TEST_SETUP))
+	@$(MAKE) -s --no-print-directory -j4 --output-sync=target $(filter-out wheelhouse,$(TEST_SETUP))
 	@$(MAKE) --no-print-directory -j2 --output-sync=target check-compliance-tests check-suites
 
 check-compliance-tests:

@@ -5,7 +5,8 @@ SLIDES := docs/presentation
 MARP := CHROME_PATH="$$(command -v chromium)" CHROME_NO_SANDBOX=1 $(SLIDES)/node_modules/.bin/marp --allow-local-files
 .PHONY: slides
 
-.tools/chromium.installed:
+# apt takes one install at a time: after shellcheck's (mk/bootstrap.mk) when make runs several jobs.
+.tools/chromium.installed: | .tools/shellcheck.installed
 	command -v chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
 	mkdir -p .tools && touch $@
 
