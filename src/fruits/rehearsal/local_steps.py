@@ -1,7 +1,8 @@
 """Runs the EMR steps that the state machine adds, for real, on the local Spark: the step's own
-`spark-submit` arguments, with three local changes (the master is `local[*]` instead of YARN, so
+`spark-submit` arguments, with four local changes (the master is `local[*]` instead of YARN, so
 `--deploy-mode cluster` becomes `client`; S3A serves `s3://`, pointed at the emulator over TLS and
-writing SSE-KMS as the security configuration makes EMRFS do; the driver stays on 127.0.0.1).
+writing SSE-KMS as the security configuration makes EMRFS do; the driver stays on 127.0.0.1; its
+JVM compiles with C1 only, as the embedded Spark's does, fruits.session.EMBEDDED_JVM_OPTIONS).
 spark-submit itself fetches the staged job and `fruits.zip` from the bucket.
 
 Usage: `with LocalSteps(Emulator(...), moto.client("s3"), work_dir / "steps") as steps,
@@ -24,7 +25,7 @@ from urllib.parse import urlparse
 from fruits.errors import FruitsError
 from fruits.rehearsal.tls import TRUSTSTORE_PASSWORD
 from fruits.s3a import JARS_DIR, s3a_conf
-from fruits.session import LOG_CONFIG
+from fruits.session import EMBEDDED_JVM_OPTIONS, LOG_CONFIG
 
 def spark_home() -> Path:
     import pyspark
@@ -50,7 +51,7 @@ def local_command(step_args: list[str], emulator: Emulator, master: str, scratch
     conf.update({  # as the platform's EMR security configuration: SSE-KMS with the platform's key
         "spark.hadoop.fs.s3a.server-side-encryption-algorithm": "SSE-KMS",
         "spark.hadoop.fs.s3a.server-side-encryption.key": emulator.kms_key_arn})
-    java_options = (f"-Dlog4j2.configurationFile=file:{LOG_CONFIG} -Djavax.net.ssl.trustStore={emulator.truststore} "
+    java_options = (f"{EMBEDDED_JVM_OPTIONS} -Dlog4j2.configurationFile=file:{LOG_CONFIG} -Djavax.net.ssl.trustStore={emulator.truststore} "
                     f"-Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD} -Djavax.net.ssl.trustStoreType=PKCS12")
     conf.update({"spark.pyspark.python": sys.executable, "spark.driver.host": "127.0.0.1",
                  "spark.driver.bindAddress": "127.0.0.1", "spark.local.dir": str(scratch),
