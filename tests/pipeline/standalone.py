@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from fruits.rehearsal.emulator import free_port
+from fruits.session import EMBEDDED_JVM_OPTIONS
 
 
 class StandaloneCluster:
@@ -30,7 +31,9 @@ class StandaloneCluster:
         spark_home = Path(pyspark.__file__).parent
         spark_class = str(spark_home / "bin" / "spark-class")
         environment = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": "127.0.0.1",
-                       "PYSPARK_PYTHON": sys.executable}
+                       "PYSPARK_PYTHON": sys.executable,
+                       # the master's and workers' JVMs compile with C1 only, as the embedded Spark's (fruits.session)
+                       "SPARK_DAEMON_JAVA_OPTS": EMBEDDED_JVM_OPTIONS}
         log = open(self.folder / f"{name}.log", "wb")
         self._processes.append(subprocess.Popen([spark_class, *arguments], stdout=log, stderr=subprocess.STDOUT,
                                                 env=environment, start_new_session=True))

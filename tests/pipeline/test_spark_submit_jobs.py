@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fruits.cloud.artifacts import package_zip
+from fruits.session import EMBEDDED_JVM_OPTIONS
 from tests.conftest import PROJECT_ROOT
 
 from .node_python import environment_without_pythonpath, python_without_fruits
@@ -43,7 +44,9 @@ def spark_submit(staged: Path, python: Path, job: str, *arguments: str, cwd: Pat
     spark_home = Path(pyspark.__file__).parent
     environment = environment_without_pythonpath(PYSPARK_PYTHON=str(python), PYSPARK_DRIVER_PYTHON=str(python),
                                                  SPARK_HOME=str(spark_home), SPARK_LOCAL_IP="127.0.0.1")
+    # C1 only, as the embedded Spark's JVM (fruits.session): a short job's JVM in a test spends more on C2 than it gains
     command = [str(spark_home / "bin" / "spark-submit"), "--master", "local[2]", "--conf", "spark.driver.host=127.0.0.1",
+               "--driver-java-options", EMBEDDED_JVM_OPTIONS,
                "--py-files", str(staged / "fruits.zip"), str(staged / job), *arguments]
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=cwd)
 

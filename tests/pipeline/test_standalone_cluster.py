@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pytest
 
+from fruits.session import EMBEDDED_JVM_OPTIONS
+
 from .standalone import StandaloneCluster
 from .test_features_match_keras import keras_reference_features
 from .test_run_local import run_local
@@ -34,7 +36,9 @@ def test_pipeline_runs_unchanged_on_a_two_worker_standalone_cluster(small_sample
         result = run_local("--master", cluster.master_url, "--images", str(small_sample), "--weights", str(weights_file),
                            "--output", str(tmp_path / "out"), "--run-id", "cluster", "--images-per-partition", "5",
                            "--k", "5", "--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={events}",
-                           "--conf", "spark.executor.memory=1g")
+                           "--conf", "spark.executor.memory=1g",
+                           # C1 only, as the driver's JVM (fruits.session): C2 took a third of the CPU of a test's short JVMs
+                           "--conf", f"spark.executor.extraJavaOptions={EMBEDDED_JVM_OPTIONS}")
         assert result.returncode == 0, result.stderr[-3000:]
         assert len(cluster.status()["completedapps"]) == 1
 
