@@ -85,3 +85,12 @@ def test_a_run_id_whose_first_execution_was_forgotten_starts_after_its_latest_an
     assert (arn.rsplit(":", 1)[1], start) == ("aged__4", 4)
     assert [execution["name"] for execution in executions.starts_of(sfn, platform, "aged")] == ["aged__2", "aged__3", "aged__4"]
     assert executions.starts_of(sfn, platform, "never") == []
+
+
+def test_the_readme_states_the_run_id_limit_the_code_enforces():
+    """The README's settings table said 80 (the execution name's limit), but a run id leaves room
+    for '__' and the start number: an id of 73-80 characters was refused with exit 2."""
+    from tests.conftest import PROJECT_ROOT
+
+    row = next(line for line in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line.startswith("| run id "))
+    assert f"at most {MAX_RUN_ID_LENGTH})" in row, row
