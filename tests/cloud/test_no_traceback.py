@@ -141,7 +141,7 @@ def start_with_k_above_the_photos(tmp_path, moto, fruits, monkeypatch):
     (rehearse_variance_out_of_range, 2, "argument --variance: must be in (0, 1], got 1.5"),
     (start_k_zero, 2, "argument --k: must be between 1 and 1280"),
     (start_on_an_empty_prefix, 1, f"no photos under s3://{BUCKET}/images/nothing-here/ (it is empty)"),
-    (start_on_a_prefix_without_photos, 1, f"no photos under s3://{BUCKET}/images/notes-only/ (1 other file)"),
+    (start_on_a_prefix_without_photos, 1, f"no photos under s3://{BUCKET}/images/notes-only/ (1 other file: a run reads only LABEL/NAME photos"),
     (start_on_one_photo, 1, f"only 1 photo under s3://{BUCKET}/images/one-photo/: PCA needs at least 2"),
     (start_with_k_above_the_photos, 1, f"--k 4 is more than the 3 photos under s3://{BUCKET}/images/three-photos/"),
 ], ids=lambda value: getattr(value, "__name__", str(value)))

@@ -23,7 +23,7 @@ from pathlib import Path
 from fruits.checksums import sha256_of_file
 from fruits.cloud.aws import aws_errors, is_not_found
 from fruits.errors import FruitsError
-from fruits.settings import IMAGE_SUFFIXES
+from fruits.input_files import rejection_reason
 
 SHA256_METADATA = "sha256"
 
@@ -72,16 +72,27 @@ def read_object(s3, bucket: str, key: str) -> bytes | None:
 
 
 def require_images(s3, bucket: str, prefix: str, k: int | None = None) -> None:
-    """Refuses, from the first page of keys (up to 1,000), a prefix that holds no .jpg, .jpeg or
-    .png, and, when that page is all there is, fewer than 2 photos or fewer than `k`: a run on it
-    would start a cluster only to fail on its input."""
+    """Refuses a prefix that holds no photo a run reads (PREFIX/LABEL/NAME.jpg|.jpeg|.png, no
+    name starting with '_' or '.', not empty: fruits.input_files.rejection_reason), and, when the
+    whole listing was read, fewer than 2 photos or fewer than `k`: a run on it would start a
+    cluster only to fail on its input. Pages are read until enough photos are found: a page holds
+    "up to 1,000" keys, "sorted in an ascending order of the respective key names"
+    (docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html), so a dataset below this one
+    (`2026/apples` under `2026`) can fill the first page."""
+    needed, keys, photos, every_key = max(2, k or 0), 0, 0, True
     with aws_errors(f"list s3://{bucket}/{prefix}"):
-        page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
-    keys = [item["Key"] for item in page.get("Contents", [])]
-    photos, every_key = sum(key.lower().endswith(IMAGE_SUFFIXES) for key in keys), not page.get("IsTruncated")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                keys += 1
+                # any size but 0: how large a file a run takes is the run's setting
+                photos += rejection_reason(item["Key"].removeprefix(prefix), item["Size"], sys.maxsize) is None
+            if photos >= needed and page.get("IsTruncated"):
+                every_key = False
+                break
     where = f"s3://{bucket}/{prefix}"
     if photos == 0:
-        found = "it is empty" if not keys else f"{len(keys)}{'' if every_key else '+'} other file{'s' * (len(keys) > 1)}"
+        found = "it is empty" if not keys else (f"{keys} other file{'s' * (keys > 1)}: a run reads only LABEL/NAME photos "
+                                                "there, not deeper folders, hidden names or empty files")
         twins = look_alike_prefixes(s3, bucket, prefix) if not keys else []
         hint = (f"; {', '.join(map(ascii, twins))} beside it reads the same ({ascii(prefix.rstrip('/').rpartition('/')[2])} "
                 "was typed): pass that --dataset") if twins else ""
